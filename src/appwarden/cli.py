@@ -1,0 +1,19 @@
+"""The `appwarden` command line."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="appwarden: app personal-information protection testing.")
+
+
+@app.command()
+def version() -> None:
+    """Print the engine version."""
+    from appwarden import ENGINE_VERSION
+
+    typer.echo(ENGINE_VERSION)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""appwarden.evidence"""
