@@ -1,10 +1,19 @@
-"""The `appwarden` command line."""
+"""The `appwarden` command line.
+
+Each stage contributes a Typer sub-app from its own module in this package
+(scan, rules, policy, governance...); this module only assembles them.
+"""
 
 from __future__ import annotations
 
 import typer
 
 app = typer.Typer(no_args_is_help=True, help="appwarden: app personal-information protection testing.")
+
+
+@app.callback()
+def _root() -> None:
+    """appwarden: app personal-information protection testing."""
 
 
 @app.command()
