@@ -1,0 +1,221 @@
+"""`make bench`: appwarden against the tools a lab would otherwise use, in the same run.
+
+For every APK (the bundled samples, synthetic APKs of growing DEX size, and any folders
+given on the command line) each tool runs in a fresh process: the inflate floor,
+appwarden's evidence extraction, appwarden with the rule engine, androguard's APK+DEX
+parsing and androguard's full AnalyzeAPK. Prints median/p90 seconds per APK, MB/s, peak
+RSS and the ratios; writes everything as JSON to bench/results/.
+
+    python bench/run.py [FOLDER ...] [--repeat 3] [--no-androguard-analyze] [--timeout 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from synth import build_synthetic_apk  # noqa: E402
+
+console = Console()
+TOOLS = ["floor", "appwarden", "appwarden+rules", "androguard-parse", "androguard-analyze"]
+
+
+def dex_bytes(apk: Path) -> int:
+    with zipfile.ZipFile(apk) as z:
+        return sum(
+            i.file_size for i in z.infolist() if i.filename.startswith("classes") and i.filename.endswith(".dex")
+        )
+
+
+def measure(tool: str, apk: Path, timeout: float) -> dict[str, float] | None:
+    try:
+        proc = subprocess.run(
+            [sys.executable, str(HERE / "worker.py"), tool, str(apk)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return {"timeout": timeout}
+    if proc.returncode != 0:
+        return {"error": proc.returncode, "stderr": proc.stderr[-500:]}  # type: ignore[dict-item]
+    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def p90(values: list[float]) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=10, method="inclusive")[-1]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("folders", nargs="*", type=Path)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--no-androguard-analyze", action="store_true")
+    ap.add_argument("--synthetic", default="250,1000,4000", help="class counts of synthetic APKs ('' for none)")
+    args = ap.parse_args()
+
+    apks = sorted((ROOT / "examples").glob("*.apk"))
+    for folder in args.folders:
+        apks += sorted(folder.rglob("*.apk")) if folder.is_dir() else [folder]
+    tmp = Path(tempfile.mkdtemp(prefix="appwarden-bench-"))
+    synthetic: list[Path] = []
+    base = ROOT / "examples" / "plain.apk"
+    if args.synthetic and base.exists():
+        for n in (int(x) for x in args.synthetic.split(",")):
+            out = build_synthetic_apk(base, tmp / f"synthetic-{n}.apk", n)
+            if out is not None:
+                synthetic.append(out)
+    apks += synthetic
+    if not apks:
+        console.print("[red]no APKs to benchmark[/red]")
+        return 1
+
+    tools = [t for t in TOOLS if not (t == "androguard-analyze" and args.no_androguard_analyze)]
+    rows: list[dict[str, object]] = []
+    for apk in apks:
+        size = apk.stat().st_size
+        dsize = dex_bytes(apk)
+        entry: dict[str, object] = {"apk": apk.name, "apk_bytes": size, "dex_bytes": dsize, "tools": {}}
+        for tool in tools:
+            # androguard-analyze is slow: one run is enough to establish a ratio of 50x or more.
+            reps = 1 if tool == "androguard-analyze" else args.repeat
+            runs = [measure(tool, apk, args.timeout) for _ in range(reps)]
+            good = [r for r in runs if r and "seconds" in r]
+            tools_out = entry["tools"]
+            assert isinstance(tools_out, dict)
+            if not good:
+                tools_out[tool] = {"failed": runs[-1]}
+                continue
+            secs = sorted(r["seconds"] for r in good)
+            tools_out[tool] = {
+                "seconds_median": statistics.median(secs),
+                "seconds_all": secs,
+                "rss_peak_mb": max(r["rss_peak_kb"] for r in good) / 1024,
+                "rss_base_mb": min(r["rss_base_kb"] for r in good) / 1024,
+            }
+        rows.append(entry)
+        console.print(f"measured {apk.name}")
+
+    summary = summarise(rows, tools)
+    print_tables(rows, summary, tools)
+    out_dir = HERE / "results"
+    out_dir.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    result = {
+        "when": stamp,
+        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "apks": rows,
+        "summary": summary,
+    }
+    out = out_dir / f"bench-{stamp}.json"
+    out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    (out_dir / "latest.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    console.print(f"wrote {out}")
+    return 0
+
+
+def _sec(entry: dict[str, object], tool: str) -> float | None:
+    tools = entry["tools"]
+    assert isinstance(tools, dict)
+    t = tools.get(tool, {})
+    return t.get("seconds_median") if isinstance(t, dict) else None
+
+
+def summarise(rows: list[dict[str, object]], tools: list[str]) -> dict[str, object]:
+    per_tool: dict[str, object] = {}
+    for tool in tools:
+        secs = [s for r in rows if (s := _sec(r, tool)) is not None]
+        if not secs:
+            continue
+        total_bytes = sum(int(r["apk_bytes"]) for r in rows if _sec(r, tool) is not None)  # type: ignore[call-overload]
+        peak = max(
+            r["tools"][tool]["rss_peak_mb"]  # type: ignore[index]
+            for r in rows
+            if _sec(r, tool) is not None
+        )
+        per_tool[tool] = {
+            "median_s": statistics.median(secs),
+            "p90_s": p90(secs),
+            "total_s": sum(secs),
+            "mb_per_s": total_bytes / 2**20 / sum(secs) if sum(secs) else None,
+            "peak_rss_mb": peak,
+        }
+    ratios: dict[str, float] = {}
+
+    def total(tool: str) -> float | None:
+        t = per_tool.get(tool)
+        return t["total_s"] if isinstance(t, dict) else None  # type: ignore[no-any-return]
+
+    aw, fl, ag, agp, awr = (
+        total(t) for t in ("appwarden", "floor", "androguard-analyze", "androguard-parse", "appwarden+rules")
+    )
+    if aw and ag:
+        ratios["androguard_analyze_over_appwarden"] = ag / aw
+    if aw and agp:
+        ratios["androguard_parse_over_appwarden"] = agp / aw
+    if aw and fl:
+        ratios["appwarden_over_floor"] = aw / fl
+    if aw and awr:
+        ratios["rules_overhead"] = (awr - aw) / aw
+    # Linearity: seconds per MB of DEX across the synthetic series should stay flat.
+    lin = [
+        {"apk": r["apk"], "dex_mb": int(r["dex_bytes"]) / 2**20, "s_per_dex_mb": s / (int(r["dex_bytes"]) / 2**20)}  # type: ignore[call-overload]
+        for r in rows
+        if str(r["apk"]).startswith("synthetic") and (s := _sec(r, "appwarden")) is not None and int(r["dex_bytes"])  # type: ignore[call-overload]
+    ]
+    return {"per_tool": per_tool, "ratios": ratios, "linearity": lin}
+
+
+def print_tables(rows: list[dict[str, object]], summary: dict[str, object], tools: list[str]) -> None:
+    t = Table(title="seconds per APK (median of runs; fresh process each)")
+    t.add_column("apk")
+    t.add_column("APK MB", justify="right")
+    t.add_column("DEX MB", justify="right")
+    for tool in tools:
+        t.add_column(tool, justify="right")
+    for r in rows:
+        cells = [str(r["apk"]), f"{int(r['apk_bytes']) / 2**20:.2f}", f"{int(r['dex_bytes']) / 2**20:.2f}"]  # type: ignore[call-overload]
+        for tool in tools:
+            s = _sec(r, tool)
+            cells.append(f"{s:.3f}" if s is not None else "fail")
+        t.add_row(*cells)
+    console.print(t)
+    per_tool = summary["per_tool"]
+    assert isinstance(per_tool, dict)
+    s = Table(title="summary over all APKs")
+    for col in ("tool", "median s", "p90 s", "MB/s", "peak RSS MB"):
+        s.add_column(col, justify="right")
+    for tool, v in per_tool.items():
+        mbps = f"{v['mb_per_s']:.1f}" if v["mb_per_s"] else "-"
+        s.add_row(tool, f"{v['median_s']:.3f}", f"{v['p90_s']:.3f}", mbps, f"{v['peak_rss_mb']:.0f}")
+    console.print(s)
+    ratios = summary["ratios"]
+    assert isinstance(ratios, dict)
+    for k, v in ratios.items():
+        console.print(f"{k}: {v:.2f}")
+    lin = summary["linearity"]
+    assert isinstance(lin, list)
+    for item in lin:
+        console.print(f"linearity {item['apk']}: {item['dex_mb']:.2f} MB DEX, {item['s_per_dex_mb']:.3f} s/MB")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

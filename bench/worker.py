@@ -1,0 +1,84 @@
+"""Run one tool on one APK in a fresh process and print its time and memory as JSON.
+
+A fresh process per measurement keeps peak RSS honest (no memory left over from the
+previous APK) and lets a runaway tool be killed by the runner's timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+import zipfile
+
+
+def _rss_kb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def floor(path: str) -> None:
+    """Read the APK and inflate every classes*.dex: what any DEX-reading tool must at least do."""
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.startswith("classes") and name.endswith(".dex"):
+                z.read(name)
+
+
+def appwarden_evidence(path: str) -> None:
+    from appwarden.evidence.extract import extract_evidence
+
+    extract_evidence(path)
+
+
+def appwarden_full(path: str) -> None:
+    from appwarden.pipeline import scan_apk
+
+    scan_apk(path)
+
+
+def androguard_parse(path: str) -> None:
+    from androguard.core.apk import APK
+    from androguard.core.dex import DEX
+
+    apk = APK(path)
+    for data in apk.get_all_dex():
+        DEX(data)
+
+
+def androguard_analyze(path: str) -> None:
+    from androguard.misc import AnalyzeAPK
+
+    AnalyzeAPK(path)
+
+
+TOOLS = {
+    "floor": floor,
+    "appwarden": appwarden_evidence,
+    "appwarden+rules": appwarden_full,
+    "androguard-parse": androguard_parse,
+    "androguard-analyze": androguard_analyze,
+}
+
+
+def main() -> None:
+    tool, path = sys.argv[1], sys.argv[2]
+    if tool.startswith("androguard"):
+        from loguru import logger
+
+        logger.remove()  # androguard logs every class at DEBUG: that would be timed too
+    # Warm imports outside the timed region: the benchmark measures work per APK.
+    if tool.startswith("appwarden"):
+        import appwarden.evidence.extract
+
+        if tool == "appwarden+rules":
+            import appwarden.pipeline  # noqa: F401
+    base = _rss_kb()
+    started = time.perf_counter()
+    TOOLS[tool](path)
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "rss_base_kb": base, "rss_peak_kb": _rss_kb()}))
+
+
+if __name__ == "__main__":
+    main()

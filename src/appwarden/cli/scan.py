@@ -1,0 +1,399 @@
+"""`appwarden scan`: one APK or a folder of APKs -> evidence and findings."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from appwarden.errors import AppwardenError
+from appwarden.evidence.model import APP_OWNER, Evidence
+from appwarden.findings import SEVERITY_ORDER, ScanReport
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class EvidenceFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class ReportFormat(StrEnum):
+    html = "html"
+    json = "json"
+    sarif = "sarif"
+    xlsx = "xlsx"
+
+
+class Lang(StrEnum):
+    zh = "zh"
+    en = "en"
+
+
+class FailOn(StrEnum):
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+    info = "info"
+    never = "never"
+
+
+#: Exit code when --fail-on is met: distinct from input errors (3, 4) and usage errors (2).
+EXIT_GATE_FAILED = 10
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    app_type: str | None
+    policy_path: str | None
+    with_rules: bool
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    """What one worker returns for one APK: the JSON text of its result, or the error."""
+
+    path: str
+    ok: bool
+    result_json: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    exit_code: int = 0
+    seconds: float = 0.0
+
+
+def _scan_one(path: str, options: ScanOptions) -> ScanOutcome:
+    """Scan one APK in a worker process; never raises for bad input."""
+    started = time.perf_counter()
+    try:
+        if options.with_rules:
+            from appwarden.pipeline import scan_apk
+
+            report = scan_apk(path, app_type=options.app_type, policy_path=options.policy_path)
+            text = report.model_dump_json()
+        else:
+            from appwarden.evidence.extract import extract_evidence
+
+            text = extract_evidence(path).model_dump_json()
+        return ScanOutcome(path=path, ok=True, result_json=text, seconds=time.perf_counter() - started)
+    except AppwardenError as exc:
+        return ScanOutcome(
+            path=path,
+            ok=False,
+            error_code=exc.code,
+            error_message=str(exc),
+            exit_code=exc.exit_code,
+            seconds=time.perf_counter() - started,
+        )
+    except MemoryError:
+        return ScanOutcome(
+            path=path, ok=False, error_code="out_of_memory", error_message="ran out of memory", exit_code=4
+        )
+    except Exception as exc:  # a bug in appwarden: report it for this APK and carry on with the rest
+        return ScanOutcome(
+            path=path,
+            ok=False,
+            error_code="internal_error",
+            error_message=f"{type(exc).__name__}: {exc}",
+            exit_code=1,
+            seconds=time.perf_counter() - started,
+        )
+
+
+def scan(
+    target: Path = typer.Argument(..., help="An APK file, or a folder of APKs", exists=True),
+    fmt: EvidenceFormat = typer.Option(EvidenceFormat.text, "--format", "-f", help="Evidence output: text or json"),
+    report: ReportFormat | None = typer.Option(None, "--report", "-r", help="Write a findings report instead"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Output file (one APK) or folder (a folder)"),
+    lang: Lang = typer.Option(Lang.zh, "--lang", help="Report language"),
+    app_type: str | None = typer.Option(None, "--app-type", help="One of the 39 app types (see `rules app-types`)"),
+    policy: Path | None = typer.Option(None, "--policy", help="Privacy policy file (HTML, text, PDF, DOCX)"),
+    fail_on: FailOn = typer.Option(FailOn.never, "--fail-on", help="Exit 10 when a finding has this severity or more"),
+    jobs: int = typer.Option(min(2, os.cpu_count() or 1), "--jobs", "-j", min=1, help="Parallel workers (folders)"),
+) -> None:
+    """Scan an APK (or every APK in a folder) and print or write its evidence or findings report."""
+    with_rules = report is not None or fail_on is not FailOn.never or app_type is not None or policy is not None
+    options = ScanOptions(app_type=app_type, policy_path=str(policy) if policy else None, with_rules=with_rules)
+    if target.is_dir():
+        raise typer.Exit(_scan_folder(target, fmt, report, output, lang, options, fail_on, jobs))
+    raise typer.Exit(_scan_file(target, fmt, report, output, lang, options, fail_on))
+
+
+def _scan_file(
+    path: Path,
+    fmt: EvidenceFormat,
+    report: ReportFormat | None,
+    output: Path | None,
+    lang: Lang,
+    options: ScanOptions,
+    fail_on: FailOn,
+) -> int:
+    with console.status(f"scanning {path.name}…", spinner="dots"):
+        outcome = _scan_one(str(path), options)
+    if not outcome.ok:
+        err_console.print(f"[red]error[/red] {path}: [{outcome.error_code}] {outcome.error_message}")
+        return outcome.exit_code
+    assert outcome.result_json is not None
+    if options.with_rules:
+        scan_report = ScanReport.model_validate_json(outcome.result_json)
+        if report is not None:
+            _write_report([scan_report], report, output, lang, single=True)
+        elif fmt is EvidenceFormat.json:
+            _emit(outcome.result_json, output)
+        else:
+            if scan_report.evidence is not None:
+                print_evidence_summary(scan_report.evidence)
+            print_findings_summary(scan_report)
+        return _gate(scan_report.max_severity(), fail_on)
+    if fmt is EvidenceFormat.json:
+        _emit(outcome.result_json, output)
+    else:
+        print_evidence_summary(Evidence.model_validate_json(outcome.result_json))
+    return 0
+
+
+def _scan_folder(
+    folder: Path,
+    fmt: EvidenceFormat,
+    report: ReportFormat | None,
+    output: Path | None,
+    lang: Lang,
+    options: ScanOptions,
+    fail_on: FailOn,
+    jobs: int,
+) -> int:
+    apks = sorted(p for p in folder.rglob("*.apk") if p.is_file())
+    if not apks:
+        err_console.print(f"[yellow]no .apk files under {folder}[/yellow]")
+        return 0
+    if output is None and (fmt is EvidenceFormat.json or report is not None):
+        err_console.print("[red]a folder scan writing json or reports needs -o OUTDIR[/red]")
+        return 2
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+    outcomes: list[ScanOutcome] = []
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[current]}"),
+        console=err_console,
+        transient=False,
+    )
+    with progress, ProcessPoolExecutor(max_workers=jobs) as pool:
+        task = progress.add_task("scan", total=len(apks), current="")
+        futures: dict[Future[ScanOutcome], Path] = {pool.submit(_scan_one, str(p), options): p for p in apks}
+        pending = set(futures)
+
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                apk = futures[fut]
+                try:
+                    outcome = fut.result()
+                except Exception as exc:  # the worker process died (e.g. killed): record, go on
+                    outcome = ScanOutcome(
+                        str(apk), False, error_code="worker_died", error_message=str(exc), exit_code=1
+                    )
+                outcomes.append(outcome)
+                progress.update(task, advance=1, current=apk.name)
+                if outcome.ok and output is not None and report is None:
+                    (output / f"{apk.stem}.json").write_text(_pretty(outcome.result_json or ""), encoding="utf-8")
+    outcomes.sort(key=lambda o: o.path)
+    reports: list[ScanReport] = []
+    if options.with_rules:
+        reports = [ScanReport.model_validate_json(o.result_json) for o in outcomes if o.ok and o.result_json]
+        if report is not None and output is not None:
+            _write_report(reports, report, output, lang, single=False)
+    _print_folder_summary(outcomes, reports)
+    failed = [o for o in outcomes if not o.ok]
+    for o in failed:
+        err_console.print(f"[red]error[/red] {o.path}: [{o.error_code}] {o.error_message}")
+    gate = 0
+    for r in reports:
+        gate = max(gate, _gate(r.max_severity(), fail_on))
+    if failed:
+        return max(o.exit_code for o in failed)
+    return gate
+
+
+def _gate(max_severity: str | None, fail_on: FailOn) -> int:
+    if fail_on is FailOn.never or max_severity is None:
+        return 0
+    return EXIT_GATE_FAILED if SEVERITY_ORDER[max_severity] >= SEVERITY_ORDER[fail_on.value] else 0
+
+
+def _pretty(text: str) -> str:
+    return json.dumps(json.loads(text), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+
+
+def _emit(text: str, output: Path | None) -> None:
+    pretty = _pretty(text)
+    if output is None:
+        sys.stdout.write(pretty)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(pretty, encoding="utf-8")
+        err_console.print(f"wrote {output}")
+
+
+def _write_report(
+    reports: list[ScanReport], fmt: ReportFormat, output: Path | None, lang: Lang, *, single: bool
+) -> None:
+    from appwarden.report import render
+
+    if single:
+        target = output or Path(f"{reports[0].app.package}.{_suffix(fmt)}")
+        render.render(reports[0], fmt.value, target, lang=lang.value)
+        err_console.print(f"wrote {target}")
+        return
+    assert output is not None
+    if fmt is ReportFormat.xlsx:
+        target = output / "summary.xlsx"
+        render.render(reports, fmt.value, target, lang=lang.value)
+        err_console.print(f"wrote {target}")
+        return
+    for r in reports:
+        target = output / f"{r.app.package}-{r.app.version_code or 0}.{_suffix(fmt)}"
+        render.render(r, fmt.value, target, lang=lang.value)
+    err_console.print(f"wrote {len(reports)} {fmt.value} reports to {output}")
+
+
+def _suffix(fmt: ReportFormat) -> str:
+    return {"html": "html", "json": "json", "sarif": "sarif", "xlsx": "xlsx"}[fmt.value]
+
+
+# -- human-readable output ------------------------------------------------------------------------
+
+
+def print_evidence_summary(ev: Evidence) -> None:
+    """The text view of one app's evidence: identity, permissions, SDKs, calls, endpoints."""
+    ident = ev.identity
+    signer = ident.signers[0] if ident.signers else None
+    lines = [
+        f"[bold]{ident.label or '?'}[/bold]  {ident.package}  {ident.version_name or '?'} ({ident.version_code})",
+        f"min/target SDK {ident.min_sdk}/{ident.target_sdk}   APK sha256 {ident.apk_sha256}",
+        f"signer {signer.subject} ({signer.scheme}, sha256 {signer.sha256[:16]}…)" if signer else "signer: none found",
+    ]
+    console.print(Panel("\n".join(lines), title="app", expand=False))
+
+    if ev.permissions:
+        t = Table(title="permissions", show_lines=False)
+        t.add_column("permission")
+        t.add_column("level")
+        t.add_column("PI types")
+        for p in ev.permissions:
+            level = p.protection_level or "?"
+            style = "red" if p.dangerous else ""
+            t.add_row(p.name, f"[{style}]{level}[/{style}]" if style else level, ", ".join(p.pi_types))
+        console.print(t)
+
+    if ev.sdks:
+        by_vendor: dict[str, list[str]] = defaultdict(list)
+        for s in ev.sdks:
+            state = "called" if s.called else ("initialised" if s.initialised else "present")
+            pi = f" → {', '.join(s.reaches_pi)}" if s.reaches_pi else ""
+            by_vendor[s.vendor_zh or s.vendor or "?"].append(f"{s.name} [{state}]{pi}")
+        t = Table(title="third-party SDKs by vendor")
+        t.add_column("vendor")
+        t.add_column("SDKs")
+        for vendor in sorted(by_vendor):
+            t.add_row(vendor, "\n".join(by_vendor[vendor]))
+        console.print(t)
+
+    if ev.api_calls:
+        by_owner: dict[str, list[str]] = defaultdict(list)
+        for c in ev.api_calls:
+            api = c.api.split(";->")[-1] if ";->" in c.api else c.api
+            cls = c.api.split(";->")[0].rsplit("/", 1)[-1] if ";->" in c.api else ""
+            by_owner[c.owner].append(f"{cls}.{api.split('(')[0]} [{', '.join(c.pi_types)}] in {c.caller_class}")
+        t = Table(title="sensitive API call sites by owner")
+        t.add_column("owner")
+        t.add_column("calls")
+        for owner in sorted(by_owner, key=lambda o: (o != APP_OWNER, o)):
+            t.add_row(owner, "\n".join(sorted(set(by_owner[owner]))))
+        console.print(t)
+
+    if ev.early_paths:
+        console.print(f"[bold]{len(ev.early_paths)} call paths run before the user can act[/bold]")
+        for path in ev.early_paths[:10]:
+            console.print(f"  {path.entry_kind}: {' → '.join(path.steps)} → {path.target}")
+
+    if ev.endpoints:
+        t = Table(title="network endpoints")
+        t.add_column("host")
+        t.add_column("owner")
+        t.add_column("third party")
+        seen: set[tuple[str, str]] = set()
+        for e in ev.endpoints:
+            if (e.host, e.owner) in seen:
+                continue
+            seen.add((e.host, e.owner))
+            t.add_row(e.host, e.owner, {True: "yes", False: "no", None: "?"}[e.third_party])
+        console.print(t)
+
+    pp = ev.privacy_policy
+    console.print(
+        f"privacy policy: {len(pp.bundled_documents)} bundled document(s), {len(pp.urls)} URL(s), "
+        f"consent dialog {'found' if pp.consent_strings else 'not found'}"
+    )
+    if ev.hardening.packers or ev.hardening.encrypted_dex_assets:
+        names = ", ".join(p.name for p in ev.hardening.packers) or "encrypted DEX assets"
+        console.print(f"[yellow]hardened/packed ({names}): code evidence may be hidden[/yellow]")
+    for w in ev.warnings:
+        console.print(f"[yellow]warning[/yellow] {w.code}: {w.message}")
+
+
+def print_findings_summary(report: ScanReport) -> None:
+    decided = report.app_type.decided or "undecided"
+    console.print(f"app type: {decided} ({report.app_type.reason})")
+    t = Table(title=f"{len(report.findings)} findings")
+    t.add_column("severity")
+    t.add_column("rule")
+    t.add_column("title")
+    t.add_column("owner")
+    t.add_column("basis")
+    colours = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+    for f in sorted(report.findings, key=lambda f: (-SEVERITY_ORDER[f.severity], f.rule_id)):
+        basis = "; ".join(f"{b.doc} {b.clause or ''}".strip() for b in f.basis[:2])
+        t.add_row(f"[{colours[f.severity]}]{f.severity}[/]", f.rule_id, f.title_zh, f.owner, basis)
+    console.print(t)
+
+
+def _print_folder_summary(outcomes: list[ScanOutcome], reports: list[ScanReport]) -> None:
+    t = Table(title=f"{len(outcomes)} APKs")
+    t.add_column("file")
+    t.add_column("status")
+    t.add_column("package")
+    t.add_column("seconds", justify="right")
+    t.add_column("findings" if reports else "SDKs / calls", justify="right")
+    for o in outcomes:
+        name = Path(o.path).name
+        if not o.ok:
+            t.add_row(name, f"[red]{o.error_code}[/red]", "", f"{o.seconds:.2f}", "")
+            continue
+        data = json.loads(o.result_json or "{}")
+        if "findings" in data:
+            ident = data["app"]
+            count = str(len(data["findings"]))
+        else:
+            ident = data["identity"]
+            count = f"{len(data.get('sdks', []))} / {len(data.get('api_calls', []))}"
+        t.add_row(name, "[green]ok[/green]", ident.get("package", ""), f"{o.seconds:.2f}", count)
+    err_console.print(t)
