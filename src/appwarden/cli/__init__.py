@@ -24,5 +24,14 @@ def version() -> None:
     typer.echo(ENGINE_VERSION)
 
 
+def _register() -> None:
+    from appwarden.cli.scan import scan
+
+    app.command(help="Scan an APK or a folder of APKs.")(scan)
+
+
+_register()
+
+
 def main() -> None:
     app()
