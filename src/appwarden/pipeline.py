@@ -1,0 +1,137 @@
+"""Scan orchestration: APK -> evidence -> app type -> rules -> ScanReport.
+
+``scan_apk`` runs the whole chain on a file; ``evaluate`` runs the rule stage on
+evidence you already have (a stored scan, a re-test with a newer catalog, the
+benchmark). Both are deterministic: the same evidence, app type, policy and
+catalog give a byte-identical ``ScanReport.model_dump_json()``. Timing goes to
+the optional ``timings`` dict, never into the report.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from appwarden import ENGINE_VERSION
+from appwarden.errors import ConfigurationError, PolicyDocumentError
+from appwarden.evidence.model import Evidence
+from appwarden.findings import ScanReport
+from appwarden.rules import engine
+from appwarden.rules.app_type import infer_app_type, resolve_app_type
+from appwarden.rules.catalog_loader import Catalog, load_catalog
+
+#: Policy files larger than this are refused before reading (the policy loader has its own limits too).
+MAX_POLICY_BYTES = 20 * 1024 * 1024
+
+
+def _policy_summary(policy: Any | None) -> dict[str, Any] | None:
+    if policy is None:
+        return None
+    summary = getattr(policy, "summary", None)
+    if callable(summary):
+        result = summary()
+        if isinstance(result, dict):
+            return result
+    dump = getattr(policy, "model_dump", None)
+    if callable(dump):
+        dumped = dump(mode="json")
+        if isinstance(dumped, dict):
+            return dumped
+    return {"type": type(policy).__name__}
+
+
+def evaluate(
+    evidence: Evidence,
+    app_type: str | None = None,
+    policy: Any | None = None,
+    *,
+    include_evidence: bool = True,
+    catalog: Catalog | None = None,
+    timings: dict[str, float] | None = None,
+) -> ScanReport:
+    """Judge ``evidence`` against the rule catalog and return the deterministic report.
+
+    ``app_type`` is a declared type (id, Chinese name or number; ConfigurationError if
+    unknown); without it the type is inferred and used only when confident.
+    ``policy`` is a policy analysis (appwarden.evidence.policy) or None.
+    ``timings`` (optional) receives ``app_type_seconds`` and ``engine_seconds``.
+    """
+    started = time.perf_counter()
+    decision = infer_app_type(evidence, declared=app_type)
+    inferred_at = time.perf_counter()
+    result = engine.run(evidence, decision, policy, catalog=catalog or load_catalog())
+    if timings is not None:
+        timings["app_type_seconds"] = inferred_at - started
+        timings["engine_seconds"] = result.duration_seconds
+    return ScanReport(
+        engine_version=ENGINE_VERSION,
+        catalog_version=result.catalog_version,
+        app=evidence.identity,
+        app_type=decision,
+        findings=result.findings,
+        undecided=result.undecided,
+        not_implemented=result.not_implemented,
+        evidence=evidence if include_evidence else None,
+        policy=_policy_summary(policy),
+    )
+
+
+def _load_policy_analyser() -> Callable[..., Any]:
+    try:
+        from appwarden.evidence.policy.analyse import analyse_policy
+    except ImportError as exc:
+        raise ConfigurationError(
+            "privacy-policy analysis is not available in this installation", detail=str(exc)
+        ) from exc
+    return analyse_policy
+
+
+def read_policy(policy_path: str | Path) -> Any:
+    """Analyse a privacy-policy file (HTML, text, PDF, DOCX); PolicyDocumentError if it cannot be read."""
+    path = Path(policy_path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise PolicyDocumentError(f"cannot read policy file {path}: {exc.strerror or exc}") from exc
+    if size > MAX_POLICY_BYTES:
+        raise PolicyDocumentError(
+            f"policy file {path} is {size} bytes, over the limit of {MAX_POLICY_BYTES} bytes; supply the text only"
+        )
+    analyse = _load_policy_analyser()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PolicyDocumentError(f"cannot read policy file {path}: {exc.strerror or exc}") from exc
+    return analyse(data, filename=path.name)
+
+
+def scan_apk(
+    path: str | Path,
+    *,
+    app_type: str | None = None,
+    policy_path: str | Path | None = None,
+    include_evidence: bool = True,
+    timings: dict[str, float] | None = None,
+) -> ScanReport:
+    """Extract evidence from the APK at ``path`` and judge it; see ``evaluate``.
+
+    Bad arguments (unknown app type, unreadable policy) fail before the APK is read.
+    ``timings`` (optional) also receives ``extract_seconds`` and ``policy_seconds``.
+    """
+    if app_type is not None:
+        resolve_app_type(app_type)
+    policy = None
+    if policy_path is not None:
+        policy_started = time.perf_counter()
+        policy = read_policy(policy_path)
+        if timings is not None:
+            timings["policy_seconds"] = time.perf_counter() - policy_started
+    from appwarden.evidence.extract import extract_evidence
+
+    started = time.perf_counter()
+    evidence = extract_evidence(Path(path))
+    if timings is not None:
+        timings["extract_seconds"] = time.perf_counter() - started
+    return evaluate(evidence, app_type, policy, include_evidence=include_evidence, timings=timings)

@@ -1,0 +1,110 @@
+"""Run the catalog's checks over one Evidence and collect findings deterministically.
+
+The engine knows nothing about any one rule. For each catalog rule, in id order:
+- no check (neither a ``check`` field nor a check registered under the rule id), or a technique this scan cannot run (DYNAMIC, STORE, MANUAL; POLICY
+  without a policy) -> listed as not implemented for this scan;
+- a check name nobody registered -> undecided, saying so;
+- the check raises ``RuleNotApplicable`` -> undecided with its reason;
+- the check raises anything else -> undecided with the error; the scan goes on.
+
+Findings are de-duplicated by (rule, fingerprint) and sorted by (rule id,
+fingerprint), so the same evidence gives byte-identical output.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from appwarden.evidence.model import Evidence
+from appwarden.findings import AppTypeDecision, Finding, UndecidedRule
+from appwarden.rules.catalog_loader import Catalog, load_catalog
+from appwarden.rules.model import Rule, RuleContext, RuleNotApplicable
+from appwarden.rules.registry import check_for_rule, import_errors
+
+#: Techniques whose input is the APK alone: always run.
+_ALWAYS_RUN = frozenset({"STATIC"})
+#: Techniques appwarden can run at all (POLICY needs a policy document).
+RUNNABLE_TECHNIQUES = frozenset({"STATIC", "POLICY"})
+
+
+def implemented(rule: Rule) -> bool:
+    """A rule is implemented when appwarden can run its technique and a check is bound to it."""
+    return rule.technique in RUNNABLE_TECHNIQUES and check_for_rule(rule.id, rule.check) is not None
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """What one engine run concluded. ``duration_seconds`` is run metadata, not part of the report."""
+
+    findings: list[Finding]
+    undecided: list[UndecidedRule]
+    not_implemented: list[str]
+    catalog_version: str
+    duration_seconds: float = 0.0
+    rule_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _runnable(rule: Rule, policy: Any | None) -> bool:
+    return rule.technique in _ALWAYS_RUN or (rule.technique == "POLICY" and policy is not None)
+
+
+def run(
+    evidence: Evidence,
+    app_type_decision: AppTypeDecision,
+    policy: Any | None = None,
+    *,
+    catalog: Catalog | None = None,
+) -> EngineResult:
+    """Evaluate every implemented, runnable rule of ``catalog`` (default: the packaged one) on ``evidence``."""
+    started = time.perf_counter()
+    catalog = catalog or load_catalog()
+    findings: dict[tuple[str, str], Finding] = {}
+    undecided: list[UndecidedRule] = []
+    not_implemented: list[str] = []
+    rule_seconds: dict[str, float] = {}
+    for rule in catalog.rules:
+        bound = check_for_rule(rule.id, rule.check)
+        if (rule.check is None and bound is None) or not _runnable(rule, policy):
+            not_implemented.append(rule.id)
+            continue
+        if bound is None:
+            broken = import_errors()
+            detail = f" (check modules that failed to import: {', '.join(sorted(broken))})" if broken else ""
+            undecided.append(UndecidedRule(rule_id=rule.id, reason=f"check {rule.check!r} is not registered{detail}"))
+            continue
+        check_name, fn = bound
+        ctx = RuleContext(rule=rule, app_type=app_type_decision, policy=policy, catalog_version=catalog.version)
+        rule_started = time.perf_counter()
+        try:
+            produced = list(fn(evidence, ctx))
+        except RuleNotApplicable as exc:
+            undecided.append(UndecidedRule(rule_id=rule.id, reason=exc.reason))
+            continue
+        except Exception as exc:  # a failing check must never kill the scan; it is reported instead
+            undecided.append(
+                UndecidedRule(rule_id=rule.id, reason=f"check {check_name!r} failed: {type(exc).__name__}: {exc}")
+            )
+            continue
+        finally:
+            rule_seconds[rule.id] = time.perf_counter() - rule_started
+        for finding in produced:
+            if finding.rule_id != rule.id:
+                undecided.append(
+                    UndecidedRule(
+                        rule_id=rule.id,
+                        reason=f"check {check_name!r} returned a finding of rule {finding.rule_id}; use ctx.finding()",
+                    )
+                )
+                break
+            findings.setdefault((finding.rule_id, finding.fingerprint), finding)
+    ordered = [findings[k] for k in sorted(findings)]
+    return EngineResult(
+        findings=ordered,
+        undecided=sorted(undecided, key=lambda u: u.rule_id),
+        not_implemented=not_implemented,
+        catalog_version=catalog.version,
+        duration_seconds=time.perf_counter() - started,
+        rule_seconds=rule_seconds,
+    )
