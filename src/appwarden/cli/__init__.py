@@ -25,9 +25,11 @@ def version() -> None:
 
 
 def _register() -> None:
+    from appwarden.cli import rules
     from appwarden.cli.scan import scan
 
     app.command(help="Scan an APK or a folder of APKs.")(scan)
+    app.add_typer(rules.app, name="rules")
 
 
 _register()
