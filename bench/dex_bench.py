@@ -6,11 +6,13 @@ Usage:
 For every input it measures, in one process:
   floor       read the file and inflate every classes*.dex (zipfile) -- the lower bound
   appwarden   DexFile.parse + classes() + code_references() (all call sites, strings, fields)
+  scan        DexFile.parse + code_references() only (what call-site evidence needs)
   androguard  DEX(data) for every classes*.dex, then every method's instructions (call sites)
   ag-parse    DEX(data) alone (androguard's parsing without instruction decoding)
   lief        lief.DEX.parse (structure only; LIEF does not decode instructions), if importable
   AnalyzeAPK  androguard.misc.AnalyzeAPK (with --analyze, APK inputs only; slow)
-and the peak Python-heap memory of the appwarden run (tracemalloc) relative to the largest DEX.
+and the peak Python-heap memory (tracemalloc) of the appwarden run and of the floor alone (zipfile
+inflation holds about two copies of a DEX), both relative to the largest DEX.
 --generate builds synthetic DEX files of the given class counts with Debian's smali (cached in
 /tmp/appwarden-dex-bench) and reports time per code unit, the linearity check.
 """
@@ -64,6 +66,11 @@ def run_appwarden(path: Path) -> int:
     return total
 
 
+def run_scan(path: Path) -> int:
+    """Only what call-site evidence needs: parse and the one-pass code scan."""
+    return sum(len(DexFile.parse(data, name=name).code_references().invokes) for name, data in dex_payloads(path))
+
+
 def run_androguard(path: Path, instructions: bool) -> int:
     from androguard.core.dex import DEX
 
@@ -91,10 +98,10 @@ def run_analyze(path: Path) -> int:
     return len(list(analysis.get_methods()))
 
 
-def peak_memory(path: Path) -> int:
+def peak_memory(fn: Callable[[], object]) -> int:
     gc.collect()
     tracemalloc.start()
-    run_appwarden(path)
+    fn()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return peak
@@ -105,10 +112,14 @@ def generate(classes: int) -> Path:
 
     target = CACHE / f"gen{classes}"
     dex = target / "classes.dex"
+    apk = target / f"gen{classes}.apk"
     if not dex.exists():
         target.mkdir(parents=True, exist_ok=True)
         dex_smali.assemble(dex_smali.generated_sources(classes, 20), target)
-    return dex
+    if not apk.exists():  # deflated, as in a real APK, so the floor includes inflation
+        with zipfile.ZipFile(apk, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.write(dex, "classes.dex")
+    return apk
 
 
 def main() -> None:
@@ -135,30 +146,38 @@ def main() -> None:
         has_lief = False
 
     print(f"accelerator: {'C (_dexscan)' if dexmod.accelerated() else 'pure Python'}")
-    header = f"{'input':<28} {'dex MB':>7} {'units M':>8} {'floor ms':>9} {'ours ms':>8} {'ns/unit':>8} {'x floor':>8}"
-    header += f" {'ag ms':>9} {'ag-parse':>9} {'x faster':>9} {'lief ms':>8} {'peak/dex':>9}"
+    header = f"{'input':<28} {'dex MB':>7} {'units M':>8} {'floor ms':>9} {'ours ms':>8} {'scan ms':>8} {'ns/unit':>8} {'x floor':>8}"
+    header += f" {'ag ms':>9} {'ag-parse':>9} {'x faster':>9} {'lief ms':>8} {'peak/dex':>9} {'floor pk':>9}"
     if args.analyze:
         header += f" {'Analyze ms':>11}"
     print(header)
     for path in inputs:
         payloads = dex_payloads(path)
+        if not payloads:
+            print(f"{path.name[-28:]:<28} (no classes*.dex)")
+            continue
         size = sum(len(d) for _, d in payloads)
         units = sum(DexFile.parse(d).code_references().code_units_scanned for _, d in payloads)
         floor = best_of(args.repeat, lambda p=path: dex_payloads(p))  # type: ignore[misc]
         ours = best_of(args.repeat, lambda p=path: run_appwarden(p))  # type: ignore[misc]
+        scan = best_of(args.repeat, lambda p=path: run_scan(p))  # type: ignore[misc]
         ag = ag_parse = float("nan")
         if not args.no_androguard:
             ag = best_of(1, lambda p=path: run_androguard(p, True))  # type: ignore[misc]
             ag_parse = best_of(1, lambda p=path: run_androguard(p, False))  # type: ignore[misc]
         lief_ms = best_of(1, lambda p=path: run_lief(p)) * 1e3 if has_lief else float("nan")  # type: ignore[misc]
-        peak = peak_memory(path)
+        peak = peak_memory(lambda p=path: run_appwarden(p))  # type: ignore[misc]
+        floor_peak = peak_memory(lambda p=path: dex_payloads(p))  # type: ignore[misc]
         largest = max(len(d) for _, d in payloads)
         label = path.parent.name + "/" + path.name if path.suffix == ".dex" else path.name
-        row = f"{label[-28:]:<28} {size / 2**20:>7.2f} {units / 1e6:>8.2f} {floor * 1e3:>9.1f} {ours * 1e3:>8.1f}"
+        row = f"{label[-28:]:<28} {size / 2**20:>7.2f} {units / 1e6:>8.2f} {floor * 1e3:>9.1f} {ours * 1e3:>8.1f} {scan * 1e3:>8.1f}"
         row += f" {ours * 1e9 / max(units, 1):>8.1f} {ours / floor:>8.1f} {ag * 1e3:>9.0f} {ag_parse * 1e3:>9.0f}"
-        row += f" {ag / ours:>9.0f} {lief_ms:>8.1f} {peak / largest:>9.2f}"
+        row += f" {ag / ours:>9.0f} {lief_ms:>8.1f} {peak / largest:>9.2f} {floor_peak / largest:>9.2f}"
         if args.analyze and path.suffix == ".apk":
-            row += f" {best_of(1, lambda p=path: run_analyze(p)) * 1e3:>11.0f}"  # type: ignore[misc]
+            try:
+                row += f" {best_of(1, lambda p=path: run_analyze(p)) * 1e3:>11.0f}"  # type: ignore[misc]
+            except Exception as exc:  # AnalyzeAPK needs a manifest; synthetic APKs have none
+                row += f" {'n/a':>11} ({type(exc).__name__})"
         print(row, flush=True)
 
 

@@ -1,0 +1,425 @@
+/*
+ * C accelerator for appwarden.apk.dex: class_data decoding and the one-pass code scan.
+ *
+ * Every function here has a pure-Python twin in dex.py (_class_data_py, _scan_code_py) with
+ * identical output; tests compare them byte for byte. All reads are bounds-checked against the
+ * buffer length; nothing trusts a count or offset from the file.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct {
+    uint32_t *v;
+    size_t len;
+    size_t cap;
+} u32buf;
+
+static int buf_push(u32buf *b, const uint32_t *vals, size_t n) {
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->len + n) cap *= 2;
+        uint32_t *nv = (uint32_t *)PyMem_Realloc(b->v, cap * sizeof(uint32_t));
+        if (!nv) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        b->v = nv;
+        b->cap = cap;
+    }
+    memcpy(b->v + b->len, vals, n * sizeof(uint32_t));
+    b->len += n;
+    return 0;
+}
+
+static PyObject *buf_to_bytes(u32buf *b) {
+    /* Records are stored little-endian, as the Python twin produces them. */
+#if PY_BIG_ENDIAN
+    for (size_t i = 0; i < b->len; i++) b->v[i] = __builtin_bswap32(b->v[i]);
+#endif
+    return PyBytes_FromStringAndSize((const char *)b->v, (Py_ssize_t)(b->len * sizeof(uint32_t)));
+}
+
+/* An output table grown inside a bytearray, so the result is handed over without a final copy
+ * (peak memory stays near the table size, which matters for multi-MB DEX files). */
+typedef struct {
+    PyObject *ba;
+    size_t len; /* in uint32 words */
+    size_t cap;
+} outbuf;
+
+static int out_push4(outbuf *b, uint32_t a, uint32_t c, uint32_t d, uint32_t e) {
+    if (b->len + 4 > b->cap) {
+        size_t cap = b->cap ? b->cap + b->cap / 2 + 4 : 4096;
+        if (!b->ba) {
+            b->ba = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(cap * 4));
+            if (!b->ba) return -1;
+        } else if (PyByteArray_Resize(b->ba, (Py_ssize_t)(cap * 4)) < 0) {
+            return -1;
+        }
+        b->cap = cap;
+    }
+    uint32_t *v = (uint32_t *)PyByteArray_AS_STRING(b->ba) + b->len;
+#if PY_BIG_ENDIAN
+    v[0] = __builtin_bswap32(a); v[1] = __builtin_bswap32(c); v[2] = __builtin_bswap32(d); v[3] = __builtin_bswap32(e);
+#else
+    v[0] = a; v[1] = c; v[2] = d; v[3] = e;
+#endif
+    b->len += 4;
+    return 0;
+}
+
+static int add_problem(PyObject *list, const char *code, uint64_t ctx, uint64_t a, uint64_t b);
+
+/* Pass 0 counts rows, pass 1 writes them into the table allocated between the passes. */
+static int emit(int pass, outbuf *b, uint32_t a, uint32_t c, uint32_t d, uint32_t e) {
+    if (!pass) {
+        b->len += 4;
+        return 0;
+    }
+    if (b->len + 4 > b->cap) {
+        PyErr_SetString(PyExc_RuntimeError, "DEX scan: second pass found more rows than the first");
+        return -1;
+    }
+    return out_push4(b, a, c, d, e);
+}
+
+static int problem(int pass, PyObject *list, const char *code, uint64_t ctx, uint64_t a, uint64_t b) {
+    return pass ? add_problem(list, code, ctx, a, b) : 0;
+}
+
+static PyObject *out_finish(outbuf *b) {
+    if (!b->ba) return PyByteArray_FromStringAndSize(NULL, 0);
+    if (PyByteArray_Resize(b->ba, (Py_ssize_t)(b->len * 4)) < 0) return NULL;
+    PyObject *r = b->ba;
+    b->ba = NULL;
+    return r;
+}
+
+static int add_problem(PyObject *list, const char *code, uint64_t ctx, uint64_t a, uint64_t b) {
+    PyObject *t = Py_BuildValue("(sKKK)", code, (unsigned long long)ctx, (unsigned long long)a,
+                                (unsigned long long)b);
+    if (!t) return -1;
+    int rc = PyList_Append(list, t);
+    Py_DECREF(t);
+    return rc;
+}
+
+static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint32_t rd32(const uint8_t *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+/* Same rules as dex.read_uleb128: at most 5 bytes, value fits in 32 bits. Returns 0 on error. */
+static int uleb(const uint8_t *d, size_t end, size_t *pos, uint32_t *out) {
+    uint32_t result = 0;
+    int shift = 0;
+    for (int i = 0; i < 5; i++) {
+        if (*pos >= end) return 0;
+        uint8_t b = d[(*pos)++];
+        result |= (uint32_t)(b & 0x7f) << shift;
+        if (b < 0x80) {
+            if (i == 4 && b > 0x0f) return 0;
+            *out = result;
+            return 1;
+        }
+        shift += 7;
+    }
+    return 0;
+}
+
+static int get_u32_array(PyObject *obj, Py_buffer *view, const char *what) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return -1;
+    if (view->itemsize != 4) {
+        PyErr_Format(PyExc_TypeError, "%s must be a buffer of 32-bit unsigned integers", what);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* class_data(data, class_data_offs, class_type_idxs, method_class_idx) -> (bytes, problems) */
+static PyObject *class_data(PyObject *self, PyObject *args) {
+    PyObject *o_data, *o_offs, *o_types, *o_mclass;
+    if (!PyArg_ParseTuple(args, "OOOO", &o_data, &o_offs, &o_types, &o_mclass)) return NULL;
+    Py_buffer data = {0}, offs = {0}, types = {0}, mclass = {0};
+    PyObject *problems = NULL, *result = NULL;
+    u32buf out = {0}, staged = {0};
+    if (PyObject_GetBuffer(o_data, &data, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    if (get_u32_array(o_offs, &offs, "class_data_offs") < 0) goto done_data;
+    if (get_u32_array(o_types, &types, "class_type_idxs") < 0) goto done_offs;
+    if (get_u32_array(o_mclass, &mclass, "method_class_idx") < 0) goto done_types;
+    problems = PyList_New(0);
+    if (!problems) goto done;
+    {
+        const uint8_t *d = (const uint8_t *)data.buf;
+        size_t n = (size_t)data.len;
+        const uint32_t *class_offs = (const uint32_t *)offs.buf;
+        const uint32_t *class_types = (const uint32_t *)types.buf;
+        const uint32_t *method_class = (const uint32_t *)mclass.buf;
+        size_t n_classes = (size_t)(offs.len / 4);
+        uint64_t n_methods = (uint64_t)(mclass.len / 4);
+        if ((size_t)(types.len / 4) < n_classes) {
+            PyErr_SetString(PyExc_ValueError, "class_type_idxs is shorter than class_data_offs");
+            goto done;
+        }
+        for (size_t cp = 0; cp < n_classes; cp++) {
+            uint32_t off = class_offs[cp];
+            if (off == 0) continue;
+            if ((size_t)off >= n) {
+                if (add_problem(problems, "class_data_out_of_range", cp, off, 0) < 0) goto done;
+                continue;
+            }
+            size_t pos = off;
+            uint32_t sizes[4];
+            int ok = 1;
+            for (int i = 0; i < 4 && ok; i++) ok = uleb(d, n, &pos, &sizes[i]);
+            if (!ok) {
+                if (add_problem(problems, "class_data_truncated", cp, off, 0) < 0) goto done;
+                continue;
+            }
+            uint64_t n_fields = (uint64_t)sizes[0] + sizes[1];
+            uint64_t n_meth = (uint64_t)sizes[2] + sizes[3];
+            if (n_fields * 2 + n_meth * 3 > (uint64_t)(n - pos)) {
+                if (add_problem(problems, "class_data_counts", cp, off, n_fields + n_meth) < 0) goto done;
+                continue;
+            }
+            uint32_t tmp;
+            for (uint64_t f = 0; f < n_fields && ok; f++) {
+                ok = uleb(d, n, &pos, &tmp);
+                if (ok) ok = uleb(d, n, &pos, &tmp);
+            }
+            staged.len = 0;
+            int bad = 0;
+            for (uint32_t is_virtual = 0; is_virtual < 2 && ok && !bad; is_virtual++) {
+                uint64_t idx = 0;
+                for (uint32_t k = 0; k < sizes[2 + is_virtual]; k++) {
+                    uint32_t diff, flags, code_off;
+                    ok = uleb(d, n, &pos, &diff) && uleb(d, n, &pos, &flags) && uleb(d, n, &pos, &code_off);
+                    if (!ok) break;
+                    if (k > 0 && diff == 0) {
+                        if (add_problem(problems, "method_index_repeated", cp, idx, 0) < 0) goto done;
+                        continue;
+                    }
+                    idx = (k == 0) ? diff : idx + diff;
+                    if (idx >= n_methods) {
+                        if (add_problem(problems, "method_index_out_of_range", cp, idx, n_methods) < 0) goto done;
+                        bad = 1;
+                        break;
+                    }
+                    if (method_class[idx] != class_types[cp]) {
+                        if (add_problem(problems, "method_class_mismatch", cp, idx, 0) < 0) goto done;
+                        continue;
+                    }
+                    uint32_t rec[5] = {(uint32_t)cp, is_virtual, (uint32_t)idx, flags, code_off};
+                    if (buf_push(&staged, rec, 5) < 0) goto done;
+                }
+            }
+            if (!ok) {
+                if (add_problem(problems, "class_data_truncated", cp, off, 0) < 0) goto done;
+                continue;
+            }
+            if (staged.len && buf_push(&out, staged.v, staged.len) < 0) goto done;
+        }
+        PyObject *packed = buf_to_bytes(&out);
+        if (!packed) goto done;
+        result = Py_BuildValue("(NO)", packed, problems);
+    }
+done:
+    Py_XDECREF(problems);
+    PyMem_Free(out.v);
+    PyMem_Free(staged.v);
+    PyBuffer_Release(&mclass);
+done_types:
+    PyBuffer_Release(&types);
+done_offs:
+    PyBuffer_Release(&offs);
+done_data:
+    PyBuffer_Release(&data);
+    return result;
+}
+
+/* Width in code units of each opcode; must equal dex._WIDTHS. */
+static uint8_t WIDTHS[256];
+
+static void init_widths(void) {
+    static const struct {
+        int lo, hi, w;
+    } ranges[] = {
+        {0x00, 0x01, 1}, {0x02, 0x02, 2}, {0x03, 0x03, 3}, {0x04, 0x04, 1}, {0x05, 0x05, 2}, {0x06, 0x06, 3},
+        {0x07, 0x07, 1}, {0x08, 0x08, 2}, {0x09, 0x09, 3}, {0x0a, 0x12, 1}, {0x13, 0x13, 2}, {0x14, 0x14, 3},
+        {0x15, 0x16, 2}, {0x17, 0x17, 3}, {0x18, 0x18, 5}, {0x19, 0x1a, 2}, {0x1b, 0x1b, 3}, {0x1c, 0x1c, 2},
+        {0x1d, 0x1e, 1}, {0x1f, 0x20, 2}, {0x21, 0x21, 1}, {0x22, 0x23, 2}, {0x24, 0x26, 3}, {0x27, 0x28, 1},
+        {0x29, 0x29, 2}, {0x2a, 0x2c, 3}, {0x2d, 0x3d, 2}, {0x3e, 0x43, 1}, {0x44, 0x6d, 2}, {0x6e, 0x72, 3},
+        {0x73, 0x73, 1}, {0x74, 0x78, 3}, {0x79, 0x8f, 1}, {0x90, 0xaf, 2}, {0xb0, 0xcf, 1}, {0xd0, 0xe2, 2},
+        {0xe3, 0xf9, 1}, {0xfa, 0xfb, 4}, {0xfc, 0xfd, 3}, {0xfe, 0xff, 2},
+    };
+    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+        for (int op = ranges[i].lo; op <= ranges[i].hi; op++) WIDTHS[op] = (uint8_t)ranges[i].w;
+}
+
+/* scan_code(data, methods(pairs method_idx, code_off), counts(5), max_units, budget)
+ *   -> ((invokes, strings, fields, classes), walked, problems); each table packed uint32 rows */
+static PyObject *scan_code(PyObject *self, PyObject *args) {
+    PyObject *o_data, *o_methods;
+    unsigned long long n_strings, n_types, n_fields, n_methods, n_call_sites, max_units, budget;
+    if (!PyArg_ParseTuple(args, "OO(KKKKK)KK", &o_data, &o_methods, &n_strings, &n_types, &n_fields, &n_methods,
+                          &n_call_sites, &max_units, &budget))
+        return NULL;
+    Py_buffer data = {0}, meth = {0};
+    PyObject *problems = NULL, *result = NULL;
+    outbuf tables[4] = {{0}}; /* invokes, strings, fields, const-class */
+    uint64_t walked = 0;
+    if (PyObject_GetBuffer(o_data, &data, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    if (get_u32_array(o_methods, &meth, "methods") < 0) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    problems = PyList_New(0);
+    if (!problems) goto done;
+    {
+        const uint8_t *d = (const uint8_t *)data.buf;
+        uint64_t n = (uint64_t)data.len;
+        const uint32_t *m = (const uint32_t *)meth.buf;
+        size_t n_pairs = (size_t)(meth.len / 8);
+        /* Two identical walks: the first only counts rows, so each table is allocated once at its
+         * exact size (no growth slack); the second fills the tables and records problems. */
+        for (int pass = 0; pass < 2; pass++) {
+            if (pass == 1) {
+                for (int i = 0; i < 4; i++) {
+                    tables[i].ba = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(tables[i].len * 4));
+                    if (!tables[i].ba) goto done;
+                    tables[i].cap = tables[i].len;
+                    tables[i].len = 0;
+                }
+            }
+            uint64_t spent = 0;
+            for (size_t k = 0; k < n_pairs; k++) {
+                uint32_t midx = m[2 * k], code_off = m[2 * k + 1];
+                if (code_off == 0) continue;
+                if (n < 16 || (uint64_t)code_off > n - 16) {
+                    if (problem(pass, problems, "code_item_out_of_range", midx, code_off, 0) < 0) goto done;
+                    continue;
+                }
+                uint64_t insns_size = rd32(d + code_off + 12);
+                if (insns_size > max_units) {
+                    if (problem(pass, problems, "code_too_large", midx, insns_size, max_units) < 0) goto done;
+                    continue;
+                }
+                uint64_t base = (uint64_t)code_off + 16;
+                uint64_t available = (n - base) / 2;
+                if (insns_size > available) {
+                    if (problem(pass, problems, "code_item_truncated", midx, insns_size, available) < 0) goto done;
+                    insns_size = available;
+                }
+                if (spent + insns_size > budget) {
+                    if (problem(pass, problems, "scan_budget_exceeded", midx, budget, 0) < 0) goto done;
+                    break;
+                }
+                spent += insns_size;
+                if (pass) walked += insns_size;
+                const uint8_t *code = d + base;
+                uint64_t pc = 0;
+                while (pc < insns_size) {
+                    uint16_t unit = rd16(code + 2 * pc);
+                    uint32_t op = unit & 0xff;
+                    uint64_t width;
+                    if (op == 0 && unit != 0) {
+                        uint32_t ident = unit >> 8;
+                        width = 1;
+                        if (ident >= 1 && ident <= 3) {
+                            if (pc + 1 >= insns_size || (ident == 3 && pc + 3 >= insns_size)) {
+                                if (problem(pass, problems, "instruction_past_end", midx, pc, unit) < 0) goto done;
+                                break;
+                            }
+                            uint64_t size = rd16(code + 2 * pc + 2);
+                            if (ident == 1)
+                                width = 4 + size * 2;
+                            else if (ident == 2)
+                                width = 2 + size * 4;
+                            else
+                                width = 4 + (size * (uint64_t)rd32(code + 2 * pc + 4) + 1) / 2;
+                        }
+                        if (pc + width > insns_size) {
+                            if (problem(pass, problems, "instruction_past_end", midx, pc, unit) < 0) goto done;
+                            break;
+                        }
+                        pc += width;
+                        continue;
+                    }
+                    width = WIDTHS[op];
+                    if (pc + width > insns_size) {
+                        if (problem(pass, problems, "instruction_past_end", midx, pc, unit) < 0) goto done;
+                        break;
+                    }
+                    uint64_t idx, limit;
+                    int table;
+                    if (op == 0x1a) {
+                        idx = rd16(code + 2 * pc + 2);
+                        limit = n_strings;
+                        table = 1;
+                    } else if (op == 0x1b) {
+                        idx = rd32(code + 2 * pc + 2);
+                        limit = n_strings;
+                        table = 1;
+                    } else if (op == 0x1c) {
+                        idx = rd16(code + 2 * pc + 2);
+                        limit = n_types;
+                        table = 3;
+                    } else if (op >= 0x52 && op <= 0x6d) {
+                        idx = rd16(code + 2 * pc + 2);
+                        limit = n_fields;
+                        table = 2;
+                    } else if ((op >= 0x6e && op <= 0x78 && op != 0x73) || op == 0xfa || op == 0xfb) {
+                        idx = rd16(code + 2 * pc + 2);
+                        limit = n_methods;
+                        table = 0;
+                    } else if (op == 0xfc || op == 0xfd) {
+                        idx = rd16(code + 2 * pc + 2);
+                        limit = n_call_sites;
+                        table = 0;
+                    } else {
+                        pc += width;
+                        continue;
+                    }
+                    if (idx < limit) {
+                        if (emit(pass, &tables[table], midx, op, (uint32_t)idx, (uint32_t)pc) < 0) goto done;
+                    } else if (problem(pass, problems, "operand_out_of_range", midx, pc, op) < 0) {
+                        goto done;
+                    }
+                    pc += width;
+                }
+            }
+        }
+        PyObject *t[4];
+        for (int i = 0; i < 4; i++) {
+            t[i] = out_finish(&tables[i]);
+            if (!t[i]) {
+                for (int j = 0; j < i; j++) Py_DECREF(t[j]);
+                goto done;
+            }
+        }
+        result = Py_BuildValue("((NNNN)KO)", t[0], t[1], t[2], t[3], (unsigned long long)walked, problems);
+    }
+done:
+    Py_XDECREF(problems);
+    for (int i = 0; i < 4; i++) Py_XDECREF(tables[i].ba);
+    PyBuffer_Release(&meth);
+    PyBuffer_Release(&data);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"class_data", class_data, METH_VARARGS, "Decode every class_data_item (see dex._class_data_py)."},
+    {"scan_code", scan_code, METH_VARARGS, "Scan every code item once (see dex._scan_code_py)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_dexscan", "C accelerator for appwarden.apk.dex", -1,
+                                    methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__dexscan(void) {
+    init_widths();
+    return PyModule_Create(&module);
+}

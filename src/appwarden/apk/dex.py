@@ -1,0 +1,1097 @@
+"""Defensive reader for Dalvik executables (classes*.dex) and a one-pass call-site scanner.
+
+The reader checks the header and every id table eagerly (cheap, vectorised), decodes strings
+lazily, and scans all code in a single linear pass that records, per calling method, the
+invoke instructions, const-string uses, field accesses and const-class operands. The scan is
+done by the C accelerator ``appwarden.apk._dexscan`` when it is built and by an equivalent
+pure-Python walker otherwise; both produce byte-identical results (differentially tested).
+
+Hostile input never raises anything but :class:`MalformedStructureError` or
+:class:`LimitExceededError`; damage that Android would survive at class or method granularity
+(a truncated code item, an out-of-range operand) is tolerated and recorded on
+:attr:`DexFile.warnings` as ``(code, message)`` tuples.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import sys
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Final, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+from appwarden.errors import LimitExceededError, MalformedStructureError
+
+__all__ = [
+    "ClassDef",
+    "CodeReferences",
+    "DexFile",
+    "DexLimits",
+    "EncodedMethod",
+    "FieldRef",
+    "MethodRef",
+    "ReferenceTable",
+    "accelerated",
+]
+
+NO_INDEX: Final = 0xFFFFFFFF
+HEADER_SIZE: Final = 0x70
+ENDIAN_CONSTANT: Final = 0x12345678
+REVERSE_ENDIAN_CONSTANT: Final = 0x78563412
+SUPPORTED_VERSIONS: Final = frozenset({"035", "037", "038", "039", "040", "041"})
+
+#: At most this many warnings are kept; the rest are only counted (DexFile.warnings_dropped).
+MAX_WARNINGS: Final = 200
+#: The code walk may visit at most this many code units per byte of file (shared code items
+#: are legal, so a few visits per unit are normal; a million methods sharing one is not).
+SCAN_BUDGET_PER_BYTE: Final = 4
+#: encoded_value nesting deeper than this is refused (recursion bomb).
+MAX_ENCODED_DEPTH: Final = 32
+
+# map_list item types used for sanity checks (dex-format "Type codes").
+_MAP_HEADER: Final = 0x0000
+_MAP_STRING_IDS: Final = 0x0001
+_MAP_TYPE_IDS: Final = 0x0002
+_MAP_PROTO_IDS: Final = 0x0003
+_MAP_FIELD_IDS: Final = 0x0004
+_MAP_METHOD_IDS: Final = 0x0005
+_MAP_CLASS_DEFS: Final = 0x0006
+_MAP_CALL_SITE_IDS: Final = 0x0007
+_MAP_METHOD_HANDLES: Final = 0x0008
+
+# Opcode groups (Dalvik bytecode). Kept in sync with _dexscan.c.
+OP_CONST_STRING: Final = 0x1A
+OP_CONST_STRING_JUMBO: Final = 0x1B
+OP_CONST_CLASS: Final = 0x1C
+INVOKE_OPCODES: Final = frozenset({*range(0x6E, 0x73), *range(0x74, 0x79), 0xFA, 0xFB, 0xFC, 0xFD})
+INVOKE_CUSTOM_OPCODES: Final = frozenset({0xFC, 0xFD})
+FIELD_OPCODES: Final = frozenset(range(0x52, 0x6E))
+
+# Width in 16-bit code units of every opcode, as (first, last, width) ranges; the payload
+# pseudo-instructions behind opcode 0x00 are sized separately. Unused opcodes are one unit, as
+# dexdump treats them. Must equal the table in _dexscan.c.
+_WIDTH_RANGES: Final = (
+    (0x00, 0x01, 1), (0x02, 0x02, 2), (0x03, 0x03, 3), (0x04, 0x04, 1), (0x05, 0x05, 2), (0x06, 0x06, 3),
+    (0x07, 0x07, 1), (0x08, 0x08, 2), (0x09, 0x09, 3), (0x0A, 0x12, 1), (0x13, 0x13, 2), (0x14, 0x14, 3),
+    (0x15, 0x16, 2), (0x17, 0x17, 3), (0x18, 0x18, 5), (0x19, 0x1A, 2), (0x1B, 0x1B, 3), (0x1C, 0x1C, 2),
+    (0x1D, 0x1E, 1), (0x1F, 0x20, 2), (0x21, 0x21, 1), (0x22, 0x23, 2), (0x24, 0x26, 3), (0x27, 0x28, 1),
+    (0x29, 0x29, 2), (0x2A, 0x2C, 3), (0x2D, 0x3D, 2), (0x3E, 0x43, 1), (0x44, 0x6D, 2), (0x6E, 0x72, 3),
+    (0x73, 0x73, 1), (0x74, 0x78, 3), (0x79, 0x8F, 1), (0x90, 0xAF, 2), (0xB0, 0xCF, 1), (0xD0, 0xE2, 2),
+    (0xE3, 0xF9, 1), (0xFA, 0xFB, 4), (0xFC, 0xFD, 3), (0xFE, 0xFF, 2),
+)  # fmt: skip
+_WIDTHS: Final = bytes(w for lo, hi, w in _WIDTH_RANGES for _ in range(lo, hi + 1))
+assert len(_WIDTHS) == 256
+
+# The accelerator is optional: without it (or with APPWARDEN_DEX_PURE_PYTHON=1) the pure-Python
+# walker gives identical results, only slower.
+_accel: Any = None
+if os.environ.get("APPWARDEN_DEX_PURE_PYTHON") != "1":
+    try:
+        from appwarden.apk import _dexscan  # type: ignore[attr-defined]
+
+        _accel = _dexscan
+    except ImportError:  # pragma: no cover - depends on the build
+        pass
+
+
+def accelerated() -> bool:
+    """True when the C scanner is built and used."""
+    return _accel is not None
+
+
+@dataclass(frozen=True)
+class DexLimits:
+    """Resource limits applied while reading one DEX file."""
+
+    max_size: int = 256 * 2**20
+    max_table_entries: int = 5_000_000
+    max_code_units_per_method: int = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class MethodRef:
+    """A method_id_item resolved to text."""
+
+    class_descriptor: str
+    name: str
+    proto: str
+
+    def descriptor(self) -> str:
+        """Smali/dexdump-style descriptor: ``Lx/Y;->name(args)ret``."""
+        return f"{self.class_descriptor}->{self.name}{self.proto}"
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    """A field_id_item resolved to text."""
+
+    class_descriptor: str
+    name: str
+    type_descriptor: str
+
+    def descriptor(self) -> str:
+        """Smali/dexdump-style descriptor: ``Lx/Y;->NAME:Ltype;``."""
+        return f"{self.class_descriptor}->{self.name}:{self.type_descriptor}"
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedMethod:
+    """One method of a class_data_item, with its absolute method index."""
+
+    method_idx: int
+    access_flags: int
+    code_off: int
+
+
+# Frozen dataclasses pay for object.__setattr__ on every field; apps have 10^5 methods, so
+# classes() fills the slots directly (same object, a third of the cost).
+_new_object = object.__new__
+_set_method_idx = vars(EncodedMethod)["method_idx"].__set__
+_set_access_flags = vars(EncodedMethod)["access_flags"].__set__
+_set_code_off = vars(EncodedMethod)["code_off"].__set__
+
+
+_set_ref_class = vars(MethodRef)["class_descriptor"].__set__
+_set_ref_name = vars(MethodRef)["name"].__set__
+_set_ref_proto = vars(MethodRef)["proto"].__set__
+
+
+def _method_ref(class_descriptor: str, name: str, proto: str) -> MethodRef:
+    ref: MethodRef = _new_object(MethodRef)
+    _set_ref_class(ref, class_descriptor)
+    _set_ref_name(ref, name)
+    _set_ref_proto(ref, proto)
+    return ref
+
+
+def _encoded_method(method_idx: int, access_flags: int, code_off: int) -> EncodedMethod:
+    method: EncodedMethod = _new_object(EncodedMethod)
+    _set_method_idx(method, method_idx)
+    _set_access_flags(method, access_flags)
+    _set_code_off(method, code_off)
+    return method
+
+
+@dataclass(frozen=True)
+class ClassDef:
+    """A class_def_item with its class data resolved."""
+
+    descriptor: str
+    superclass: str | None
+    interfaces: tuple[str, ...]
+    access_flags: int
+    source_file: str | None
+    direct_methods: tuple[EncodedMethod, ...]
+    virtual_methods: tuple[EncodedMethod, ...]
+    #: Offset of the encoded_array of static field initial values (0: none); read it with
+    #: DexFile.read_encoded_array. Kept last with a default so positional construction still works.
+    static_values_off: int = 0
+
+
+U32Array = npt.NDArray[np.uint32]
+
+
+@dataclass(frozen=True)
+class ReferenceTable:
+    """Code references of one kind, sorted by (caller method_idx, code-unit offset).
+
+    Columns are uint32 numpy views of one compact (n, 4) array; row i says that method
+    ``caller[i]`` has, at code unit ``offset[i]``, an instruction ``opcode[i]`` whose index
+    operand is ``target[i]`` (a method, string, field or type index by table; for
+    invoke-custom a call-site index).
+    """
+
+    rows: U32Array
+
+    @property
+    def caller(self) -> U32Array:
+        return self.rows[:, 0]
+
+    @property
+    def opcode(self) -> U32Array:
+        return self.rows[:, 1]
+
+    @property
+    def target(self) -> U32Array:
+        return self.rows[:, 2]
+
+    @property
+    def offset(self) -> U32Array:
+        return self.rows[:, 3]
+
+    def __len__(self) -> int:
+        return int(self.rows.shape[0])
+
+    def span_of(self, caller_method_idx: int) -> slice:
+        """Rows belonging to one caller (binary search on the sorted caller column)."""
+        callers = self.caller
+        lo = int(np.searchsorted(callers, caller_method_idx, side="left"))
+        hi = int(np.searchsorted(callers, caller_method_idx, side="right"))
+        return slice(lo, hi)
+
+    @classmethod
+    def from_packed(cls, packed: bytes | bytearray) -> ReferenceTable:
+        """Wrap scanner output (rows grouped by caller, offsets increasing) without copying it.
+
+        Callers are usually already in increasing order (class data lists methods by index);
+        only when they are not is the table stably re-sorted by caller, keeping code order.
+        """
+        rows = np.frombuffer(packed, dtype="<u4").reshape(-1, 4)
+        if rows.shape[0] > 1 and bool(np.any(rows[1:, 0] < rows[:-1, 0])):
+            rows = rows[np.argsort(rows[:, 0], kind="stable")]
+        return cls(rows)
+
+
+@dataclass(frozen=True)
+class CodeReferences:
+    """Everything one pass over all code found, as compact sorted tables."""
+
+    methods_scanned: int
+    code_units_scanned: int
+    invokes: ReferenceTable
+    strings: ReferenceTable
+    fields: ReferenceTable
+    classes: ReferenceTable
+
+
+class _Warnings:
+    """Collects (code, message) warnings up to a cap, then counts the rest."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str]] = []
+        self.dropped = 0
+
+    def add(self, code: str, message: str) -> None:
+        if len(self.items) < MAX_WARNINGS:
+            self.items.append((code, message))
+        else:
+            self.dropped += 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Low-level readers shared by the pure-Python scanner.
+
+U32Input: TypeAlias = "array[int] | U32Array"
+
+
+def _ints(values: U32Input) -> list[int]:
+    """Flat list of Python ints from a uint32 array (numpy arrays of any shape are flattened)."""
+    return values.ravel().tolist() if isinstance(values, np.ndarray) else values.tolist()
+
+
+def read_uleb128(data: bytes | memoryview, pos: int, end: int) -> tuple[int, int]:
+    """Decode a uleb128 at ``pos``; return (value, next position).
+
+    The DEX format allows at most 5 bytes (32 bits). Longer or truncated encodings raise
+    MalformedStructureError.
+    """
+    result = 0
+    shift = 0
+    for i in range(5):
+        if pos >= end:
+            raise MalformedStructureError(f"uleb128 at offset {pos - i:#x} runs past the end of its structure")
+        b = data[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            if i == 4 and b > 0x0F:
+                raise MalformedStructureError(f"uleb128 ending at offset {pos - 1:#x} does not fit in 32 bits")
+            return result, pos
+        shift += 7
+    raise MalformedStructureError(f"uleb128 at offset {pos - 5:#x} is longer than 5 bytes")
+
+
+def _class_data_py(
+    data: bytes | memoryview,
+    class_data_offs: U32Input,
+    class_type_idxs: U32Input,
+    method_class_idx: U32Input,
+) -> tuple[bytes, list[tuple[str, int, int, int]]]:
+    """Decode every class_data_item (pure Python twin of ``_dexscan.class_data``).
+
+    Returns packed little-endian uint32 records (class_pos, is_virtual, method_idx,
+    access_flags, code_off) and raw problems (code, class_pos, a, b).
+    """
+    out = array("I")
+    problems: list[tuple[str, int, int, int]] = []
+    n = len(data)
+    method_class = _ints(method_class_idx)
+    class_types = _ints(class_type_idxs)
+    n_methods = len(method_class)
+    for class_pos, off in enumerate(_ints(class_data_offs)):
+        if off == 0:
+            continue
+        if off >= n:
+            problems.append(("class_data_out_of_range", class_pos, off, 0))
+            continue
+        try:
+            pos = off
+            sizes = []
+            for _ in range(4):
+                v, pos = read_uleb128(data, pos, n)
+                sizes.append(v)
+            n_fields = sizes[0] + sizes[1]
+            # Each encoded field is at least 2 bytes and each method 3: a count the file cannot hold is refused
+            # before any loop runs, so a claimed 2^32 entries costs nothing.
+            if n_fields * 2 + (sizes[2] + sizes[3]) * 3 > n - pos:
+                problems.append(("class_data_counts", class_pos, off, n_fields + sizes[2] + sizes[3]))
+                continue
+            for _ in range(n_fields):
+                _, pos = read_uleb128(data, pos, n)
+                _, pos = read_uleb128(data, pos, n)
+            staged = array("I")
+            bad = False
+            for is_virtual in (0, 1):
+                idx = 0
+                for k in range(sizes[2 + is_virtual]):
+                    diff, pos = read_uleb128(data, pos, n)
+                    flags, pos = read_uleb128(data, pos, n)
+                    code_off, pos = read_uleb128(data, pos, n)
+                    if k > 0 and diff == 0:
+                        problems.append(("method_index_repeated", class_pos, idx, 0))
+                        continue
+                    idx = diff if k == 0 else idx + diff
+                    if idx >= n_methods:
+                        problems.append(("method_index_out_of_range", class_pos, idx, n_methods))
+                        bad = True
+                        break
+                    if method_class[idx] != class_types[class_pos]:
+                        problems.append(("method_class_mismatch", class_pos, idx, 0))
+                        continue
+                    staged.extend((class_pos, is_virtual, idx, flags, code_off))
+                if bad:
+                    break
+            out.extend(staged)
+        except MalformedStructureError:
+            problems.append(("class_data_truncated", class_pos, off, 0))
+    if sys.byteorder != "little":  # pragma: no cover - big-endian hosts
+        out.byteswap()
+    return out.tobytes(), problems
+
+
+def _scan_code_py(
+    data: bytes | memoryview,
+    method_code_pairs: U32Input,
+    counts: tuple[int, int, int, int, int],
+    max_units: int,
+    budget: int,
+) -> tuple[tuple[bytes, bytes, bytes, bytes], int, list[tuple[str, int, int, int]]]:
+    """Walk every code item once (pure Python twin of ``_dexscan.scan_code``).
+
+    ``method_code_pairs`` holds (method_idx, code_off) pairs; ``counts`` the sizes of the string, type,
+    field, method and call-site tables for operand range checks. Code items may be shared by
+    several methods, so the total walk is capped at ``budget`` code units (scanning stops with a
+    ``scan_budget_exceeded`` problem); without the cap a hostile file could make the walk quadratic.
+    Returns four tables (invokes,
+    const-strings, field accesses, const-class) of packed uint32 rows (caller, opcode, index,
+    offset) in scan order, the number of code units walked, and raw problems (code, method_idx, a, b).
+    """
+    n_strings, n_types, n_fields, n_methods, n_call_sites = counts
+    n = len(data)
+    tables = (array("I"), array("I"), array("I"), array("I"))  # invokes, strings, fields, const-class
+    problems: list[tuple[str, int, int, int]] = []
+    walked = 0
+    widths = _WIDTHS
+    u16 = struct.Struct("<H").unpack_from
+    u32 = struct.Struct("<I").unpack_from
+    methods = _ints(method_code_pairs)
+    for k in range(0, len(methods), 2):
+        midx = methods[k]
+        code_off = methods[k + 1]
+        if code_off == 0:
+            continue
+        if code_off > n - 16:
+            problems.append(("code_item_out_of_range", midx, code_off, 0))
+            continue
+        insns_size = u32(data, code_off + 12)[0]
+        if insns_size > max_units:
+            problems.append(("code_too_large", midx, insns_size, max_units))
+            continue
+        base = code_off + 16
+        available = (n - base) // 2
+        if insns_size > available:
+            problems.append(("code_item_truncated", midx, insns_size, available))
+            insns_size = available
+        if walked + insns_size > budget:
+            problems.append(("scan_budget_exceeded", midx, budget, 0))
+            break
+        walked += insns_size
+        pc = 0
+        while pc < insns_size:
+            unit = u16(data, base + 2 * pc)[0]
+            op = unit & 0xFF
+            if op == 0 and unit != 0:
+                ident = unit >> 8
+                width = 1
+                if ident in (1, 2, 3):
+                    if pc + 1 >= insns_size or (ident == 3 and pc + 3 >= insns_size):
+                        problems.append(("instruction_past_end", midx, pc, unit))
+                        break
+                    size = u16(data, base + 2 * pc + 2)[0]
+                    if ident == 1:
+                        width = 4 + size * 2
+                    elif ident == 2:
+                        width = 2 + size * 4
+                    else:
+                        count = u32(data, base + 2 * pc + 4)[0]
+                        width = 4 + (size * count + 1) // 2
+                if pc + width > insns_size:
+                    problems.append(("instruction_past_end", midx, pc, unit))
+                    break
+                pc += width
+                continue
+            width = widths[op]
+            if pc + width > insns_size:
+                problems.append(("instruction_past_end", midx, pc, unit))
+                break
+            if op == OP_CONST_STRING:
+                idx, limit, table = u16(data, base + 2 * pc + 2)[0], n_strings, 1
+            elif op == OP_CONST_STRING_JUMBO:
+                idx, limit, table = u32(data, base + 2 * pc + 2)[0], n_strings, 1
+            elif op == OP_CONST_CLASS:
+                idx, limit, table = u16(data, base + 2 * pc + 2)[0], n_types, 3
+            elif 0x52 <= op <= 0x6D:
+                idx, limit, table = u16(data, base + 2 * pc + 2)[0], n_fields, 2
+            elif (0x6E <= op <= 0x78 and op != 0x73) or op == 0xFA or op == 0xFB:
+                idx, limit, table = u16(data, base + 2 * pc + 2)[0], n_methods, 0
+            elif op == 0xFC or op == 0xFD:
+                idx, limit, table = u16(data, base + 2 * pc + 2)[0], n_call_sites, 0
+            else:
+                pc += width
+                continue
+            if idx < limit:
+                tables[table].extend((midx, op, idx, pc))
+            else:
+                problems.append(("operand_out_of_range", midx, pc, op))
+            pc += width
+    if sys.byteorder != "little":  # pragma: no cover - big-endian hosts
+        for packed_table in tables:
+            packed_table.byteswap()
+    packed = (tables[0].tobytes(), tables[1].tobytes(), tables[2].tobytes(), tables[3].tobytes())
+    return packed, walked, problems
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+_PROBLEM_TEXT: Final[dict[str, str]] = {
+    "class_data_out_of_range": "class #{ctx}: class_data_off {a:#x} is past the end of the file; its methods are skipped",
+    "class_data_counts": "class #{ctx}: class_data at {a:#x} claims {b} members, more than the file can hold; skipped",
+    "class_data_truncated": "class #{ctx}: class_data at {a:#x} is truncated or has an over-long uleb128; skipped",
+    "method_index_out_of_range": "class #{ctx}: method index {a} is out of range (method_ids has {b}); rest of class skipped",
+    "method_index_repeated": "class #{ctx}: method index {a} is listed twice; the repeat is skipped",
+    "method_class_mismatch": "class #{ctx}: method index {a} belongs to another class; skipped",
+    "code_item_out_of_range": "method {ctx}: code_off {a:#x} is past the end of the file; not scanned",
+    "code_too_large": "method {ctx}: {a} code units exceed the limit of {b}; not scanned",
+    "code_item_truncated": "method {ctx}: code item claims {a} code units but only {b} remain in the file; scanned what is there",
+    "instruction_past_end": "method {ctx}: instruction at code unit {a} (first unit {b:#06x}) runs past the end of the code; rest of method skipped",
+    "scan_budget_exceeded": "method {ctx}: scanning stopped after {a} code units (code items shared by too many methods); later methods are not scanned",
+    "operand_out_of_range": "method {ctx}: opcode {b:#04x} at code unit {a} has an out-of-range index operand; ignored",
+}
+
+
+class DexFile:
+    """A parsed DEX file. Build with :meth:`DexFile.parse`."""
+
+    name: str
+    version: str
+    size: int
+    warnings: list[tuple[str, str]]
+
+    def __init__(self, data: bytes | memoryview, name: str, limits: DexLimits) -> None:
+        # Use DexFile.parse: __init__ only stores; parse() validates.
+        self._data = data
+        self.name = name
+        self.limits = limits
+        self.size = len(data)
+        self.version = ""
+        self._warn = _Warnings()
+        self.warnings = self._warn.items
+        self._strings: dict[int, str] = {}
+        self._string_off_list: array[int] | None = None
+        self._method_refs: dict[int, MethodRef] = {}
+        self._field_refs: dict[int, FieldRef] = {}
+        self._protos: dict[int, str] = {}
+        self._class_data: tuple[bytes, int] | None = None
+        self._code_refs: CodeReferences | None = None
+        self._call_site_methods: dict[int, tuple[int, ...]] = {}
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def parse(cls, data: bytes | memoryview, name: str = "classes.dex", limits: DexLimits | None = None) -> DexFile:
+        """Validate the header, the id tables and the map list; return a lazily-decoding reader.
+
+        Raises MalformedStructureError for a file Android would refuse outright and
+        LimitExceededError when a configured limit would be exceeded.
+        """
+        limits = limits or DexLimits()
+        if isinstance(data, memoryview):
+            data = data.cast("B") if data.format != "B" or data.ndim != 1 else data
+        if len(data) > limits.max_size:
+            raise LimitExceededError(f"{name}: DEX size {len(data)} bytes exceeds the limit of {limits.max_size}")
+        dex = cls(data, name, limits)
+        dex._read_header()
+        return dex
+
+    def _fail(self, message: str) -> MalformedStructureError:
+        return MalformedStructureError(f"{self.name}: {message}")
+
+    def _u32_table(self, off: int, count: int, what: str, words_per_item: int = 1) -> U32Array:
+        nbytes = count * 4 * words_per_item
+        if count and (off <= 0 or off + nbytes > self.size):
+            raise self._fail(f"{what} table at {off:#x} with {count} entries lies outside the file ({self.size} bytes)")
+        table = np.frombuffer(self._data, dtype="<u4", count=count * words_per_item, offset=off if count else 0)
+        return table.reshape(count, words_per_item) if words_per_item > 1 else table
+
+    def _read_header(self) -> None:
+        data = self._data
+        if self.size < HEADER_SIZE:
+            raise self._fail(f"{self.size} bytes is too short for a DEX header ({HEADER_SIZE} bytes)")
+        magic = bytes(data[:8])
+        if magic[:4] != b"dex\n" or magic[7] != 0 or not magic[4:7].isdigit():
+            raise self._fail(f"not a DEX file (magic {magic!r}, expected b'dex\\n035\\x00' or a later version)")
+        self.version = magic[4:7].decode("ascii")
+        if self.version not in SUPPORTED_VERSIONS:
+            raise self._fail(
+                f"unsupported DEX version {self.version} (supported: {', '.join(sorted(SUPPORTED_VERSIONS))})"
+            )
+        fields = struct.unpack_from("<8I", data, 32)
+        file_size, header_size, endian_tag = fields[0], fields[1], fields[2]
+        if endian_tag == REVERSE_ENDIAN_CONSTANT:
+            raise self._fail(
+                "big-endian (reverse endian tag) DEX files are not supported, and Android does not load them"
+            )
+        if endian_tag != ENDIAN_CONSTANT:
+            raise self._fail(f"bad endian tag {endian_tag:#010x} (expected {ENDIAN_CONSTANT:#010x})")
+        allowed_header = (HEADER_SIZE, 0x78) if self.version >= "041" else (HEADER_SIZE,)
+        if header_size not in allowed_header:
+            raise self._fail(f"header_size is {header_size:#x}, expected {HEADER_SIZE:#x}")
+        if file_size > self.size:
+            raise self._fail(f"header says {file_size} bytes but only {self.size} are present (truncated DEX)")
+        if file_size < self.size and self.version < "041":
+            self._warn.add("trailing_data", f"{self.size - file_size} bytes follow the declared end of the DEX")
+        map_off = fields[5]
+        (
+            n_strings,
+            strings_off,
+            n_types,
+            types_off,
+            n_protos,
+            protos_off,
+            n_fields,
+            fields_off,
+            n_methods,
+            methods_off,
+            n_classes,
+            classes_off,
+        ) = struct.unpack_from("<12I", data, 56)
+        for what, count in (
+            ("string_ids", n_strings),
+            ("type_ids", n_types),
+            ("proto_ids", n_protos),
+            ("field_ids", n_fields),
+            ("method_ids", n_methods),
+            ("class_defs", n_classes),
+        ):
+            if count > self.limits.max_table_entries:
+                raise LimitExceededError(
+                    f"{self.name}: header claims {count} {what} entries, over the limit of {self.limits.max_table_entries}"
+                )
+        self._string_offs = self._u32_table(strings_off, n_strings, "string_ids")
+        self._type_ids = self._u32_table(types_off, n_types, "type_ids")
+        self._proto_ids = self._u32_table(protos_off, n_protos, "proto_ids", 3)
+        field_words = self._u32_table(fields_off, n_fields, "field_ids", 2)
+        method_words = self._u32_table(methods_off, n_methods, "method_ids", 2)
+        self._class_defs = self._u32_table(classes_off, n_classes, "class_defs", 8)
+
+        # Unpack the ushort pairs once; these arrays are small (≤ 8 bytes per id).
+        self._field_class = (field_words[:, 0] & 0xFFFF).astype(np.uint32) if n_fields else np.zeros(0, np.uint32)
+        self._field_type = (field_words[:, 0] >> 16).astype(np.uint32) if n_fields else np.zeros(0, np.uint32)
+        self._field_name = field_words[:, 1] if n_fields else np.zeros(0, np.uint32)
+        self._method_class = (method_words[:, 0] & 0xFFFF).astype(np.uint32) if n_methods else np.zeros(0, np.uint32)
+        self._method_proto = (method_words[:, 0] >> 16).astype(np.uint32) if n_methods else np.zeros(0, np.uint32)
+        self._method_name = method_words[:, 1] if n_methods else np.zeros(0, np.uint32)
+        self._check_ids()
+        self._read_map(map_off)
+
+    def _check_range(self, values: U32Array, bound: int, what: str, target: str) -> None:
+        if values.size and int(values.max()) >= bound:
+            bad = int(np.argmax(values >= bound))
+            raise self._fail(f"{what} #{bad} refers to {target} {int(values[bad])}, but there are only {bound}")
+
+    def _check_ids(self) -> None:
+        n_strings = len(self._string_offs)
+        n_types = len(self._type_ids)
+        self._check_range(self._string_offs, self.size, "string_ids entry", "file offset")
+        self._check_range(self._type_ids, n_strings, "type_ids entry", "string")
+        if len(self._proto_ids):
+            self._check_range(self._proto_ids[:, 0], n_strings, "proto_ids entry (shorty)", "string")
+            self._check_range(self._proto_ids[:, 1], n_types, "proto_ids entry (return type)", "type")
+            self._check_range(self._proto_ids[:, 2], self.size, "proto_ids entry (parameters)", "file offset")
+        self._check_range(self._field_class, n_types, "field_ids entry (class)", "type")
+        self._check_range(self._field_type, n_types, "field_ids entry (type)", "type")
+        self._check_range(self._field_name, n_strings, "field_ids entry (name)", "string")
+        self._check_range(self._method_class, n_types, "method_ids entry (class)", "type")
+        self._check_range(self._method_proto, len(self._proto_ids), "method_ids entry (proto)", "proto")
+        self._check_range(self._method_name, n_strings, "method_ids entry (name)", "string")
+        if len(self._class_defs):
+            self._check_range(self._class_defs[:, 0], n_types, "class_defs entry (class)", "type")
+            supers = self._class_defs[:, 2]
+            self._check_range(supers[supers != NO_INDEX], n_types, "class_defs entry (superclass)", "type")
+            srcs = self._class_defs[:, 4]
+            self._check_range(srcs[srcs != NO_INDEX], n_strings, "class_defs entry (source file)", "string")
+            for col, what in (
+                (3, "interfaces_off"),
+                (5, "annotations_off"),
+                (6, "class_data_off"),
+                (7, "static_values_off"),
+            ):
+                self._check_range(self._class_defs[:, col], self.size, f"class_defs entry ({what})", "file offset")
+        self._check_class_graph()
+
+    def _check_class_graph(self) -> None:
+        """Warn about duplicate class definitions and superclass cycles (the first definition wins)."""
+        self._class_active = np.ones(len(self._class_defs), dtype=bool)
+        if not len(self._class_defs):
+            return
+        class_idx = self._class_defs[:, 0]
+        _, first = np.unique(class_idx, return_index=True)
+        if len(first) != len(class_idx):
+            dup = np.ones(len(class_idx), dtype=bool)
+            dup[first] = False
+            self._class_active &= ~dup
+            for pos in np.flatnonzero(dup)[:10]:
+                self._warn.add(
+                    "duplicate_class",
+                    f"class_defs #{int(pos)} redefines {self.type_descriptor(int(class_idx[pos]))}; the first definition is used",
+                )
+        superclass_of = {
+            int(c): int(s) for c, s, a in zip(class_idx, self._class_defs[:, 2], self._class_active, strict=True) if a
+        }
+        done: set[int] = set()
+        for start in superclass_of:
+            chain: list[int] = []
+            seen: set[int] = set()
+            node = start
+            while node in superclass_of and node not in done:
+                if node in seen:
+                    self._warn.add(
+                        "class_hierarchy_cycle",
+                        f"superclass chain of {self.type_descriptor(node)} is cyclic (Android rejects these classes)",
+                    )
+                    break
+                seen.add(node)
+                chain.append(node)
+                node = superclass_of[node]
+            done.update(chain)
+
+    def _read_map(self, map_off: int) -> None:
+        self._call_site_offs: U32Array = np.zeros(0, np.uint32)
+        self._method_handles: U32Array = np.zeros((0, 2), np.uint32)
+        if map_off == 0 or map_off > self.size - 4:
+            self._warn.add("map_list_missing", f"map_off {map_off:#x} does not point inside the file")
+            return
+        (count,) = struct.unpack_from("<I", self._data, map_off)
+        if count > self.limits.max_table_entries or map_off + 4 + 12 * count > self.size:
+            self._warn.add("map_list_bad", f"map_list at {map_off:#x} claims {count} items, more than the file holds")
+            return
+        header_counts = {
+            _MAP_STRING_IDS: len(self._string_offs),
+            _MAP_TYPE_IDS: len(self._type_ids),
+            _MAP_PROTO_IDS: len(self._proto_ids),
+            _MAP_FIELD_IDS: len(self._field_name),
+            _MAP_METHOD_IDS: len(self._method_name),
+            _MAP_CLASS_DEFS: len(self._class_defs),
+        }
+        seen: set[int] = set()
+        for item_type, _, item_size, item_off in struct.iter_unpack(
+            "<HHII", self._data[map_off + 4 : map_off + 4 + 12 * count]
+        ):
+            if item_type in seen:
+                self._warn.add("map_list_bad", f"map_list lists type {item_type:#06x} twice")
+            seen.add(item_type)
+            if item_off >= self.size:
+                self._warn.add("map_list_bad", f"map_list item {item_type:#06x} has offset {item_off:#x} past the end")
+                continue
+            expected = header_counts.get(item_type)
+            if expected is not None and expected != item_size:
+                self._warn.add(
+                    "map_list_mismatch",
+                    f"map_list says {item_size} entries of type {item_type:#06x}, header says {expected}",
+                )
+            if item_type == _MAP_HEADER and item_off != 0:
+                self._warn.add("map_list_bad", f"map_list puts the header at {item_off:#x}, not 0")
+            elif item_type in (_MAP_CALL_SITE_IDS, _MAP_METHOD_HANDLES):
+                if item_size > self.limits.max_table_entries:
+                    raise LimitExceededError(
+                        f"{self.name}: map_list claims {item_size} entries of type {item_type:#06x}, over the limit"
+                    )
+                words = 1 if item_type == _MAP_CALL_SITE_IDS else 2
+                if item_off + 4 * words * item_size > self.size:
+                    self._warn.add("map_list_bad", f"map_list item {item_type:#06x} runs past the end of the file")
+                    continue
+                table = np.frombuffer(self._data, dtype="<u4", count=words * item_size, offset=item_off)
+                if item_type == _MAP_CALL_SITE_IDS:
+                    self._call_site_offs = table
+                else:
+                    self._method_handles = table.reshape(item_size, 2)
+        if _MAP_HEADER not in seen:
+            self._warn.add("map_list_bad", "map_list has no header entry")
+
+    # -- ids ----------------------------------------------------------------------------------
+
+    @property
+    def warnings_dropped(self) -> int:
+        """How many warnings were not kept because :data:`MAX_WARNINGS` were already recorded."""
+        return self._warn.dropped
+
+    def strings_count(self) -> int:
+        return len(self._string_offs)
+
+    @property
+    def type_count(self) -> int:
+        return len(self._type_ids)
+
+    @property
+    def method_refs_count(self) -> int:
+        return len(self._method_name)
+
+    @property
+    def field_refs_count(self) -> int:
+        return len(self._field_name)
+
+    @property
+    def call_site_count(self) -> int:
+        return len(self._call_site_offs)
+
+    def _index(self, idx: int, count: int, what: str) -> int:
+        if not 0 <= idx < count:
+            raise self._fail(f"{what} index {idx} is out of range (the table has {count} entries)")
+        return idx
+
+    def string(self, idx: int) -> str:
+        """The string with this index, decoded from MUTF-8 on first use and cached.
+
+        Bad MUTF-8 is decoded with replacement characters and a ``bad_mutf8`` warning.
+        """
+        cached = self._strings.get(idx)
+        if cached is not None:
+            return cached
+        if self._string_off_list is None:
+            # Python ints from an array index are several times cheaper than numpy scalars, and
+            # apps resolve 10^5 strings; 4 bytes per string is a small price.
+            self._string_off_list = array("I", self._string_offs.astype("=u4").tobytes())
+        offs = self._string_off_list
+        off = offs[self._index(idx, len(offs), "string")]
+        data = self._data
+        first = data[off]  # in range: _check_ids bounded every string_data_off by the file size
+        if first < 0x80:
+            utf16_size, pos = first, off + 1
+        else:
+            try:
+                utf16_size, pos = read_uleb128(data, off, self.size)
+            except MalformedStructureError:
+                raise self._fail(f"string #{idx} at {off:#x}: bad length prefix") from None
+        # A MUTF-8 string takes at most 3 bytes per UTF-16 unit: bounding the NUL search keeps a
+        # missing terminator from costing a scan of the whole file per string.
+        limit = min(self.size, pos + 3 * utf16_size + 1)
+        if isinstance(data, bytes):
+            end = data.find(b"\0", pos, limit)
+        else:
+            end = bytes(data[pos:limit]).find(b"\0")
+            end = end if end < 0 else pos + end
+        if end < 0:
+            raise self._fail(f"string #{idx} at {off:#x}: no terminator within {3 * utf16_size + 1} bytes")
+        raw = bytes(data[pos:end])
+        if raw.isascii():
+            text = raw.decode("ascii")
+            units = len(raw)
+        else:
+            text = self._decode_mutf8(raw, idx)
+            units = len(text.encode("utf-16-le", "surrogatepass")) // 2
+        if units != utf16_size:
+            self._warn.add(
+                "string_length_mismatch", f"string #{idx}: declared {utf16_size} UTF-16 units, decoded {units}"
+            )
+        self._strings[idx] = text
+        return text
+
+    def _decode_mutf8(self, raw: bytes, idx: int) -> str:
+        try:
+            # MUTF-8 = CESU-8 plus 0xC0 0x80 for NUL: decode surrogates separately, then pair them.
+            text = raw.replace(b"\xc0\x80", b"\0").decode("utf-8", "surrogatepass")
+            if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+                text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+            return text
+        except UnicodeDecodeError as exc:
+            self._warn.add("bad_mutf8", f"string #{idx}: invalid MUTF-8 ({exc.reason}); undecodable bytes replaced")
+            return raw.decode("utf-8", "replace")
+
+    def type_descriptor(self, idx: int) -> str:
+        """Type descriptor text, e.g. ``Ljava/lang/String;`` or ``[I``."""
+        return self.string(int(self._type_ids[self._index(idx, len(self._type_ids), "type")]))
+
+    def _type_list(self, off: int) -> tuple[str, ...]:
+        if off == 0:
+            return ()
+        if off > self.size - 4:
+            raise self._fail(f"type_list at {off:#x} is past the end of the file")
+        (count,) = struct.unpack_from("<I", self._data, off)
+        if off + 4 + 2 * count > self.size:
+            raise self._fail(f"type_list at {off:#x} with {count} entries runs past the end of the file")
+        idxs = np.frombuffer(self._data, dtype="<u2", count=count, offset=off + 4)
+        return tuple(self.type_descriptor(int(i)) for i in idxs)
+
+    def proto(self, idx: int) -> str:
+        """Prototype text, e.g. ``(ILjava/lang/String;)V``."""
+        cached = self._protos.get(idx)
+        if cached is None:
+            _, return_idx, params_off = (
+                int(v) for v in self._proto_ids[self._index(idx, len(self._proto_ids), "proto")]
+            )
+            cached = "(" + "".join(self._type_list(params_off)) + ")" + self.type_descriptor(return_idx)
+            self._protos[idx] = cached
+        return cached
+
+    def method_ref(self, idx: int) -> MethodRef:
+        """The method_id_item with this index, resolved to text (cached)."""
+        ref = self._method_refs.get(idx)
+        if ref is None:
+            self._index(idx, len(self._method_name), "method")
+            ref = _method_ref(
+                self.type_descriptor(int(self._method_class[idx])),
+                self.string(int(self._method_name[idx])),
+                self.proto(int(self._method_proto[idx])),
+            )
+            self._method_refs[idx] = ref
+        return ref
+
+    def field_ref(self, idx: int) -> FieldRef:
+        """The field_id_item with this index, resolved to text (cached)."""
+        ref = self._field_refs.get(idx)
+        if ref is None:
+            self._index(idx, len(self._field_name), "field")
+            ref = FieldRef(
+                self.type_descriptor(int(self._field_class[idx])),
+                self.string(int(self._field_name[idx])),
+                self.type_descriptor(int(self._field_type[idx])),
+            )
+            self._field_refs[idx] = ref
+        return ref
+
+    def find_method_refs(self, predicate: Callable[[MethodRef], bool]) -> list[int]:
+        """Indices of the method_ids whose resolved reference satisfies ``predicate``."""
+        method_ref = self.method_ref
+        return [i for i in range(len(self._method_name)) if predicate(method_ref(i))]
+
+    def find_method_refs_by_class(self, class_descriptors: set[str]) -> list[int]:
+        """Indices of method_ids declared on one of these classes (no MethodRef built per method)."""
+        wanted_types = [t for t in range(len(self._type_ids)) if self.type_descriptor(t) in class_descriptors]
+        if not wanted_types:
+            return []
+        return [int(i) for i in np.flatnonzero(np.isin(self._method_class, wanted_types))]
+
+    # -- classes ------------------------------------------------------------------------------
+
+    def _decoded_class_data(self) -> U32Array:
+        if self._class_data is None:
+            defs = self._class_defs
+            # Native-order uint32 buffers for the backends; duplicates get offset 0 (first definition wins).
+            offs = (
+                np.where(self._class_active, defs[:, 6], 0).astype(np.uint32) if len(defs) else np.zeros(0, np.uint32)
+            )
+            class_types = np.ascontiguousarray(defs[:, 0], dtype=np.uint32) if len(defs) else np.zeros(0, np.uint32)
+            method_class = np.ascontiguousarray(self._method_class, dtype=np.uint32)
+            backend = _accel.class_data if _accel is not None else _class_data_py
+            packed, problems = backend(self._data, offs, class_types, method_class)
+            for code, ctx, a, b in problems:
+                self._warn.add(code, _PROBLEM_TEXT[code].format(ctx=ctx, a=a, b=b))
+            self._class_data = (packed, len(problems))
+        return np.frombuffer(self._class_data[0], dtype="<u4").reshape(-1, 5)
+
+    def classes(self) -> Iterator[ClassDef]:
+        """Every class definition in file order (duplicates after the first are skipped)."""
+        records = self._decoded_class_data()
+        starts = np.searchsorted(records[:, 0], np.arange(len(self._class_defs) + 1)).tolist()
+        active = self._class_active.tolist()
+        for pos, row in enumerate(self._class_defs.tolist()):
+            if not active[pos]:
+                continue
+            class_idx, flags, super_idx, interfaces_off, source_idx, _, _, static_values_off = row
+            direct: list[EncodedMethod] = []
+            virtual: list[EncodedMethod] = []
+            if starts[pos] < starts[pos + 1]:
+                values = iter(records[starts[pos] : starts[pos + 1], 1:].ravel().tolist())
+                for is_virtual, method_idx, method_flags, code_off in zip(values, values, values, values, strict=True):
+                    (virtual if is_virtual else direct).append(_encoded_method(method_idx, method_flags, code_off))
+            yield ClassDef(
+                descriptor=self.type_descriptor(class_idx),
+                superclass=None if super_idx == NO_INDEX else self.type_descriptor(super_idx),
+                interfaces=self._type_list(interfaces_off),
+                access_flags=flags,
+                source_file=None if source_idx == NO_INDEX else self.string(source_idx),
+                direct_methods=tuple(direct),
+                virtual_methods=tuple(virtual),
+                static_values_off=static_values_off,
+            )
+
+    def method_owner_class(self, method_idx: int) -> str:
+        """Descriptor of the class that declares this method reference."""
+        return self.type_descriptor(int(self._method_class[self._index(method_idx, len(self._method_name), "method")]))
+
+    # -- code ---------------------------------------------------------------------------------
+
+    def code_references(self) -> CodeReferences:
+        """Scan all code once (cached): invokes, const-string(s), field accesses and const-class per caller."""
+        if self._code_refs is not None:
+            return self._code_refs
+        records = self._decoded_class_data()
+        methods = np.ascontiguousarray(records[:, [2, 4]], dtype=np.uint32)
+        counts = (
+            len(self._string_offs),
+            len(self._type_ids),
+            len(self._field_name),
+            len(self._method_name),
+            len(self._call_site_offs),
+        )
+        backend = _accel.scan_code if _accel is not None else _scan_code_py
+        tables, walked, problems = backend(
+            self._data, methods, counts, self.limits.max_code_units_per_method, SCAN_BUDGET_PER_BYTE * self.size
+        )
+        for code, ctx, a, b in problems:
+            self._warn.add(code, _PROBLEM_TEXT[code].format(ctx=ctx, a=a, b=b))
+        invokes, strings, fields, classes = (ReferenceTable.from_packed(t) for t in tables)
+        self._code_refs = CodeReferences(
+            methods_scanned=int(np.count_nonzero(records[:, 4])) if len(records) else 0,
+            code_units_scanned=int(walked),
+            invokes=invokes,
+            strings=strings,
+            fields=fields,
+            classes=classes,
+        )
+        return self._code_refs
+
+    def invokes_of(self, callee_method_idxs: set[int]) -> Iterator[tuple[int, int, int]]:
+        """(caller_method_idx, callee_idx, code-unit offset) for every invoke of one of these methods.
+
+        invoke-custom sites are not included (their operand is a call-site index); see
+        :meth:`call_site_methods`.
+        """
+        table = self.code_references().invokes
+        if not callee_method_idxs or not len(table):
+            return
+        wanted = np.fromiter(callee_method_idxs, dtype=np.int64, count=len(callee_method_idxs))
+        mask = np.isin(table.target, wanted) & (table.opcode < 0xFC)
+        yield from ((caller, callee, offset) for caller, callee, offset in table.rows[mask][:, [0, 2, 3]].tolist())
+
+    def callees_of(self, caller_method_idx: int) -> list[int]:
+        """Distinct method indices this method may call, in first-call order.
+
+        invoke-custom sites contribute the methods their call site names through method handles
+        (bootstrap and, for lambdas, the implementation method).
+        """
+        table = self.code_references().invokes
+        rows = table.rows[table.span_of(caller_method_idx)]
+        seen: dict[int, None] = {}
+        for op, target in rows[:, 1:3].tolist():
+            if op >= 0xFC:
+                for m in self.call_site_methods(target):
+                    seen.setdefault(m, None)
+            else:
+                seen.setdefault(target, None)
+        return list(seen)
+
+    def strings_used_by(self, caller_method_idx: int) -> list[int]:
+        """String indices loaded by const-string/const-string-jumbo in this method, in code order."""
+        table = self.code_references().strings
+        return [int(v) for v in table.target[table.span_of(caller_method_idx)]]
+
+    def fields_used_by(self, caller_method_idx: int) -> list[int]:
+        """Field indices read or written by this method, in code order."""
+        table = self.code_references().fields
+        return [int(v) for v in table.target[table.span_of(caller_method_idx)]]
+
+    # -- call sites and encoded values -------------------------------------------------------
+
+    def call_site_methods(self, call_site_idx: int) -> tuple[int, ...]:
+        """Method indices named by method handles in a call site's encoded array (cached).
+
+        Malformed call sites yield () with a ``bad_call_site`` warning.
+        """
+        cached = self._call_site_methods.get(call_site_idx)
+        if cached is not None:
+            return cached
+        result: list[int] = []
+        off = int(self._call_site_offs[self._index(call_site_idx, len(self._call_site_offs), "call site")])
+        try:
+            values, _ = self.read_encoded_array(off)
+            for kind, value in values:
+                if kind == 0x16 and value < len(self._method_handles):
+                    handle_type, member = (
+                        int(self._method_handles[value][0]) & 0xFFFF,
+                        int(self._method_handles[value][1]) & 0xFFFF,
+                    )
+                    if handle_type >= 4 and member < len(self._method_name):  # 4..8 are invoke handles
+                        result.append(member)
+        except MalformedStructureError as exc:
+            self._warn.add("bad_call_site", f"call site #{call_site_idx}: {exc.message}")
+        cached = tuple(result)
+        self._call_site_methods[call_site_idx] = cached
+        return cached
+
+    def read_encoded_array(self, off: int, depth: int = 0) -> tuple[list[tuple[int, Any]], int]:
+        """Decode an encoded_array at ``off``; return ([(value_type, value), ...], next offset).
+
+        Scalars are returned as unsigned integers (raw bits), indices as ints, arrays as lists,
+        annotations as (type_idx, [(name_idx, value)]), null as None, booleans as bool.
+        """
+        if depth > MAX_ENCODED_DEPTH:
+            raise MalformedStructureError(f"encoded values nest deeper than {MAX_ENCODED_DEPTH} levels")
+        count, pos = read_uleb128(self._data, off, self.size)
+        if count > self.size - pos:  # every value takes at least one byte
+            raise MalformedStructureError(f"encoded_array at {off:#x} claims {count} values, more than the file holds")
+        values: list[tuple[int, Any]] = []
+        for _ in range(count):
+            kind, value, pos = self._read_encoded_value(pos, depth)
+            values.append((kind, value))
+        return values, pos
+
+    def _read_encoded_value(self, pos: int, depth: int) -> tuple[int, Any, int]:
+        if pos >= self.size:
+            raise MalformedStructureError("encoded_value runs past the end of the file")
+        header = self._data[pos]
+        pos += 1
+        kind, arg = header & 0x1F, header >> 5
+        if kind in (0x00, 0x02, 0x03, 0x04, 0x06, 0x10, 0x11, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1A, 0x1B):
+            width = arg + 1
+            max_width = {0x00: 1, 0x02: 2, 0x03: 2, 0x04: 4, 0x10: 4}.get(kind, 8 if kind in (0x06, 0x11) else 4)
+            if width > max_width:
+                raise MalformedStructureError(f"encoded_value type {kind:#04x} at {pos - 1:#x} has width {width}")
+            if pos + width > self.size:
+                raise MalformedStructureError("encoded_value runs past the end of the file")
+            return kind, int.from_bytes(self._data[pos : pos + width], "little"), pos + width
+        if kind == 0x1C:
+            values, pos = self.read_encoded_array(pos, depth + 1)
+            return kind, values, pos
+        if kind == 0x1D:
+            type_idx, pos = read_uleb128(self._data, pos, self.size)
+            size, pos = read_uleb128(self._data, pos, self.size)
+            if size > self.size - pos:
+                raise MalformedStructureError(f"encoded_annotation claims {size} elements, more than the file holds")
+            elements: list[tuple[int, Any]] = []
+            for _ in range(size):
+                name_idx, pos = read_uleb128(self._data, pos, self.size)
+                _, value, pos = self._read_encoded_value(pos, depth + 1)
+                elements.append((name_idx, value))
+            return kind, (type_idx, elements), pos
+        if kind == 0x1E:
+            return kind, None, pos
+        if kind == 0x1F:
+            return kind, bool(arg), pos
+        raise MalformedStructureError(f"unknown encoded_value type {kind:#04x} at offset {pos - 1:#x}")
