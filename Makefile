@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 .PHONY: env tools demo test lint typecheck bench eval fixtures clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py src/appwarden/apk/_dexscan.c
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
