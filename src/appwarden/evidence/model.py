@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-EVIDENCE_SCHEMA_VERSION = "1.0"
+EVIDENCE_SCHEMA_VERSION = "1.1"
 
 #: Owner of code that is the app's own (not attributed to any catalogued SDK).
 APP_OWNER = "app"
@@ -242,6 +242,7 @@ class ParseWarning(Fact):
 class Evidence(Fact):
     schema_version: str = EVIDENCE_SCHEMA_VERSION
     engine_version: str
+    sdk_catalog_version: str | None = Field(None, description="Version of the SDK catalog the SDK facts come from")
     identity: Identity
     permissions: list[Permission] = Field(default_factory=list)
     components: list[Component] = Field(default_factory=list)

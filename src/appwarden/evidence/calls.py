@@ -1,0 +1,238 @@
+"""Sensitive API call sites: which methods of which classes reach the APIs in regs/apis.yaml.
+
+The matching runs over a :class:`ProgramIndex`, a neutral view of all DEX code (classes,
+methods, and per method its invokes, field reads and string constants with offsets). The
+index is built from apk/dex in extract.py; here it is plain data, so the rules of matching
+are testable with a handful of constructed methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from appwarden.evidence.catalogs import ApiSpec
+from appwarden.evidence.model import ApiCall
+
+
+@dataclass
+class MethodBody:
+    """One defined method and what its code references, each with its first code-unit offset."""
+
+    dex: str
+    class_descriptor: str
+    signature: str  # name(params)return, e.g. onCreate(Landroid/os/Bundle;)V
+    invokes: list[tuple[int, str]] = field(default_factory=list)  # (offset, Lcls;->name(params)ret)
+    field_reads: list[tuple[int, str]] = field(default_factory=list)  # (offset, Lcls;->NAME:type)
+    strings: list[tuple[int, str]] = field(default_factory=list)  # (offset, constant)
+    #: Offsets of invoke-virtual/-interface sites (dynamic dispatch); super, direct and static
+    #: invokes run exactly the named method. None means "unknown": every invoke may dispatch.
+    dispatch_offsets: set[int] | None = None
+
+    @property
+    def descriptor(self) -> str:
+        return f"{self.class_descriptor}->{self.signature}"
+
+
+@dataclass
+class ClassInfo:
+    descriptor: str
+    dex: str
+    superclass: str | None = None
+    interfaces: tuple[str, ...] = ()
+    methods: dict[str, MethodBody] = field(default_factory=dict)
+    static_strings: list[str] = field(default_factory=list)  # initial values of static String fields
+
+
+@dataclass
+class ProgramIndex:
+    """All classes defined in the APK's DEX files; the first definition of a class wins (as on Android)."""
+
+    classes: dict[str, ClassInfo] = field(default_factory=dict)
+
+    def add_class(self, info: ClassInfo) -> bool:
+        if info.descriptor in self.classes:
+            return False
+        self.classes[info.descriptor] = info
+        return True
+
+    def methods(self) -> Iterator[MethodBody]:
+        """Every method with code, in class-descriptor then signature order (deterministic)."""
+        for descriptor in sorted(self.classes):
+            info = self.classes[descriptor]
+            for signature in sorted(info.methods):
+                yield info.methods[signature]
+
+    def method(self, descriptor: str) -> MethodBody | None:
+        cls, _, sig = descriptor.partition("->")
+        info = self.classes.get(cls)
+        return info.methods.get(sig) if info else None
+
+
+def descriptor_to_class(descriptor: str) -> str:
+    """'Lcom/a/B;' -> 'com.a.B' (arrays and primitives are returned unchanged)."""
+    if descriptor.startswith("L") and descriptor.endswith(";"):
+        return descriptor[1:-1].replace("/", ".")
+    return descriptor
+
+
+def class_to_descriptor(name: str) -> str:
+    return "L" + name.replace(".", "/") + ";"
+
+
+def split_member(descriptor: str) -> tuple[str, str]:
+    """'Lcls;->name(..)R' -> ('Lcls;', 'name(..)R')."""
+    cls, _, member = descriptor.partition("->")
+    return cls, member
+
+
+#: Framework classes apps reference through a subclass or hidden implementation; invokes
+#: naming the key are matched as if they named each value (see apis.yaml matching_notes).
+FRAMEWORK_SUPERCLASSES: dict[str, tuple[str, ...]] = {
+    "Landroid/app/ApplicationPackageManager;": ("Landroid/content/pm/PackageManager;",),
+    "Landroid/content/ContextWrapper;": ("Landroid/content/Context;",),
+    "Landroid/app/Activity;": ("Landroid/content/ContextWrapper;", "Landroid/content/Context;"),
+    "Landroid/app/Application;": ("Landroid/content/ContextWrapper;", "Landroid/content/Context;"),
+    "Landroid/app/Service;": ("Landroid/content/ContextWrapper;", "Landroid/content/Context;"),
+    "Landroid/view/ContextThemeWrapper;": ("Landroid/content/ContextWrapper;", "Landroid/content/Context;"),
+    "Landroid/app/ContextImpl;": ("Landroid/content/Context;",),
+}
+
+_CONTENT_RESOLVER = "Landroid/content/ContentResolver;"
+_RESOLVER_ACCESS = ("query(", "insert(", "update(", "delete(", "bulkInsert(", "applyBatch(", "openInputStream(")
+
+
+def _superclasses(program: ProgramIndex, cls: str, limit: int = 32) -> Iterator[str]:
+    """The class itself, then its superclasses (app-defined chain, then known framework parents)."""
+    seen: set[str] = set()
+    current: str | None = cls
+    while current and current not in seen and len(seen) < limit:
+        seen.add(current)
+        yield current
+        for parent in FRAMEWORK_SUPERCLASSES.get(current, ()):
+            if parent not in seen:
+                seen.add(parent)
+                yield parent
+        info = program.classes.get(current)
+        current = info.superclass if info else None
+
+
+@dataclass(frozen=True)
+class _SpecIndex:
+    invoke: dict[str, list[ApiSpec]]  # exact descriptor -> specs
+    fields: dict[str, list[ApiSpec]]
+    content_uri: dict[str, list[ApiSpec]]
+    strings: dict[str, list[ApiSpec]]
+    class_any: dict[str, list[ApiSpec]]
+
+
+def _index_specs(specs: Iterable[ApiSpec]) -> _SpecIndex:
+    idx = _SpecIndex({}, {}, {}, {}, {})
+    for spec in specs:
+        if spec.kind == "invoke":
+            idx.invoke.setdefault(spec.descriptor, []).append(spec)
+        elif spec.kind == "field":
+            idx.fields.setdefault(spec.descriptor, []).append(spec)
+        elif spec.kind == "content_uri":
+            idx.content_uri.setdefault(spec.descriptor, []).append(spec)
+        elif spec.kind == "string":
+            idx.strings.setdefault(spec.descriptor, []).append(spec)
+        elif spec.kind == "class_any":
+            idx.class_any.setdefault(split_member(spec.descriptor)[0], []).append(spec)
+    return idx
+
+
+def _string_reaches(spec: ApiSpec, constants: Iterable[str]) -> bool:
+    """A required string argument is present as a constant in the same method."""
+    for s in constants:
+        for arg in spec.string_argument:
+            if s == arg or s.startswith(arg):
+                return True
+    return False
+
+
+def find_api_calls(
+    program: ProgramIndex,
+    specs: Iterable[ApiSpec],
+    owner_of: Callable[[str], str],
+) -> list[ApiCall]:
+    """Every call site of a catalogued API: one record per (caller method, api), first offset.
+
+    ``owner_of`` maps a dotted caller class name to 'app' or an SDK id. Output is sorted by
+    caller class, caller method, api, so scans are byte-for-byte reproducible.
+    """
+    idx = _index_specs(specs)
+    results: dict[tuple[str, str, str], ApiCall] = {}
+    resolved_cache: dict[str, list[ApiSpec]] = {}
+
+    def specs_for_invoke(callee: str) -> list[ApiSpec]:
+        if callee in resolved_cache:
+            return resolved_cache[callee]
+        cls, member = split_member(callee)
+        found: list[ApiSpec] = []
+        for candidate in _superclasses(program, cls):
+            found.extend(idx.invoke.get(f"{candidate}->{member}", []))
+            if found:
+                break
+        resolved_cache[callee] = found
+        return found
+
+    for method in program.methods():
+        caller_class = descriptor_to_class(method.class_descriptor)
+        owner = owner_of(caller_class)
+        constants = [s for _, s in method.strings]
+        hits: list[tuple[ApiSpec, str, int, str]] = []  # spec, kind, offset, api text
+        resolver_calls = [
+            off
+            for off, callee in method.invokes
+            if callee.startswith(_CONTENT_RESOLVER + "->") and callee.split("->", 1)[1].startswith(_RESOLVER_ACCESS)
+        ]
+        for offset, callee in method.invokes:
+            for spec in specs_for_invoke(callee):
+                if spec.string_argument and not _string_reaches(spec, constants):
+                    continue
+                hits.append((spec, "invoke", offset, spec.descriptor))
+            cls = split_member(callee)[0]
+            for spec in idx.class_any.get(cls, ()):
+                hits.append((spec, "class_any", offset, spec.descriptor))
+        for offset, fld in method.field_reads:
+            for spec in idx.fields.get(fld, ()):
+                hits.append((spec, "field", offset, spec.descriptor))
+            for spec in idx.content_uri.get(fld, ()):
+                if resolver_calls:
+                    hits.append((spec, "content_uri", offset, spec.descriptor))
+            for spec in idx.class_any.get(split_member(fld)[0], ()):
+                hits.append((spec, "class_any", offset, spec.descriptor))
+        for offset, constant in method.strings:
+            for spec in idx.strings.get(constant, ()):
+                hits.append((spec, "string", offset, spec.descriptor))
+            if constant.startswith("content://"):
+                # A URI string with a path (content://sms/inbox) counts for its catalogued root.
+                for root, root_specs in idx.strings.items():
+                    if root.startswith("content://") and constant != root and constant.startswith(root + "/"):
+                        for spec in root_specs:
+                            hits.append((spec, "string", offset, spec.descriptor))
+        uri_pi = sorted({t for spec, kind, _, _ in hits if kind == "content_uri" for t in spec.pi_types})
+        for spec, kind, offset, api in hits:
+            key = (method.descriptor, api, kind)
+            if key in results and results[key].offset <= offset:
+                continue
+            confidence = spec.confidence
+            if kind == "string" and api.startswith("content://") and not resolver_calls:
+                confidence = "medium"  # the URI is present, no resolver access seen in the same method
+            pi_types = list(spec.pi_types)
+            if kind == "invoke" and uri_pi and api.startswith(_CONTENT_RESOLVER + "->"):
+                # The catalogued URI read in this method reaches the resolver call: it collects that PI.
+                pi_types = sorted(set(pi_types) | set(uri_pi))
+            results[key] = ApiCall(
+                api=api,
+                kind=kind,
+                pi_types=pi_types,
+                owner=owner,
+                caller_class=caller_class,
+                caller_method=method.signature,
+                dex=method.dex,
+                offset=offset,
+                confidence=confidence,
+            )
+    return sorted(results.values(), key=lambda c: (c.caller_class, c.caller_method, c.api, c.kind))
