@@ -34,7 +34,8 @@ test: env tools lint typecheck
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 bench: env tools
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	bash bench/fetch_corpus.sh
+	$(BIN)/python bench/run.py bench/corpus $(BENCH_ARGS)
 
 eval: env
 	$(BIN)/python -m appwarden.evidence.policy.evaluate
