@@ -9,6 +9,8 @@ for pair in aapt:aapt dexdump:dexdump apktool:apktool smali:libsmali-java zipali
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
 [ -f /usr/share/android-framework-res/framework-res.apk ] || need+=(android-framework-res)
+# A CJK font embedded in PDF notices (public notification lists are in Chinese).
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then
   echo "missing Debian packages: ${need[*]} (run as root or install them)" >&2

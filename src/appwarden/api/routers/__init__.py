@@ -1,0 +1,1 @@
+"""Thin routers: parse, check scope, call governance, commit, shape the answer."""

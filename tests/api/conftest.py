@@ -1,0 +1,29 @@
+"""API fixtures: a database on SQLite and PostgreSQL, and a live server over it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from governance.govkit import Database, drop_test_schema, open_database, report_postgres
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    yield from open_database(request.param, tmp_path)
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path) -> Iterator[Database]:
+    yield from open_database("sqlite", tmp_path)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    report_postgres(terminalreporter)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    drop_test_schema()
