@@ -256,27 +256,27 @@ def _emit(text: str, output: Path | None) -> None:
 def _write_report(
     reports: list[ScanReport], fmt: ReportFormat, output: Path | None, lang: Lang, *, single: bool
 ) -> None:
-    from appwarden.report import render
+    from appwarden.report.render import render
 
     if single:
         target = output or Path(f"{reports[0].app.package}.{_suffix(fmt)}")
-        render.render(reports[0], fmt.value, target, lang=lang.value)
+        render(reports[0], fmt.value, target, lang=lang.value)
         err_console.print(f"wrote {target}")
         return
     assert output is not None
     if fmt is ReportFormat.xlsx:
         target = output / "summary.xlsx"
-        render.render(reports, fmt.value, target, lang=lang.value)
+        render(reports, fmt.value, target, lang=lang.value)
         err_console.print(f"wrote {target}")
         return
     for r in reports:
         target = output / f"{r.app.package}-{r.app.version_code or 0}.{_suffix(fmt)}"
-        render.render(r, fmt.value, target, lang=lang.value)
+        render(r, fmt.value, target, lang=lang.value)
     err_console.print(f"wrote {len(reports)} {fmt.value} reports to {output}")
 
 
 def _suffix(fmt: ReportFormat) -> str:
-    return {"html": "html", "json": "json", "sarif": "sarif", "xlsx": "xlsx"}[fmt.value]
+    return fmt.value
 
 
 # -- human-readable output ------------------------------------------------------------------------
