@@ -17,6 +17,7 @@ from typing import Any
 from appwarden import ENGINE_VERSION
 from appwarden.errors import ConfigurationError, PolicyDocumentError
 from appwarden.evidence.model import Evidence
+from appwarden.evidence.trace import RuntimeTrace, TraceFormatError, load_trace
 from appwarden.findings import ScanReport
 from appwarden.rules import engine
 from appwarden.rules.app_type import infer_app_type, resolve_app_type
@@ -50,6 +51,7 @@ def evaluate(
     include_evidence: bool = True,
     catalog: Catalog | None = None,
     timings: dict[str, float] | None = None,
+    trace: RuntimeTrace | None = None,
 ) -> ScanReport:
     """Judge ``evidence`` against the rule catalog and return the deterministic report.
 
@@ -57,11 +59,18 @@ def evaluate(
     unknown); without it the type is inferred and used only when confident.
     ``policy`` is a policy analysis (appwarden.evidence.policy) or None.
     ``timings`` (optional) receives ``app_type_seconds`` and ``engine_seconds``.
+    ``trace`` is a runtime trace of the same package (DYNAMIC rules run only with one);
+    TraceFormatError when it was recorded for another package.
     """
+    if trace is not None and trace.header.package != evidence.identity.package:
+        raise TraceFormatError(
+            f"the runtime trace was recorded for package {trace.header.package}, "
+            f"but the APK is {evidence.identity.package}; record a trace of this app"
+        )
     started = time.perf_counter()
     decision = infer_app_type(evidence, declared=app_type)
     inferred_at = time.perf_counter()
-    result = engine.run(evidence, decision, policy, catalog=catalog or load_catalog())
+    result = engine.run(evidence, decision, policy, catalog=catalog or load_catalog(), trace=trace)
     if timings is not None:
         timings["app_type_seconds"] = inferred_at - started
         timings["engine_seconds"] = result.duration_seconds
@@ -114,10 +123,11 @@ def scan_apk(
     policy_path: str | Path | None = None,
     include_evidence: bool = True,
     timings: dict[str, float] | None = None,
+    trace_path: str | Path | None = None,
 ) -> ScanReport:
     """Extract evidence from the APK at ``path`` and judge it; see ``evaluate``.
 
-    Bad arguments (unknown app type, unreadable policy) fail before the APK is read.
+    Bad arguments (unknown app type, unreadable policy or runtime trace) fail before the APK is read.
     ``timings`` (optional) also receives ``extract_seconds`` and ``policy_seconds``.
     """
     if app_type is not None:
@@ -128,10 +138,11 @@ def scan_apk(
         policy = read_policy(policy_path)
         if timings is not None:
             timings["policy_seconds"] = time.perf_counter() - policy_started
+    trace = load_trace(trace_path) if trace_path is not None else None
     from appwarden.evidence.extract import extract_evidence
 
     started = time.perf_counter()
     evidence = extract_evidence(Path(path))
     if timings is not None:
         timings["extract_seconds"] = time.perf_counter() - started
-    return evaluate(evidence, app_type, policy, include_evidence=include_evidence, timings=timings)
+    return evaluate(evidence, app_type, policy, include_evidence=include_evidence, timings=timings, trace=trace)

@@ -1,8 +1,8 @@
 """Run the catalog's checks over one Evidence and collect findings deterministically.
 
 The engine knows nothing about any one rule. For each catalog rule, in id order:
-- no check (neither a ``check`` field nor a check registered under the rule id), or a technique this scan cannot run (DYNAMIC, STORE, MANUAL; POLICY
-  without a policy) -> listed as not implemented for this scan;
+- no check (neither a ``check`` field nor a check registered under the rule id), or a technique this scan cannot run (STORE, MANUAL; POLICY
+  without a policy; DYNAMIC without a runtime trace) -> listed as not implemented for this scan;
 - a check name nobody registered -> undecided, saying so;
 - the check raises ``RuleNotApplicable`` -> undecided with its reason;
 - the check raises anything else -> undecided with the error; the scan goes on.
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from appwarden.evidence.model import Evidence
+from appwarden.evidence.trace import RuntimeTrace
 from appwarden.findings import AppTypeDecision, Finding, UndecidedRule
 from appwarden.rules.catalog_loader import Catalog, load_catalog
 from appwarden.rules.model import Rule, RuleContext, RuleNotApplicable
@@ -25,8 +26,8 @@ from appwarden.rules.registry import check_for_rule, import_errors
 
 #: Techniques whose input is the APK alone: always run.
 _ALWAYS_RUN = frozenset({"STATIC"})
-#: Techniques appwarden can run at all (POLICY needs a policy document).
-RUNNABLE_TECHNIQUES = frozenset({"STATIC", "POLICY"})
+#: Techniques appwarden can run at all (POLICY needs a policy document, DYNAMIC a runtime trace).
+RUNNABLE_TECHNIQUES = frozenset({"STATIC", "POLICY", "DYNAMIC"})
 
 
 def implemented(rule: Rule) -> bool:
@@ -46,8 +47,12 @@ class EngineResult:
     rule_seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _runnable(rule: Rule, policy: Any | None) -> bool:
-    return rule.technique in _ALWAYS_RUN or (rule.technique == "POLICY" and policy is not None)
+def _runnable(rule: Rule, policy: Any | None, trace: RuntimeTrace | None) -> bool:
+    return (
+        rule.technique in _ALWAYS_RUN
+        or (rule.technique == "POLICY" and policy is not None)
+        or (rule.technique == "DYNAMIC" and trace is not None)
+    )
 
 
 def run(
@@ -56,8 +61,12 @@ def run(
     policy: Any | None = None,
     *,
     catalog: Catalog | None = None,
+    trace: RuntimeTrace | None = None,
 ) -> EngineResult:
-    """Evaluate every implemented, runnable rule of ``catalog`` (default: the packaged one) on ``evidence``."""
+    """Evaluate every implemented, runnable rule of ``catalog`` (default: the packaged one) on ``evidence``.
+
+    DYNAMIC rules run only when ``trace`` (a runtime trace of the same app) is given.
+    """
     started = time.perf_counter()
     catalog = catalog or load_catalog()
     findings: dict[tuple[str, str], Finding] = {}
@@ -66,7 +75,7 @@ def run(
     rule_seconds: dict[str, float] = {}
     for rule in catalog.rules:
         bound = check_for_rule(rule.id, rule.check)
-        if (rule.check is None and bound is None) or not _runnable(rule, policy):
+        if (rule.check is None and bound is None) or not _runnable(rule, policy, trace):
             not_implemented.append(rule.id)
             continue
         if bound is None:
@@ -75,7 +84,9 @@ def run(
             undecided.append(UndecidedRule(rule_id=rule.id, reason=f"check {rule.check!r} is not registered{detail}"))
             continue
         check_name, fn = bound
-        ctx = RuleContext(rule=rule, app_type=app_type_decision, policy=policy, catalog_version=catalog.version)
+        ctx = RuleContext(
+            rule=rule, app_type=app_type_decision, policy=policy, catalog_version=catalog.version, trace=trace
+        )
         rule_started = time.perf_counter()
         try:
             produced = list(fn(evidence, ctx))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +28,9 @@ from appwarden.findings import (
     Severity,
     Technique,
 )
+
+if TYPE_CHECKING:
+    from appwarden.evidence.trace import RuntimeTrace
 
 
 class LocalizedText(BaseModel):
@@ -80,6 +83,7 @@ class RuleContext:
     app_type: AppTypeDecision
     policy: Any | None  # policy analysis object (policy stage); None when no policy was read
     catalog_version: str
+    trace: RuntimeTrace | None = None  # runtime trace (DYNAMIC technique); None when no trace was given
 
     def finding(
         self,
