@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -453,3 +454,10 @@ def test_framework_res_opens_without_warnings() -> None:
         assert archive.has("AndroidManifest.xml") and archive.has("resources.arsc")
         assert archive.warnings == []
         assert len(archive.entries) > 1000
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "x.apk"
+    os.mkfifo(fifo)
+    with pytest.raises(UnreadableInputError, match="not a regular file"):
+        ApkArchive.open(fifo)

@@ -36,6 +36,7 @@ import hashlib
 import mmap
 import os
 import re
+import stat
 import struct
 import zlib
 from collections.abc import Iterator
@@ -156,6 +157,9 @@ class _Buffer:
             self.size = len(self.data)
             return
         try:
+            # Opening a FIFO or a device blocks or never ends: only regular files are APKs.
+            if not stat.S_ISREG(os.stat(source).st_mode):
+                raise UnreadableInputError(f"{os.fspath(source)!r} is not a regular file")
             self._file = open(source, "rb")  # noqa: SIM115 - lifetime is the archive's, closed in close()
         except OSError as exc:
             raise UnreadableInputError(f"cannot open {os.fspath(source)!r}: {exc.strerror or exc}") from exc

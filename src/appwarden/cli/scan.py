@@ -14,6 +14,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -128,9 +129,28 @@ def scan(
     """Scan an APK (or every APK in a folder) and print or write its evidence or findings report."""
     with_rules = report is not None or fail_on is not FailOn.never or app_type is not None or policy is not None
     options = ScanOptions(app_type=app_type, policy_path=str(policy) if policy else None, with_rules=with_rules)
-    if target.is_dir():
-        raise typer.Exit(_scan_folder(target, fmt, report, output, lang, options, fail_on, jobs))
-    raise typer.Exit(_scan_file(target, fmt, report, output, lang, options, fail_on))
+    try:
+        if target.is_dir():
+            raise typer.Exit(_scan_folder(target, fmt, report, output, lang, options, fail_on, jobs))
+        if not target.is_file():
+            # A FIFO or device would block or never end: only regular files are APKs.
+            _error(str(target), "unreadable_input", "not a regular file")
+            raise typer.Exit(3)
+        if output is not None and output.is_dir() and report is None and fmt is EvidenceFormat.json:
+            _error(str(output), "usage", "is a folder: give a file name for one APK's output")
+            raise typer.Exit(2)
+        raise typer.Exit(_scan_file(target, fmt, report, output, lang, options, fail_on))
+    except AppwardenError as exc:
+        _error(str(target), exc.code, str(exc))
+        raise typer.Exit(exc.exit_code) from exc
+    except OSError as exc:  # the output could not be written: say where, keep the exit code distinct
+        _error(str(exc.filename or output or target), "output", exc.strerror or str(exc))
+        raise typer.Exit(1) from exc
+
+
+def _error(where: str, code: str | None, message: str | None) -> None:
+    """One error line on stderr; names and messages come from hostile input, so never as markup."""
+    err_console.print(f"[red]error[/red] {escape(where)}: {escape(f'[{code}]')} {escape(message or '')}")
 
 
 def _scan_file(
@@ -142,10 +162,10 @@ def _scan_file(
     options: ScanOptions,
     fail_on: FailOn,
 ) -> int:
-    with console.status(f"scanning {path.name}…", spinner="dots"):
+    with console.status(f"scanning {escape(path.name)}…", spinner="dots"):
         outcome = _scan_one(str(path), options)
     if not outcome.ok:
-        err_console.print(f"[red]error[/red] {path}: [{outcome.error_code}] {outcome.error_message}")
+        _error(str(path), outcome.error_code, outcome.error_message)
         return outcome.exit_code
     assert outcome.result_json is not None
     if options.with_rules:
@@ -176,9 +196,9 @@ def _scan_folder(
     fail_on: FailOn,
     jobs: int,
 ) -> int:
-    apks = sorted(p for p in folder.rglob("*.apk") if p.is_file())
+    apks = sorted(p for p in folder.rglob("*.apk") if p.is_file())  # is_file() skips FIFOs and devices
     if not apks:
-        err_console.print(f"[yellow]no .apk files under {folder}[/yellow]")
+        err_console.print(f"[yellow]no .apk files under {escape(str(folder))}[/yellow]")
         return 0
     if output is None and (fmt is EvidenceFormat.json or report is not None):
         err_console.print("[red]a folder scan writing json or reports needs -o OUTDIR[/red]")
@@ -212,7 +232,7 @@ def _scan_folder(
                         str(apk), False, error_code="worker_died", error_message=str(exc), exit_code=1
                     )
                 outcomes.append(outcome)
-                progress.update(task, advance=1, current=apk.name)
+                progress.update(task, advance=1, current=escape(apk.name))
                 if outcome.ok and output is not None and report is None:
                     (output / f"{apk.stem}.json").write_text(_pretty(outcome.result_json or ""), encoding="utf-8")
     outcomes.sort(key=lambda o: o.path)
@@ -224,7 +244,7 @@ def _scan_folder(
     _print_folder_summary(outcomes, reports)
     failed = [o for o in outcomes if not o.ok]
     for o in failed:
-        err_console.print(f"[red]error[/red] {o.path}: [{o.error_code}] {o.error_message}")
+        _error(o.path, o.error_code, o.error_message)
     gate = 0
     for r in reports:
         gate = max(gate, _gate(r.max_severity(), fail_on))
@@ -250,7 +270,7 @@ def _emit(text: str, output: Path | None) -> None:
     else:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(pretty, encoding="utf-8")
-        err_console.print(f"wrote {output}")
+        err_console.print(f"wrote {escape(str(output))}")
 
 
 def _write_report(
@@ -261,18 +281,18 @@ def _write_report(
     if single:
         target = output or Path(f"{reports[0].app.package}.{_suffix(fmt)}")
         render(reports[0], fmt.value, target, lang=lang.value)
-        err_console.print(f"wrote {target}")
+        err_console.print(f"wrote {escape(str(target))}")
         return
     assert output is not None
     if fmt is ReportFormat.xlsx:
         target = output / "summary.xlsx"
         render(reports, fmt.value, target, lang=lang.value)
-        err_console.print(f"wrote {target}")
+        err_console.print(f"wrote {escape(str(target))}")
         return
     for r in reports:
         target = output / f"{r.app.package}-{r.app.version_code or 0}.{_suffix(fmt)}"
         render(r, fmt.value, target, lang=lang.value)
-    err_console.print(f"wrote {len(reports)} {fmt.value} reports to {output}")
+    err_console.print(f"wrote {len(reports)} {fmt.value} reports to {escape(str(output))}")
 
 
 def _suffix(fmt: ReportFormat) -> str:
@@ -287,9 +307,12 @@ def print_evidence_summary(ev: Evidence) -> None:
     ident = ev.identity
     signer = ident.signers[0] if ident.signers else None
     lines = [
-        f"[bold]{ident.label or '?'}[/bold]  {ident.package}  {ident.version_name or '?'} ({ident.version_code})",
+        f"[bold]{escape(ident.label or '?')}[/bold]  {escape(ident.package)}  "
+        f"{escape(ident.version_name or '?')} ({ident.version_code})",
         f"min/target SDK {ident.min_sdk}/{ident.target_sdk}   APK sha256 {ident.apk_sha256}",
-        f"signer {signer.subject} ({signer.scheme}, sha256 {signer.sha256[:16]}…)" if signer else "signer: none found",
+        f"signer {escape(signer.subject)} ({signer.scheme}, sha256 {signer.sha256[:16]}…)"
+        if signer
+        else "signer: none found",
     ]
     console.print(Panel("\n".join(lines), title="app", expand=False))
 
@@ -301,7 +324,8 @@ def print_evidence_summary(ev: Evidence) -> None:
         for p in ev.permissions:
             level = p.protection_level or "?"
             style = "red" if p.dangerous else ""
-            t.add_row(p.name, f"[{style}]{level}[/{style}]" if style else level, ", ".join(p.pi_types))
+            shown = escape(level)
+            t.add_row(escape(p.name), f"[{style}]{shown}[/{style}]" if style else shown, escape(", ".join(p.pi_types)))
         console.print(t)
 
     if ev.sdks:
@@ -314,7 +338,7 @@ def print_evidence_summary(ev: Evidence) -> None:
         t.add_column("vendor")
         t.add_column("SDKs")
         for vendor in sorted(by_vendor):
-            t.add_row(vendor, "\n".join(by_vendor[vendor]))
+            t.add_row(escape(vendor), escape("\n".join(by_vendor[vendor])))
         console.print(t)
 
     if ev.api_calls:
@@ -327,13 +351,13 @@ def print_evidence_summary(ev: Evidence) -> None:
         t.add_column("owner")
         t.add_column("calls")
         for owner in sorted(by_owner, key=lambda o: (o != APP_OWNER, o)):
-            t.add_row(owner, "\n".join(sorted(set(by_owner[owner]))))
+            t.add_row(escape(owner), escape("\n".join(sorted(set(by_owner[owner])))))
         console.print(t)
 
     if ev.early_paths:
         console.print(f"[bold]{len(ev.early_paths)} call paths run before the user can act[/bold]")
         for path in ev.early_paths[:10]:
-            console.print(f"  {path.entry_kind}: {' → '.join(path.steps)} → {path.target}")
+            console.print(f"  {path.entry_kind}: {escape(' → '.join(path.steps))} → {escape(path.target)}")
 
     if ev.endpoints:
         t = Table(title="network endpoints")
@@ -345,7 +369,7 @@ def print_evidence_summary(ev: Evidence) -> None:
             if (e.host, e.owner) in seen:
                 continue
             seen.add((e.host, e.owner))
-            t.add_row(e.host, e.owner, {True: "yes", False: "no", None: "?"}[e.third_party])
+            t.add_row(escape(e.host), escape(e.owner), {True: "yes", False: "no", None: "?"}[e.third_party])
         console.print(t)
 
     pp = ev.privacy_policy
@@ -354,15 +378,15 @@ def print_evidence_summary(ev: Evidence) -> None:
         f"consent dialog {'found' if pp.consent_strings else 'not found'}"
     )
     if ev.hardening.packers or ev.hardening.encrypted_dex_assets:
-        names = ", ".join(p.name for p in ev.hardening.packers) or "encrypted DEX assets"
+        names = escape(", ".join(p.name for p in ev.hardening.packers) or "encrypted DEX assets")
         console.print(f"[yellow]hardened/packed ({names}): code evidence may be hidden[/yellow]")
     for w in ev.warnings:
-        console.print(f"[yellow]warning[/yellow] {w.code}: {w.message}")
+        console.print(f"[yellow]warning[/yellow] {escape(w.code)}: {escape(w.message)}")
 
 
 def print_findings_summary(report: ScanReport) -> None:
     decided = report.app_type.decided or "undecided"
-    console.print(f"app type: {decided} ({report.app_type.reason})")
+    console.print(f"app type: {escape(decided)} ({escape(report.app_type.reason)})")
     t = Table(title=f"{len(report.findings)} findings")
     t.add_column("severity")
     t.add_column("rule")
@@ -372,7 +396,9 @@ def print_findings_summary(report: ScanReport) -> None:
     colours = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
     for f in sorted(report.findings, key=lambda f: (-SEVERITY_ORDER[f.severity], f.rule_id)):
         basis = "; ".join(f"{b.doc} {b.clause or ''}".strip() for b in f.basis[:2])
-        t.add_row(f"[{colours[f.severity]}]{f.severity}[/]", f.rule_id, f.title_zh, f.owner, basis)
+        t.add_row(
+            f"[{colours[f.severity]}]{f.severity}[/]", f.rule_id, escape(f.title_zh), escape(f.owner), escape(basis)
+        )
     console.print(t)
 
 
@@ -386,7 +412,7 @@ def _print_folder_summary(outcomes: list[ScanOutcome], reports: list[ScanReport]
     for o in outcomes:
         name = Path(o.path).name
         if not o.ok:
-            t.add_row(name, f"[red]{o.error_code}[/red]", "", f"{o.seconds:.2f}", "")
+            t.add_row(escape(name), f"[red]{escape(o.error_code or '')}[/red]", "", f"{o.seconds:.2f}", "")
             continue
         data = json.loads(o.result_json or "{}")
         if "findings" in data:
@@ -395,5 +421,5 @@ def _print_folder_summary(outcomes: list[ScanOutcome], reports: list[ScanReport]
         else:
             ident = data["identity"]
             count = f"{len(data.get('sdks', []))} / {len(data.get('api_calls', []))}"
-        t.add_row(name, "[green]ok[/green]", ident.get("package", ""), f"{o.seconds:.2f}", count)
+        t.add_row(escape(name), "[green]ok[/green]", escape(ident.get("package", "")), f"{o.seconds:.2f}", count)
     err_console.print(t)
