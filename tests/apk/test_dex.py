@@ -550,3 +550,77 @@ def test_encoded_values_and_call_sites() -> None:
         DexFile.parse(deep).read_encoded_array(len(raw))
     with pytest.raises(MalformedStructureError, match="width"):
         DexFile.parse(raw + b"\x01\xe0" + b"\0" * 8).read_encoded_array(len(raw))
+
+
+def test_strings_containing_is_a_superset_of_matching_strings() -> None:
+    b = dex_builder.DexBuilder()
+    texts = ["https://a.example.cn/x", "plain", "I AGREE", "同意隐私政策", "no url here", "ftp://b", "agreement"]
+    ids = {t: b.string(t) for t in texts}
+    b.add_class("Lapp/Main;")
+    dex = DexFile.parse(b.build())
+    hits = set(dex.strings_containing([b"://", "同意".encode()]).tolist())
+    for text in texts:
+        if "://" in text or "同意" in text:
+            assert ids[text] in hits, text
+    folded = set(dex.strings_containing([b"agree"], ignore_ascii_case=True).tolist())
+    assert {ids["I AGREE"], ids["agreement"]} <= folded
+    assert ids["plain"] not in hits | folded
+    assert dex.strings_containing([]).tolist() == []
+
+
+def test_class_headers_and_method_table_match_classes() -> None:
+    b, ids = dex_builder.simple_app()
+    dex = DexFile.parse(b.build())
+    headers = list(dex.class_headers())
+    classes = list(dex.classes())
+    assert [(d, s, i, v) for _, d, s, i, v in headers] == [
+        (c.descriptor, c.superclass, c.interfaces, c.static_values_off) for c in classes
+    ]
+    table = dex.method_table()
+    expected = [(m.method_idx, m.code_off) for c in classes for m in (*c.direct_methods, *c.virtual_methods)]
+    assert [(int(r[2]), int(r[4])) for r in table] == expected
+    run = dex.method_ref(ids["run"])
+    assert dex.method_signature(ids["run"]) == run.name + run.proto
+    assert dex.method_class_types()[ids["run"]] == dex.field_class_types()[ids["field"]]
+
+
+def test_batch_member_texts_equal_the_single_lookups() -> None:
+    b, _ids = dex_builder.simple_app()
+    b.string("caf\u00e9 \U0001f600")  # non-ASCII: left to string() by the batch decoder
+    dex = DexFile.parse(b.build())
+    methods = list(range(dex.method_refs_count)) * 2
+    assert dex.method_signatures(methods) == [dex.method_ref(i).name + dex.method_ref(i).proto for i in methods]
+    assert dex.method_descriptors(methods) == [dex.method_ref(i).descriptor() for i in methods]
+    fields = list(range(dex.field_refs_count))
+    assert dex.field_descriptors(fields) == [dex.field_ref(i).descriptor() for i in fields]
+    assert dex.method_signatures([]) == [] and dex.field_descriptors([]) == []
+    with pytest.raises(MalformedStructureError):
+        dex.method_signatures([dex.method_refs_count])
+
+
+def test_prefetched_strings_equal_lazily_decoded_ones() -> None:
+    b = dex_builder.DexBuilder()
+    texts = ["plain", "", "caf\u00e9", "\U0001f600 smile", "a\0b", "https://x.example/y"]
+    ids = [b.string(t) for t in texts]
+    b.add_class("Lapp/Main;")
+    data = b.build()
+    eager = DexFile.parse(data)
+    eager.prefetch_strings([*ids, -1, 10**6])  # out-of-range indices are ignored
+    lazy = DexFile.parse(data)
+    assert [eager.string(i) for i in ids] == [lazy.string(i) for i in ids] == texts
+    assert eager.warnings == lazy.warnings
+
+
+def test_prefetch_leaves_irregular_string_data_to_the_warning_path() -> None:
+    b = dex_builder.DexBuilder()
+    idx = b.string("hello")
+    b.add_class("Lapp/Main;")
+    data = bytearray(b.build())
+    at = data.find(b"\x05hello\x00")
+    data[at] = 4  # declared length no longer matches the data: string() warns
+    eager = DexFile.parse(bytes(data))
+    eager.prefetch_strings([idx])
+    lazy = DexFile.parse(bytes(data))
+    assert eager.string(idx) == lazy.string(idx) == "hello"
+    assert eager.warnings == lazy.warnings
+    assert any(code == "string_length_mismatch" for code, _ in eager.warnings)

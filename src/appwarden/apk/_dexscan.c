@@ -410,9 +410,69 @@ done:
     return result;
 }
 
+/* ascii_strings(data, string_offs, idxs) -> list of str or None, one per idx.
+ * A str only for the common case: a valid uleb128 length, that many bytes all in 0x01..0x7F,
+ * then the NUL terminator. Anything else is None and dex.py decodes it (with its warnings). */
+static PyObject *ascii_strings(PyObject *self, PyObject *args) {
+    PyObject *o_data, *o_offs, *o_idxs;
+    if (!PyArg_ParseTuple(args, "OOO", &o_data, &o_offs, &o_idxs)) return NULL;
+    Py_buffer data = {0}, offs = {0}, idxs = {0};
+    PyObject *result = NULL;
+    if (PyObject_GetBuffer(o_data, &data, PyBUF_SIMPLE) < 0) return NULL;
+    if (get_u32_array(o_offs, &offs, "string_offs") < 0) goto done;
+    if (get_u32_array(o_idxs, &idxs, "idxs") < 0) goto done;
+    const uint8_t *d = (const uint8_t *)data.buf;
+    const size_t n = (size_t)data.len;
+    const uint32_t *off_v = (const uint32_t *)offs.buf;
+    const size_t n_offs = (size_t)offs.len / 4;
+    const uint32_t *idx_v = (const uint32_t *)idxs.buf;
+    const size_t n_idx = (size_t)idxs.len / 4;
+    result = PyList_New((Py_ssize_t)n_idx);
+    if (!result) goto done;
+    for (size_t i = 0; i < n_idx; i++) {
+        PyObject *item = NULL;
+        uint32_t idx = idx_v[i];
+        if (idx < n_offs) {
+            size_t pos = off_v[idx];
+            uint64_t size = 0;
+            int ok = 0;
+            for (int k = 0; k < 5 && pos < n; k++) {
+                uint8_t b = d[pos++];
+                size |= (uint64_t)(b & 0x7F) << (7 * k);
+                if (!(b & 0x80)) {
+                    ok = 1;
+                    break;
+                }
+            }
+            if (ok && size < n && pos + size < n && d[pos + size] == 0) {
+                size_t j = 0;
+                while (j < size && d[pos + j] != 0 && d[pos + j] < 0x80) j++;
+                if (j == size) {
+                    item = PyUnicode_DecodeASCII((const char *)d + pos, (Py_ssize_t)size, NULL);
+                    if (!item) {
+                        Py_CLEAR(result);
+                        goto done;
+                    }
+                }
+            }
+        }
+        if (!item) {
+            item = Py_None;
+            Py_INCREF(item);
+        }
+        PyList_SET_ITEM(result, (Py_ssize_t)i, item);
+    }
+done:
+    PyBuffer_Release(&idxs);
+    PyBuffer_Release(&offs);
+    PyBuffer_Release(&data);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"class_data", class_data, METH_VARARGS, "Decode every class_data_item (see dex._class_data_py)."},
     {"scan_code", scan_code, METH_VARARGS, "Scan every code item once (see dex._scan_code_py)."},
+    {"ascii_strings", ascii_strings, METH_VARARGS, "Decode plain-ASCII string_data items (see DexFile.prefetch_strings)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -14,11 +14,12 @@ Hostile input never raises anything but :class:`MalformedStructureError` or
 
 from __future__ import annotations
 
+import bisect
 import os
 import struct
 import sys
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
@@ -194,6 +195,7 @@ class ClassDef:
 
 
 U32Array = npt.NDArray[np.uint32]
+IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -513,6 +515,10 @@ class DexFile:
         self._warn = _Warnings()
         self.warnings = self._warn.items
         self._strings: dict[int, str] = {}
+        self._types: dict[int, str] = {}
+        self._class_headers: list[tuple[int, str, str | None, tuple[str, ...], int]] | None = None
+        self._method_name_list: list[int] | None = None
+        self._method_proto_list: list[int] | None = None
         self._string_off_list: array[int] | None = None
         self._method_refs: dict[int, MethodRef] = {}
         self._field_refs: dict[int, FieldRef] = {}
@@ -822,6 +828,42 @@ class DexFile:
         self._strings[idx] = text
         return text
 
+    def prefetch_strings(self, idxs: npt.ArrayLike) -> None:
+        """Decode these strings now in one batch; :meth:`string` then returns them from its cache.
+
+        Only plain-ASCII, well-formed string data is decoded here (by the C accelerator, to the
+        same text :meth:`string` gives without any warning); everything else stays lazy, so
+        warnings are raised exactly as before. Out-of-range indices are ignored.
+        """
+        if _accel is None or not len(self._string_offs):
+            return
+        wanted = np.unique(np.asarray(idxs, dtype=np.int64))
+        wanted = wanted[(wanted >= 0) & (wanted < len(self._string_offs))].astype(np.uint32)
+        if not len(wanted):
+            return
+        offs = np.ascontiguousarray(self._string_offs, dtype=np.uint32)
+        texts = _accel.ascii_strings(self._data, offs, wanted)
+        cache = self._strings
+        for idx, text in zip(wanted.tolist(), texts, strict=True):
+            if text is not None:
+                cache.setdefault(idx, text)
+
+    def prefetch_member_names(self, method_idxs: npt.ArrayLike, field_idxs: npt.ArrayLike) -> None:
+        """Batch-decode every type name and the names of these methods and fields (see prefetch_strings)."""
+        methods = np.asarray(method_idxs, dtype=np.int64)
+        fields = np.asarray(field_idxs, dtype=np.int64)
+        methods = methods[(methods >= 0) & (methods < len(self._method_name))]
+        fields = fields[(fields >= 0) & (fields < len(self._field_name))]
+        self.prefetch_strings(
+            np.concatenate(
+                (
+                    self._type_ids.astype(np.int64),
+                    self._method_name[methods].astype(np.int64),
+                    self._field_name[fields].astype(np.int64),
+                )
+            )
+        )
+
     def _decode_mutf8(self, raw: bytes, idx: int) -> str:
         try:
             # MUTF-8 = CESU-8 plus 0xC0 0x80 for NUL: decode surrogates separately, then pair them.
@@ -835,7 +877,11 @@ class DexFile:
 
     def type_descriptor(self, idx: int) -> str:
         """Type descriptor text, e.g. ``Ljava/lang/String;`` or ``[I``."""
-        return self.string(int(self._type_ids[self._index(idx, len(self._type_ids), "type")]))
+        cached = self._types.get(idx)
+        if cached is None:
+            cached = self.string(int(self._type_ids[self._index(idx, len(self._type_ids), "type")]))
+            self._types[idx] = cached
+        return cached
 
     def _type_list(self, off: int) -> tuple[str, ...]:
         if off == 0:
@@ -845,8 +891,8 @@ class DexFile:
         (count,) = struct.unpack_from("<I", self._data, off)
         if off + 4 + 2 * count > self.size:
             raise self._fail(f"type_list at {off:#x} with {count} entries runs past the end of the file")
-        idxs = np.frombuffer(self._data, dtype="<u2", count=count, offset=off + 4)
-        return tuple(self.type_descriptor(int(i)) for i in idxs)
+        type_descriptor = self.type_descriptor
+        return tuple(type_descriptor(i) for i in struct.unpack_from(f"<{count}H", self._data, off + 4))
 
     def proto(self, idx: int) -> str:
         """Prototype text, e.g. ``(ILjava/lang/String;)V``."""
@@ -940,6 +986,140 @@ class DexFile:
                 virtual_methods=tuple(virtual),
                 static_values_off=static_values_off,
             )
+
+    def class_headers(self) -> Iterator[tuple[int, str, str | None, tuple[str, ...], int]]:
+        """(class_defs position, descriptor, superclass, interfaces, static_values_off) per class.
+
+        Same classes and order as :meth:`classes`, without decoding class data: for callers that
+        read methods from :meth:`method_table` as arrays instead of EncodedMethod objects.
+        """
+        if self._class_headers is None:
+            headers: list[tuple[int, str, str | None, tuple[str, ...], int]] = []
+            active = self._class_active.tolist()
+            for pos, row in enumerate(self._class_defs.tolist()):
+                if not active[pos]:
+                    continue
+                class_idx, _, super_idx, interfaces_off, _, _, _, static_values_off = row
+                headers.append(
+                    (
+                        pos,
+                        self.type_descriptor(class_idx),
+                        None if super_idx == NO_INDEX else self.type_descriptor(super_idx),
+                        self._type_list(interfaces_off),
+                        static_values_off,
+                    )
+                )
+            self._class_headers = headers  # cached only once complete: a bad type list raises every time
+        yield from self._class_headers
+
+    def method_table(self) -> U32Array:
+        """Defined methods as rows (class_defs position, is_virtual, method_idx, access_flags, code_off).
+
+        Rows of one class are contiguous, direct methods before virtual ones, in class data order;
+        duplicate class definitions contribute no rows (the first definition wins).
+        """
+        return self._decoded_class_data()
+
+    def method_class_types(self) -> U32Array:
+        """Type index of the declaring class of every method_id (indexed by method_idx)."""
+        return self._method_class
+
+    def field_class_types(self) -> U32Array:
+        """Type index of the declaring class of every field_id (indexed by field_idx)."""
+        return self._field_class
+
+    def method_signature(self, idx: int) -> str:
+        """``name(params)ret`` of a method_id, without building a MethodRef."""
+        if self._method_name_list is None or self._method_proto_list is None:
+            # Python ints from lists are far cheaper than numpy scalars at 10^5 look-ups.
+            self._method_name_list = self._method_name.tolist()
+            self._method_proto_list = self._method_proto.tolist()
+        self._index(idx, len(self._method_name_list), "method")
+        return self.string(self._method_name_list[idx]) + self.proto(self._method_proto_list[idx])
+
+    def method_signatures(self, idxs: Sequence[int]) -> list[str]:
+        """``name(params)ret`` per method_id in ``idxs`` (batch form of :meth:`method_signature`)."""
+        if not len(idxs):
+            return []
+        wanted = np.asarray(idxs, dtype=np.int64)
+        self._check_batch(wanted, len(self._method_name), "method")
+        names = self._texts(self._method_name[wanted], self.string)
+        protos = self._texts(self._method_proto[wanted], self.proto)
+        return [n + p for n, p in zip(names, protos, strict=True)]
+
+    def method_descriptors(self, idxs: Sequence[int]) -> list[str]:
+        """``Lcls;->name(params)ret`` per method_id in ``idxs`` (batch form of MethodRef.descriptor)."""
+        if not len(idxs):
+            return []
+        wanted = np.asarray(idxs, dtype=np.int64)
+        classes = self._texts(self._method_class[wanted], self.type_descriptor)
+        return [c + "->" + sig for c, sig in zip(classes, self.method_signatures(idxs), strict=True)]
+
+    def field_descriptors(self, idxs: Sequence[int]) -> list[str]:
+        """``Lcls;->NAME:type`` per field_id in ``idxs`` (batch form of FieldRef.descriptor)."""
+        if not len(idxs):
+            return []
+        wanted = np.asarray(idxs, dtype=np.int64)
+        self._check_batch(wanted, len(self._field_name), "field")
+        classes = self._texts(self._field_class[wanted], self.type_descriptor)
+        names = self._texts(self._field_name[wanted], self.string)
+        types = self._texts(self._field_type[wanted], self.type_descriptor)
+        return [f"{c}->{n}:{t}" for c, n, t in zip(classes, names, types, strict=True)]
+
+    def _check_batch(self, idxs: IntArray, count: int, what: str) -> None:
+        if len(idxs) and (int(idxs.min()) < 0 or int(idxs.max()) >= count):
+            bad = int(idxs[(idxs < 0) | (idxs >= count)][0])
+            self._index(bad, count, what)
+
+    @staticmethod
+    def _texts(values: npt.NDArray[Any], resolve: Callable[[int], str]) -> list[str]:
+        """resolve(v) per value, calling resolve once per distinct value."""
+        distinct, inverse = np.unique(values, return_inverse=True)
+        texts = [resolve(v) for v in distinct.tolist()]
+        return [texts[i] for i in inverse.tolist()]
+
+    def strings_containing(self, needles: Iterable[bytes], *, ignore_ascii_case: bool = False) -> IntArray:
+        """Indices of strings whose data may contain one of ``needles`` (MUTF-8 bytes), sorted.
+
+        A cheap byte search over the string data region, mapped back to string_data items, so callers
+        decode only the strings a filter could accept. The answer is a superset (a hit outside
+        string data maps to a neighbouring string); never misses a string that contains a needle.
+        With ``ignore_ascii_case`` needles must be lower case and ASCII letters match either case.
+        """
+        offs = self._string_offs
+        if not len(offs):
+            return np.zeros(0, np.int64)
+        # All string data lies between the first string's offset and the last string's NUL
+        # (an unterminated last string runs to the end of the file): search only there.
+        sorted_offs = np.sort(offs)
+        first, last = int(sorted_offs[0]), int(sorted_offs[-1])
+        data = self._data if isinstance(self._data, bytes) else bytes(self._data)
+        end = data.find(b"\0", last)
+        end = len(data) if end < 0 else end + 1
+        region = data[first:end]
+        starts = (sorted_offs - first).tolist()
+        if ignore_ascii_case:
+            region = region.lower()
+        positions: list[int] = []
+        for needle in needles:
+            if not needle:
+                continue
+            pos = region.find(needle)
+            while pos >= 0:
+                positions.append(first + pos)
+                # One hit per string is enough: resume after its terminator, so a hostile file
+                # full of needles costs at most one position per string.
+                # Never skip past the next string's start (a hit in bytes between strings).
+                following = bisect.bisect_right(starts, pos)
+                resume = starts[following] if following < len(starts) else len(region)
+                nul = region.find(b"\0", pos, resume)
+                pos = region.find(needle, min(resume, nul + 1) if nul >= 0 else resume)
+        if not positions:
+            return np.zeros(0, np.int64)
+        k = np.searchsorted(sorted_offs, np.asarray(positions, dtype=np.int64), side="right") - 1
+        hit_offs = np.unique(sorted_offs[k[k >= 0]])
+        # Several string_ids may share one string_data item: select every id at a hit offset.
+        return np.flatnonzero(np.isin(offs, hit_offs)).astype(np.int64)
 
     def method_owner_class(self, method_idx: int) -> str:
         """Descriptor of the class that declares this method reference."""

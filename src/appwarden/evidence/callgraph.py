@@ -210,6 +210,7 @@ def _walk(
         body = program.method(current)
         if body is None:
             continue
+        body.complete()  # the walk needs the references only it uses
         dispatching = body.dispatch_offsets
         reached = [
             t

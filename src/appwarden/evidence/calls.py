@@ -28,10 +28,22 @@ class MethodBody:
     #: Offsets of invoke-virtual/-interface sites (dynamic dispatch); super, direct and static
     #: invokes run exactly the named method. None means "unknown": every invoke may dispatch.
     dispatch_offsets: set[int] | None = None
+    #: Fills in references only the call graph needs (invokes and field reads of app classes)
+    #: when it first walks this method; None once done or when nothing was deferred. Until then
+    #: ``invokes``/``field_reads`` hold every reference any other matcher can use. See complete().
+    deferred: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def descriptor(self) -> str:
         return f"{self.class_descriptor}->{self.signature}"
+
+    def complete(self) -> MethodBody:
+        """This body with every reference in place (runs the deferred fill once); returns self."""
+        fill = self.deferred
+        if fill is not None:
+            self.deferred = None
+            fill()
+        return self
 
 
 @dataclass
@@ -98,7 +110,7 @@ FRAMEWORK_SUPERCLASSES: dict[str, tuple[str, ...]] = {
     "Landroid/app/ContextImpl;": ("Landroid/content/Context;",),
 }
 
-_CONTENT_RESOLVER = "Landroid/content/ContentResolver;"
+CONTENT_RESOLVER = "Landroid/content/ContentResolver;"
 _RESOLVER_ACCESS = ("query(", "insert(", "update(", "delete(", "bulkInsert(", "applyBatch(", "openInputStream(")
 
 
@@ -163,37 +175,44 @@ def find_api_calls(
     """
     idx = _index_specs(specs)
     results: dict[tuple[str, str, str], ApiCall] = {}
-    resolved_cache: dict[str, list[ApiSpec]] = {}
+    # Everything find_api_calls needs about one callee reference, decided once per reference:
+    # (catalogued specs it resolves to, class_any specs of its class, is a resolver access).
+    callee_facts: dict[str, tuple[list[ApiSpec], tuple[ApiSpec, ...], bool]] = {}
+    nothing: tuple[list[ApiSpec], tuple[ApiSpec, ...], bool] = ([], (), False)
 
-    def specs_for_invoke(callee: str) -> list[ApiSpec]:
-        if callee in resolved_cache:
-            return resolved_cache[callee]
+    def facts_of(callee: str) -> tuple[list[ApiSpec], tuple[ApiSpec, ...], bool]:
         cls, member = split_member(callee)
         found: list[ApiSpec] = []
         for candidate in _superclasses(program, cls):
             found.extend(idx.invoke.get(f"{candidate}->{member}", []))
             if found:
                 break
-        resolved_cache[callee] = found
-        return found
+        resolver = cls == CONTENT_RESOLVER and member.startswith(_RESOLVER_ACCESS)
+        any_specs = tuple(idx.class_any.get(cls, ()))
+        facts = (found, any_specs, resolver) if found or any_specs or resolver else nothing
+        callee_facts[callee] = facts
+        return facts
 
+    owners: dict[str, str] = {}
     for method in program.methods():
-        caller_class = descriptor_to_class(method.class_descriptor)
-        owner = owner_of(caller_class)
+        if not (method.invokes or method.field_reads or method.strings):
+            continue  # nothing to match; skips the owner look-up too
         constants = [s for _, s in method.strings]
         hits: list[tuple[ApiSpec, str, int, str]] = []  # spec, kind, offset, api text
-        resolver_calls = [
-            off
-            for off, callee in method.invokes
-            if callee.startswith(_CONTENT_RESOLVER + "->") and callee.split("->", 1)[1].startswith(_RESOLVER_ACCESS)
-        ]
+        resolver_calls = False
         for offset, callee in method.invokes:
-            for spec in specs_for_invoke(callee):
+            facts = callee_facts.get(callee)
+            if facts is None:
+                facts = facts_of(callee)
+            if facts is nothing:
+                continue
+            invoke_specs, any_specs, resolver = facts
+            resolver_calls = resolver_calls or resolver
+            for spec in invoke_specs:
                 if spec.string_argument and not _string_reaches(spec, constants):
                     continue
                 hits.append((spec, "invoke", offset, spec.descriptor))
-            cls = split_member(callee)[0]
-            for spec in idx.class_any.get(cls, ()):
+            for spec in any_specs:
                 hits.append((spec, "class_any", offset, spec.descriptor))
         for offset, fld in method.field_reads:
             for spec in idx.fields.get(fld, ()):
@@ -212,6 +231,12 @@ def find_api_calls(
                     if root.startswith("content://") and constant != root and constant.startswith(root + "/"):
                         for spec in root_specs:
                             hits.append((spec, "string", offset, spec.descriptor))
+        if not hits:
+            continue
+        caller_class = descriptor_to_class(method.class_descriptor)
+        owner = owners.get(caller_class)
+        if owner is None:
+            owner = owners[caller_class] = owner_of(caller_class)
         uri_pi = sorted({t for spec, kind, _, _ in hits if kind == "content_uri" for t in spec.pi_types})
         for spec, kind, offset, api in hits:
             key = (method.descriptor, api, kind)
@@ -221,7 +246,7 @@ def find_api_calls(
             if kind == "string" and api.startswith("content://") and not resolver_calls:
                 confidence = "medium"  # the URI is present, no resolver access seen in the same method
             pi_types = list(spec.pi_types)
-            if kind == "invoke" and uri_pi and api.startswith(_CONTENT_RESOLVER + "->"):
+            if kind == "invoke" and uri_pi and api.startswith(CONTENT_RESOLVER + "->"):
                 # The catalogued URI read in this method reaches the resolver call: it collects that PI.
                 pi_types = sorted(set(pi_types) | set(uri_pi))
             results[key] = ApiCall(

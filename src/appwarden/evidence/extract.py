@@ -5,15 +5,27 @@ structure once, turns it into the plain inputs the fact modules take (manifest t
 :class:`ProgramIndex`, file lists), and assembles the Evidence record. Problems that do not
 stop the scan (one corrupt classes3.dex, an unreadable resources.arsc) become
 ``ParseWarning`` records; hostile containers propagate the apk layer's errors.
+
+Speed: DEX code is read as numpy tables of (caller, opcode, index, offset) rows. Which rows
+matter is decided once per referenced class or string (:class:`CodeRelevance`), never per
+instruction; rows only the call graph needs are turned into Python objects only for the
+methods it walks (``MethodBody.deferred``). Output is identical to indexing every reference
+(tests/evidence/test_extract_relevance.py compares both paths).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import re
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from appwarden import ENGINE_VERSION
 from appwarden.apk.arsc import ResourceTable
@@ -24,8 +36,17 @@ from appwarden.apk.zip import ApkArchive, ZipEntry, ZipLimits
 from appwarden.errors import LimitExceededError, MalformedStructureError, UnreadableInputError
 from appwarden.evidence import manifest as mf
 from appwarden.evidence.callgraph import early_entry_points, early_paths
-from appwarden.evidence.calls import ClassInfo, MethodBody, ProgramIndex, descriptor_to_class, find_api_calls
-from appwarden.evidence.catalogs import SdkCatalog, api_specs, permission_table, sdk_catalog
+from appwarden.evidence.calls import (
+    CONTENT_RESOLVER,
+    FRAMEWORK_SUPERCLASSES,
+    ClassInfo,
+    MethodBody,
+    ProgramIndex,
+    descriptor_to_class,
+    find_api_calls,
+    split_member,
+)
+from appwarden.evidence.catalogs import ApiSpec, SdkCatalog, api_specs, permission_table, sdk_catalog
 from appwarden.evidence.endpoints import (
     MAX_ASSET_BYTES,
     MAX_ASSETS,
@@ -34,7 +55,7 @@ from appwarden.evidence.endpoints import (
     DomainIndex,
     collect_endpoints,
 )
-from appwarden.evidence.hardening import hardening_facts
+from appwarden.evidence.hardening import CODE_HIDING_CLASSES, hardening_facts
 from appwarden.evidence.model import (
     APP_OWNER,
     DexSummary,
@@ -60,9 +81,11 @@ _DEX_NAME = re.compile(r"^classes(\d*)\.dex$")
 _NATIVE_LIB = re.compile(r"^lib/([^/]+)/([^/]+\.so)$")
 # Field opcodes that read (iget*, sget*); writes do not collect anything.
 _FIELD_READ_OPS = frozenset({*range(0x52, 0x59), *range(0x60, 0x67)})
+_FIELD_READ_OPS_ARRAY = np.array(sorted(_FIELD_READ_OPS), dtype=np.uint32)
 _INVOKE_CUSTOM_MIN = 0xFC
 # invoke-virtual, invoke-interface and their /range forms: the only invokes that dispatch.
 _DISPATCH_OPS = frozenset({0x6E, 0x72, 0x74, 0x78})
+_DISPATCH_OPS_ARRAY = np.array(sorted(_DISPATCH_OPS), dtype=np.uint32)
 
 
 @dataclass(frozen=True)
@@ -122,30 +145,166 @@ def _first_bytes(archive: ApkArchive, entry: ZipEntry, count: int) -> bytes:
     return bytes(buf[:count])
 
 
-def index_dex(dex: DexFile, program: ProgramIndex) -> tuple[int, int]:
-    """Add one DEX file's classes and code references to ``program``; return (classes, methods with code)."""
-    bodies: dict[int, MethodBody] = {}
+@dataclass(frozen=True)
+class CodeRelevance:
+    """Which code references the evidence facts can use; :func:`index_dex` leaves out the rest.
+
+    Decided once per referenced class or string (10^4..10^5 of them) rather than per
+    instruction (10^6): an invoke or field read is kept when the class it names passes
+    ``keep_class``; a const-string when its data contains one of the needles. Every fact module
+    (api calls, SDK init and use, code hiding, call graph, endpoints, consent strings) only ever
+    matches references that pass, so the facts are the same as from a full index.
+    """
+
+    keep_class: Callable[[str], bool]
+    #: Classes the APK defines: references to them matter only to the call graph, which reads
+    #: them when it walks a method (MethodBody.deferred), so they are not materialised up front.
+    call_graph_classes: frozenset[str]
+    string_needles: tuple[bytes, ...]
+    string_needles_ignore_case: tuple[bytes, ...]
+
+
+def mutf8(text: str) -> bytes:
+    """The MUTF-8 bytes DEX string data holds for ``text`` (NUL as C0 80, astral chars as surrogate pairs)."""
+    if text.isascii() and "\0" not in text:
+        return text.encode("ascii")
+    out = bytearray()
+    for char in text:
+        code = ord(char)
+        if code == 0:
+            out += b"\xc0\x80"
+        elif code > 0xFFFF:
+            code -= 0x10000
+            for unit in (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF)):
+                out += chr(unit).encode("utf-8", "surrogatepass")
+        else:
+            out += char.encode("utf-8", "surrogatepass")
+    return bytes(out)
+
+
+def code_relevance(
+    specs: Iterable[ApiSpec], catalog: SdkCatalog, detector: SdkDetector, defined: Mapping[str, Iterable[str]]
+) -> CodeRelevance:
+    """The references extract_evidence's fact modules can match (see :class:`CodeRelevance`).
+
+    Catalogued API, init-API, class-loader and reflection classes are kept for their matchers,
+    and any class an SDK could own for ``find_called_sdks``. ``defined`` maps the descriptor of
+    every class the APK defines to the superclasses its definitions name: the call graph follows
+    all of them, and find_api_calls those whose superclass chain reaches a catalogued API class.
+    """
+    spec_list = list(specs)
+    named: set[str] = set()
+    named.update(split_member(s.descriptor)[0] for s in spec_list if s.kind != "string")
+    named.update(FRAMEWORK_SUPERCLASSES)  # resolved to catalogued parents by find_api_calls
+    named.add(CONTENT_RESOLVER)
+    named.update(api.class_descriptor for api in catalog.init_apis)
+    named.update(CODE_HIDING_CLASSES)
+    api_classes = {split_member(s.descriptor)[0] for s in spec_list if s.kind == "invoke"}
+    verdicts: dict[str, bool] = {}
+
+    def inherits_api(descriptor: str) -> bool:
+        # Every class find_api_calls' _superclasses can visit from here (any definition's
+        # superclass, plus FRAMEWORK_SUPERCLASSES parents), without its length limit: a superset.
+        seen: set[str] = set()
+        stack = [descriptor]
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            if current in api_classes or not api_classes.isdisjoint(FRAMEWORK_SUPERCLASSES.get(current, ())):
+                return True
+            stack.extend(defined.get(current, ()))
+        return False
+
+    def keep_class(descriptor: str) -> bool:
+        verdict = verdicts.get(descriptor)
+        if verdict is None:
+            verdict = (
+                descriptor in named
+                or detector.may_own(descriptor_to_class(descriptor))
+                or (descriptor in defined and inherits_api(descriptor))
+            )
+            verdicts[descriptor] = verdict
+        return verdict
+
+    texts = {"://", *CONSENT_MARKERS}
+    texts.update(s.descriptor for s in spec_list if s.kind == "string")
+    texts.update(arg for s in spec_list for arg in s.string_argument)
+    return CodeRelevance(
+        keep_class=keep_class,
+        call_graph_classes=frozenset(defined),
+        string_needles=tuple(sorted(mutf8(t) for t in texts if t)),
+        string_needles_ignore_case=tuple(sorted(mutf8(t) for t in CONSENT_MARKERS_IGNORE_CASE)),
+    )
+
+
+def defined_classes(dex: DexFile) -> list[tuple[str, str | None]]:
+    """(descriptor, superclass) of each class one DEX defines (for :func:`code_relevance`)."""
+    return [(descriptor, superclass) for _, descriptor, superclass, _, _ in dex.class_headers()]
+
+
+def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | None = None) -> tuple[int, int]:
+    """Add one DEX file's classes and code references to ``program``; return (classes, methods with code).
+
+    With ``relevance`` only the references it keeps are recorded (and only those strings are
+    decoded); without, every invoke, field read and const-string is.
+    """
+    infos: dict[int, ClassInfo] = {}
+    static_values: list[tuple[ClassInfo, int]] = []
     class_count = 0
-    for cls in dex.classes():
+    for pos, descriptor, superclass, interfaces, static_values_off in dex.class_headers():
         class_count += 1
-        info = ClassInfo(descriptor=cls.descriptor, dex=dex.name, superclass=cls.superclass, interfaces=cls.interfaces)
+        info = ClassInfo(descriptor=descriptor, dex=dex.name, superclass=superclass, interfaces=interfaces)
         if not program.add_class(info):
             continue  # an earlier DEX defines it; Android loads that one
-        for em in (*cls.direct_methods, *cls.virtual_methods):
-            if em.code_off == 0:
-                continue
-            ref = dex.method_ref(em.method_idx)
-            defined = MethodBody(
-                dex=dex.name,
-                class_descriptor=cls.descriptor,
-                signature=f"{ref.name}{ref.proto}",
-                dispatch_offsets=set(),
-            )
-            info.methods[defined.signature] = defined
-            bodies[em.method_idx] = defined
-    _read_static_strings(dex, program)
+        infos[pos] = info
+        if static_values_off:
+            static_values.append((info, static_values_off))
+    table = dex.method_table()
     refs = dex.code_references()
-    method_text: dict[int, str] = {}
+    # The names every signature and descriptor below needs, decoded in one batch.
+    dex.prefetch_member_names(np.concatenate((table[:, 2], refs.invokes.target)), refs.fields.target)
+    bodies: dict[int, MethodBody] = {}
+    with_code = table[table[:, 4] != 0]
+    signatures = dex.method_signatures(with_code[:, 2].tolist())
+    for (pos, method_idx), signature in zip(with_code[:, [0, 2]].tolist(), signatures, strict=True):
+        owner = infos.get(pos)
+        if owner is None:
+            continue
+        defined = MethodBody(
+            dex=dex.name,
+            class_descriptor=owner.descriptor,
+            signature=signature,
+            dispatch_offsets=set(),
+        )
+        owner.methods[defined.signature] = defined
+        bodies[method_idx] = defined
+
+    string_filter: set[int] | None = None
+    if relevance is not None:
+        candidates = dex.strings_containing(relevance.string_needles)
+        folded = dex.strings_containing(relevance.string_needles_ignore_case, ignore_ascii_case=True)
+        string_filter = set(np.union1d(candidates, folded).tolist())
+    _read_static_strings(dex, static_values, string_filter)
+
+    invokes = refs.invokes.rows
+    fields = refs.fields.rows[np.isin(refs.fields.opcode, _FIELD_READ_OPS_ARRAY)]
+    strings = refs.strings.rows
+    # graph_*: every row anyone uses (matchers and call graph); invokes/fields: the matchers' rows.
+    graph_invokes, graph_fields = invokes, fields
+    deferred_callers: list[int] = []
+    if relevance is not None:
+        eager, graph = _kept_members(dex, invokes, relevance, dex.method_class_types(), custom_ok=True)
+        graph_invokes, invokes, late_invokes = invokes[eager | graph], invokes[eager], invokes[graph]
+        eager, graph = _kept_members(dex, fields, relevance, dex.field_class_types(), custom_ok=False)
+        graph_fields, fields, late_fields = fields[eager | graph], fields[eager], fields[graph]
+        deferred_callers = np.union1d(late_invokes[:, 0], late_fields[:, 0]).tolist()
+        wanted = np.fromiter(string_filter or (), dtype=np.int64)
+        strings = strings[np.isin(strings[:, 2], wanted)]
+
+    plain_targets = np.unique(graph_invokes[graph_invokes[:, 1] < _INVOKE_CUSTOM_MIN][:, 2]).tolist()
+    method_text: dict[int, str] = dict(zip(plain_targets, dex.method_descriptors(plain_targets), strict=True))
 
     def method_descriptor(idx: int) -> str:
         text = method_text.get(idx)
@@ -154,7 +313,23 @@ def index_dex(dex: DexFile, program: ProgramIndex) -> tuple[int, int]:
             method_text[idx] = text
         return text
 
-    for caller, opcode, target, offset in refs.invokes.rows.tolist():
+    # Rows are grouped by caller in code order: texts are resolved once per distinct reference
+    # and handed to each method as one slice, so the per-row work stays in C.
+    custom_callers = np.unique(invokes[invokes[:, 1] >= _INVOKE_CUSTOM_MIN][:, 0])
+    slow = np.isin(invokes[:, 0], custom_callers)
+    plain = invokes[~slow]
+    pairs = _offset_texts(plain, method_descriptor)
+    no_dispatch = 0xFFFFFFFF  # never a code-unit offset (methods are limited to 2^20 units)
+    dispatch = np.where(np.isin(plain[:, 1], _DISPATCH_OPS_ARRAY), plain[:, 3], no_dispatch).tolist()
+    for caller, a, b in _segments(plain[:, 0]):
+        body = bodies.get(caller)
+        if body is None:
+            continue
+        body.invokes.extend(pairs[a:b])
+        if body.dispatch_offsets is not None:
+            body.dispatch_offsets.update(dispatch[a:b])
+            body.dispatch_offsets.discard(no_dispatch)
+    for caller, opcode, target, offset in invokes[slow].tolist():
         body = bodies.get(caller)
         if body is None:
             continue
@@ -165,46 +340,151 @@ def index_dex(dex: DexFile, program: ProgramIndex) -> tuple[int, int]:
             body.invokes.append((offset, method_descriptor(target)))
             if opcode in _DISPATCH_OPS and body.dispatch_offsets is not None:
                 body.dispatch_offsets.add(offset)
-    field_text: dict[int, str] = {}
-    for caller, opcode, target, offset in refs.fields.rows.tolist():
-        body = bodies.get(caller)
-        if body is None or opcode not in _FIELD_READ_OPS:
-            continue
-        text = field_text.get(target)
+
+    field_targets = np.unique(graph_fields[:, 2]).tolist()
+    field_text: dict[int, str] = dict(zip(field_targets, dex.field_descriptors(field_targets), strict=True))
+
+    def field_descriptor(idx: int) -> str:
+        text = field_text.get(idx)
         if text is None:
-            text = dex.field_ref(target).descriptor()
-            field_text[target] = text
-        body.field_reads.append((offset, text))
-    for caller, _opcode, target, offset in refs.strings.rows.tolist():
+            text = dex.field_ref(idx).descriptor()
+            field_text[idx] = text
+        return text
+
+    for table_rows, describe, attribute in (
+        (fields, field_descriptor, "field_reads"),
+        (strings, dex.string, "strings"),
+    ):
+        pairs = _offset_texts(table_rows, describe)
+        for caller, a, b in _segments(table_rows[:, 0]):
+            body = bodies.get(caller)
+            if body is not None:
+                getattr(body, attribute).extend(pairs[a:b])
+    if deferred_callers:
+        _defer_call_graph_references(
+            bodies, deferred_callers, graph_invokes, graph_fields, method_descriptor, field_descriptor, dex
+        )
+    return class_count, len(bodies)
+
+
+def _segments(callers: npt.NDArray[np.uint32]) -> Iterator[tuple[int, int, int]]:
+    """(caller, start, end) of each run of equal values in a caller column sorted by caller."""
+    if not len(callers):
+        return iter(())
+    cuts = np.flatnonzero(callers[1:] != callers[:-1]) + 1
+    starts = np.concatenate(([0], cuts))
+    ends = np.concatenate((cuts, [len(callers)]))
+    return zip(callers[starts].tolist(), starts.tolist(), ends.tolist(), strict=True)
+
+
+def _offset_texts(rows: npt.NDArray[np.uint32], describe: Callable[[int], str]) -> list[tuple[int, str]]:
+    """(offset, text of the row's target) per row; ``describe`` runs once per distinct target."""
+    if not len(rows):
+        return []
+    targets, inverse = np.unique(rows[:, 2], return_inverse=True)
+    texts = [describe(t) for t in targets.tolist()]
+    return list(zip(rows[:, 3].tolist(), [texts[i] for i in inverse.tolist()], strict=True))
+
+
+def _kept_members(
+    dex: DexFile,
+    rows: npt.NDArray[np.uint32],
+    relevance: CodeRelevance,
+    class_types: npt.NDArray[np.uint32],
+    *,
+    custom_ok: bool,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Row masks (for the matchers, only for the call graph) by the class declaring each row's member.
+
+    invoke-custom rows (operand is a call-site index) go to the matchers when ``custom_ok``.
+    """
+    if not len(rows):
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
+    custom = rows[:, 1] >= _INVOKE_CUSTOM_MIN if custom_ok else np.zeros(len(rows), dtype=bool)
+    member_types = class_types[rows[:, 2][~custom]]
+    used = np.unique(member_types)
+    keep_type = np.zeros(dex.type_count, dtype=bool)
+    graph_type = np.zeros(dex.type_count, dtype=bool)
+    descriptors = [dex.type_descriptor(t) for t in used.tolist()]
+    keep_type[used] = [relevance.keep_class(d) for d in descriptors]
+    graph_type[used] = [d in relevance.call_graph_classes for d in descriptors]
+    eager = custom.copy()
+    eager[~custom] = keep_type[member_types]
+    graph = np.zeros(len(rows), dtype=bool)
+    graph[~custom] = graph_type[member_types]
+    return eager, graph & ~eager
+
+
+def _defer_call_graph_references(
+    bodies: dict[int, MethodBody],
+    callers: list[int],
+    invokes: npt.NDArray[np.uint32],
+    fields: npt.NDArray[np.uint32],
+    method_descriptor: Callable[[int], str],
+    field_descriptor: Callable[[int], str],
+    dex: DexFile,
+) -> None:
+    """Give each body with call-graph-only references a fill that rebuilds its invokes and field reads.
+
+    ``invokes``/``fields`` hold every kept row (matcher and call graph) in code order. The texts
+    of all referenced members are resolved now, so decoding problems are still reported while
+    the DEX is indexed, the fill cannot fail and holds no DexFile; only per-row work waits.
+    """
+    custom = invokes[:, 1] >= _INVOKE_CUSTOM_MIN
+    method_text = {t: method_descriptor(t) for t in np.unique(invokes[~custom][:, 2]).tolist()}
+    call_site_text = {
+        t: [method_descriptor(m) for m in dex.call_site_methods(t)] for t in np.unique(invokes[custom][:, 2]).tolist()
+    }
+    field_text = {t: field_descriptor(t) for t in np.unique(fields[:, 2]).tolist()}
+    invoke_callers = np.ascontiguousarray(invokes[:, 0])
+    field_callers = np.ascontiguousarray(fields[:, 0])
+
+    def fill(body: MethodBody, caller: int) -> None:
+        calls: list[tuple[int, str]] = []
+        dispatch: set[int] = set()
+        a, b = np.searchsorted(invoke_callers, [caller, caller + 1]).tolist()
+        for _, opcode, target, offset in invokes[a:b].tolist():
+            if opcode >= _INVOKE_CUSTOM_MIN:
+                calls.extend((offset, text) for text in call_site_text[target])
+            else:
+                calls.append((offset, method_text[target]))
+                if opcode in _DISPATCH_OPS:
+                    dispatch.add(offset)
+        a, b = np.searchsorted(field_callers, [caller, caller + 1]).tolist()
+        body.invokes = calls
+        body.dispatch_offsets = dispatch
+        body.field_reads = [(offset, field_text[target]) for _, _, target, offset in fields[a:b].tolist()]
+
+    for caller in callers:
         body = bodies.get(caller)
         if body is not None:
-            body.strings.append((offset, dex.string(target)))
-    return class_count, len(bodies)
+            body.deferred = functools.partial(fill, body, caller)
 
 
 _VALUE_STRING = 0x17
 
+#: Code strings that may belong to a consent dialog (see _consent_like); also string needles.
+CONSENT_MARKERS: tuple[str, ...] = ("同意",)
+CONSENT_MARKERS_IGNORE_CASE: tuple[str, ...] = ("agree",)
 
-def _read_static_strings(dex: DexFile, program: ProgramIndex) -> None:
+
+def _consent_like(text: str) -> bool:
+    return any(m in text for m in CONSENT_MARKERS) or any(m in text.lower() for m in CONSENT_MARKERS_IGNORE_CASE)
+
+
+def _read_static_strings(dex: DexFile, classes: list[tuple[ClassInfo, int]], wanted: set[int] | None) -> None:
     """Initial String values of static fields (``static final String URL = "..."``), per class.
 
     Such constants never appear as const-string when the compiler inlines them or the field is
-    unused, yet they are endpoints in the class. apk/dex exposes no static_values offset on
-    ClassDef yet, so this reads the validated class_def table (column 7) defensively.
+    unused, yet they are endpoints in the class. ``wanted`` (string indices) limits which are
+    decoded; None keeps all.
     """
-    class_defs = getattr(dex, "_class_defs", None)
-    if class_defs is None:
-        return
-    for row in class_defs.tolist():
-        if len(row) < 8 or not row[7]:
-            continue
+    for info, static_values_off in classes:
         try:
-            descriptor = dex.type_descriptor(int(row[0]))
-            info = program.classes.get(descriptor)
-            if info is None or info.dex != dex.name:
-                continue
-            values, _ = dex.read_encoded_array(int(row[7]))
-            info.static_strings.extend(dex.string(int(v)) for kind, v in values if kind == _VALUE_STRING)
+            values, _ = dex.read_encoded_array(static_values_off)
+            info.static_strings.extend(
+                dex.string(int(v)) for kind, v in values if kind == _VALUE_STRING and (wanted is None or v in wanted)
+            )
         except (MalformedStructureError, IndexError, ValueError):
             continue  # one unreadable initialiser list hides only that class's constants
 
@@ -290,40 +570,12 @@ def _extract(
 
     # -- code -------------------------------------------------------------------------------
     report("dex")
-    program = ProgramIndex()
-    dex_summaries: list[DexSummary] = []
-    dex_names = sorted((e.name for e in archive.entries if _DEX_NAME.match(e.name)), key=_dex_order)
-    for name in dex_names:
-        data = archive.read(name)  # container-level trouble (bomb, CRC, overlap) propagates
-        # Index into a scratch program first: a DEX that fails half-way contributes nothing.
-        scratch = ProgramIndex()
-        try:
-            dex = DexFile.parse(data, name, limits.dex)
-            class_count, _ = index_dex(dex, scratch)
-        except LimitExceededError as exc:
-            warnings.append(ParseWarning(code="dex_limit", message=f"{name} skipped: {exc}", where=name))
-            continue
-        except MalformedStructureError as exc:
-            warnings.append(ParseWarning(code="dex_unreadable", message=f"{name} skipped: {exc}", where=name))
-            continue
-        for info in scratch.classes.values():
-            program.add_class(info)  # an earlier DEX's definition wins, as on Android
-        dex_summaries.append(
-            DexSummary(
-                name=name,
-                size=dex.size,
-                version=dex.version,
-                class_count=class_count,
-                method_count=dex.method_refs_count,
-                string_count=dex.strings_count(),
-            )
-        )
-        warnings.extend(ParseWarning(code=code, message=message, where=name) for code, message in dex.warnings)
+    detector = SdkDetector(catalog)
+    program, dex_summaries = _index_code(archive, limits, catalog, detector, warnings)
     class_names = sorted(descriptor_to_class(d) for d in program.classes)
 
     # -- SDKs, manifest facts that need ownership -------------------------------------------
     report("sdk")
-    detector = SdkDetector(catalog)
     components = mf.read_components(
         root, resolver, package=basics.package, target_sdk=basics.target_sdk, owner_of=detector.owner_of
     )
@@ -422,7 +674,7 @@ def _extract(
         policy_files,
         urls=[e.url for e in endpoints],
         strings=consent_sources,
-        code_strings=[(f"dex:{cls}", s) for cls, _owner, s in code_strings if "同意" in s or "agree" in s.lower()],
+        code_strings=[(f"dex:{cls}", s) for cls, _owner, s in code_strings if _consent_like(s)],
     )
 
     report("hardening")
@@ -464,6 +716,81 @@ def _extract(
         uses_features=mf.read_uses_features(root, resolver),
         warnings=warnings,
     )
+
+
+def _index_code(
+    archive: ApkArchive, limits: ScanLimits, catalog: SdkCatalog, detector: SdkDetector, warnings: list[ParseWarning]
+) -> tuple[ProgramIndex, list[DexSummary]]:
+    """Every classes*.dex into one ProgramIndex (earlier DEX wins), keeping only relevant references.
+
+    Two passes: which classes the APK defines must be known before any DEX is indexed, because
+    the call graph follows references to classes of any DEX. Warnings keep DEX order.
+    """
+    dex_names = sorted((e.name for e in archive.entries if _DEX_NAME.match(e.name)), key=_dex_order)
+    parsed: deque[tuple[str, DexFile | ParseWarning]] = deque()
+    defined: dict[str, set[str]] = {}
+    for name in dex_names:
+        data = archive.read(name)  # container-level trouble (bomb, CRC, overlap) propagates
+        try:
+            dex = DexFile.parse(data, name, limits.dex)
+        except LimitExceededError as exc:
+            parsed.append((name, ParseWarning(code="dex_limit", message=f"{name} skipped: {exc}", where=name)))
+            continue
+        except MalformedStructureError as exc:
+            parsed.append((name, ParseWarning(code="dex_unreadable", message=f"{name} skipped: {exc}", where=name)))
+            continue
+        parsed.append((name, dex))
+        with contextlib.suppress(MalformedStructureError):  # indexing reports it below; the DEX contributes nothing
+            for descriptor, superclass in defined_classes(dex):
+                supers = defined.setdefault(descriptor, set())
+                if superclass:
+                    supers.add(superclass)
+    relevance = _RELEVANCE(api_specs(), catalog, detector, defined)
+    program = ProgramIndex()
+    summaries: list[DexSummary] = []
+    while parsed:
+        name, item = parsed.popleft()  # each DEX is released once indexed
+        if isinstance(item, ParseWarning):
+            warnings.append(item)
+            continue
+        dex = item
+        # Index into a scratch program first: a DEX that fails half-way contributes nothing.
+        scratch = ProgramIndex()
+        try:
+            class_count, _ = index_dex(dex, scratch, relevance)
+        except LimitExceededError as exc:
+            warnings.append(ParseWarning(code="dex_limit", message=f"{name} skipped: {exc}", where=name))
+            continue
+        except MalformedStructureError as exc:
+            warnings.append(ParseWarning(code="dex_unreadable", message=f"{name} skipped: {exc}", where=name))
+            continue
+        for info in scratch.classes.values():
+            program.add_class(info)  # an earlier DEX's definition wins, as on Android
+        summaries.append(
+            DexSummary(
+                name=name,
+                size=dex.size,
+                version=dex.version,
+                class_count=class_count,
+                method_count=dex.method_refs_count,
+                string_count=dex.strings_count(),
+            )
+        )
+        warnings.extend(ParseWarning(code=code, message=message, where=name) for code, message in dex.warnings)
+    return program, summaries
+
+
+def _keep_everything(
+    specs: Iterable[ApiSpec], catalog: SdkCatalog, detector: SdkDetector, defined: Mapping[str, Iterable[str]]
+) -> CodeRelevance | None:
+    """Reference mode (tests): index every reference, as before relevance filtering existed."""
+    return None
+
+
+#: How _index_code chooses references; tests swap in _keep_everything to compare with a full index.
+_RELEVANCE: Callable[
+    [Iterable[ApiSpec], SdkCatalog, SdkDetector, Mapping[str, Iterable[str]]], CodeRelevance | None
+] = code_relevance
 
 
 def _text_files(archive: ApkArchive, limits: ScanLimits, warnings: list[ParseWarning]) -> Iterator[tuple[str, str]]:

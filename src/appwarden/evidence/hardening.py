@@ -113,6 +113,11 @@ REFLECTION_METHODS: frozenset[str] = frozenset(
     }
 )
 
+#: Classes whose invokes code_hiding looks at (loaders, DexFile, reflection).
+CODE_HIDING_CLASSES: frozenset[str] = frozenset(
+    {*DYNAMIC_LOADERS, *(m.split("->", 1)[0] for m in DYNAMIC_LOAD_METHODS | REFLECTION_METHODS)}
+)
+
 #: Asset names that suggest packaged code.
 _CODE_LIKE_SUFFIXES = (".dex", ".jar", ".apk", ".odex", ".zip")
 _CODE_MAGIC = (b"dex\n", b"PK\x03\x04", b"\x7fELF", b"PK\x05\x06")
@@ -161,16 +166,33 @@ def encrypted_dex_assets(assets: Iterable[tuple[str, bytes]]) -> list[str]:
     return sorted(out)
 
 
+def _hiding_verdict(callee: str) -> tuple[str, bool] | None:
+    """(class->name, True) for a code-loading callee, (class->name, False) for reflection, else None."""
+    cls, member = split_member(callee)
+    name = member.split("(", 1)[0]
+    key = f"{cls}->{name}"
+    if (cls in DYNAMIC_LOADERS and name == "<init>") or key in DYNAMIC_LOAD_METHODS:
+        return key, True
+    if key in REFLECTION_METHODS:
+        return key, False
+    return None
+
+
 def code_hiding(program: ProgramIndex) -> tuple[list[CallSite], int]:
     """Dynamic code loading call sites (first per caller and loader) and the reflection call count."""
     sites: dict[tuple[str, str], CallSite] = {}
     reflection = 0
+    verdicts: dict[str, tuple[str, bool] | None] = {}  # callee -> (loader key, is loader) or None
     for body in program.methods():
         for offset, callee in body.invokes:
-            cls, member = split_member(callee)
-            name = member.split("(", 1)[0]
-            key = f"{cls}->{name}"
-            if (cls in DYNAMIC_LOADERS and name == "<init>") or key in DYNAMIC_LOAD_METHODS:
+            if callee in verdicts:
+                verdict = verdicts[callee]
+            else:
+                verdict = verdicts[callee] = _hiding_verdict(callee)
+            if verdict is None:
+                continue
+            key, loader = verdict
+            if loader:
                 sites.setdefault(
                     (body.descriptor, key),
                     CallSite(
@@ -180,7 +202,7 @@ def code_hiding(program: ProgramIndex) -> tuple[list[CallSite], int]:
                         offset=offset,
                     ),
                 )
-            elif key in REFLECTION_METHODS:
+            else:
                 reflection += 1
     return [sites[k] for k in sorted(sites)], reflection
 

@@ -92,6 +92,10 @@ class SdkDetector:
         self._regexes = regexes
         self.prefixes = PrefixMatcher(prefix_table)
         self._adopted_roots: dict[str, str] = {}
+        # Every root _set_adopted_roots could ever adopt (from any SDK's prefixes): bounds may_own.
+        self._adoptable_roots = {
+            ".".join(parts[:2]) for sdk in catalog.sdks for p in sdk.prefixes if len(parts := p.split(".")) >= 3
+        }
 
     def owner_of(self, class_name: str) -> str:
         """'app' or the id of the SDK whose namespace this dotted class name is in."""
@@ -100,6 +104,13 @@ class SdkDetector:
             return hit[0]
         adopted = self._adopt(class_name)
         return adopted or APP_OWNER
+
+    def may_own(self, class_name: str) -> bool:
+        """False only when :meth:`owner_of` is 'app' for this dotted class name whatever SDKs are detected."""
+        if self.prefixes.match(class_name) is not None:
+            return True
+        parts = class_name.split(".")
+        return len(parts) >= 4 and len(parts[2]) <= 2 and f"{parts[0]}.{parts[1]}" in self._adoptable_roots
 
     def _adopt(self, class_name: str) -> str | None:
         """Obfuscated SDK code: 'com.umeng.a.b' belongs to the one SDK detected under 'com.umeng'.
@@ -257,12 +268,21 @@ def find_init_sites(program: ProgramIndex, catalog: SdkCatalog, owner_of: Callab
         for method in api.methods:
             table[(api.class_descriptor, method)] = api.sdk
     sites: dict[tuple[str, str], InitSite] = {}
+    owners: dict[str, str] = {}
+    callee_sdk: dict[str, str | None] = {}  # decided once per referenced method
     for body in program.methods():
-        caller_owner = owner_of(descriptor_to_class(body.class_descriptor))
         for _, callee in body.invokes:
-            cls, member = split_member(callee)
-            sdk_id = table.get((cls, member.split("(", 1)[0]))
-            if sdk_id is None or caller_owner == sdk_id:
+            if callee in callee_sdk:
+                sdk_id = callee_sdk[callee]
+            else:
+                cls, member = split_member(callee)
+                sdk_id = callee_sdk[callee] = table.get((cls, member.split("(", 1)[0]))
+            if sdk_id is None:
+                continue
+            caller_owner = owners.get(body.class_descriptor)
+            if caller_owner is None:
+                caller_owner = owners[body.class_descriptor] = owner_of(descriptor_to_class(body.class_descriptor))
+            if caller_owner == sdk_id:
                 continue
             sites.setdefault((body.descriptor, callee), InitSite(sdk=sdk_id, caller=body.descriptor, api=callee))
     return [sites[k] for k in sorted(sites)]
@@ -272,13 +292,22 @@ def find_called_sdks(program: ProgramIndex, owner_of: Callable[[str], str]) -> s
     """SDK ids whose classes app-owned code invokes."""
     called: set[str] = set()
     class_owner: dict[str, str] = {}
+    callee_owner: dict[str, str] = {}
     for body in program.methods():
-        if owner_of(descriptor_to_class(body.class_descriptor)) != APP_OWNER:
+        if not body.invokes:
+            continue
+        caller = body.class_descriptor
+        if caller not in class_owner:
+            class_owner[caller] = owner_of(descriptor_to_class(caller))
+        if class_owner[caller] != APP_OWNER:
             continue
         for _, callee in body.invokes:
-            cls = split_member(callee)[0]
-            if cls not in class_owner:
-                class_owner[cls] = owner_of(descriptor_to_class(cls))
-            if class_owner[cls] != APP_OWNER:
-                called.add(class_owner[cls])
+            owner = callee_owner.get(callee)
+            if owner is None:
+                cls = split_member(callee)[0]
+                if cls not in class_owner:
+                    class_owner[cls] = owner_of(descriptor_to_class(cls))
+                owner = callee_owner[callee] = class_owner[cls]
+            if owner != APP_OWNER:
+                called.add(owner)
     return called
