@@ -62,6 +62,7 @@ class ScanOptions:
     app_type: str | None
     policy_path: str | None
     with_rules: bool
+    trace_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,9 @@ def _scan_one(path: str, options: ScanOptions) -> ScanOutcome:
         if options.with_rules:
             from appwarden.pipeline import scan_apk
 
-            report = scan_apk(path, app_type=options.app_type, policy_path=options.policy_path)
+            report = scan_apk(
+                path, app_type=options.app_type, policy_path=options.policy_path, trace_path=options.trace_path
+            )
             text = report.model_dump_json()
         else:
             from appwarden.evidence.extract import extract_evidence
@@ -123,12 +126,20 @@ def scan(
     lang: Lang = typer.Option(Lang.zh, "--lang", help="Report language"),
     app_type: str | None = typer.Option(None, "--app-type", help="One of the 39 app types (see `rules app-types`)"),
     policy: Path | None = typer.Option(None, "--policy", help="Privacy policy file (HTML, text, PDF, DOCX)"),
+    trace: Path | None = typer.Option(
+        None, "--trace", help="Runtime trace (JSONL) recorded by appwarden's agent for this app (DYNAMIC rules)"
+    ),
     fail_on: FailOn = typer.Option(FailOn.never, "--fail-on", help="Exit 10 when a finding has this severity or more"),
     jobs: int = typer.Option(min(2, os.cpu_count() or 1), "--jobs", "-j", min=1, help="Parallel workers (folders)"),
 ) -> None:
     """Scan an APK (or every APK in a folder) and print or write its evidence or findings report."""
-    with_rules = report is not None or fail_on is not FailOn.never or app_type is not None or policy is not None
-    options = ScanOptions(app_type=app_type, policy_path=str(policy) if policy else None, with_rules=with_rules)
+    with_rules = any((report is not None, fail_on is not FailOn.never, app_type, policy, trace))
+    options = ScanOptions(
+        app_type=app_type,
+        policy_path=str(policy) if policy else None,
+        with_rules=with_rules,
+        trace_path=str(trace) if trace else None,
+    )
     try:
         if target.is_dir():
             raise typer.Exit(_scan_folder(target, fmt, report, output, lang, options, fail_on, jobs))
