@@ -25,13 +25,14 @@ def version() -> None:
 
 
 def _register() -> None:
-    from appwarden.cli import governance, rules
+    from appwarden.cli import governance, policy, rules
     from appwarden.cli.demo import demo
     from appwarden.cli.scan import scan
 
     app.command(help="Scan an APK or a folder of APKs.")(scan)
     app.command(help="Run the main job on the bundled sample apps.")(demo)
     app.add_typer(rules.app, name="rules")
+    app.add_typer(policy.app, name="policy")
     governance.register(app)
 
 

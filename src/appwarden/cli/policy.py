@@ -1,0 +1,189 @@
+"""`appwarden policy`: analyse a privacy-policy document, or classify sentences in bulk."""
+
+from __future__ import annotations
+
+import json
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.console import Console
+
+from appwarden.errors import AppwardenError, PolicyDocumentError
+
+if TYPE_CHECKING:
+    from appwarden.findings import ScanReport
+
+app = typer.Typer(no_args_is_help=True, help="Privacy-policy analysis: disclosures (CR1–CR26) and facts.")
+console = Console()
+err_console = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def _fail(exc: AppwardenError) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(exc.exit_code)
+
+
+@app.command("analyse")
+def analyse(
+    file: Path = typer.Argument(..., help="Policy document: HTML, text, PDF or DOCX"),
+    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="text or json"),
+) -> None:
+    """Read one policy: outline, disclosures covered and missing, PI types, SDKs, operator, contacts, dates."""
+    from appwarden.evidence.policy.analyse import analyse_policy_file
+
+    try:
+        analysis = analyse_policy_file(file)
+    except AppwardenError as exc:
+        raise _fail(exc) from exc
+    if output_format is OutputFormat.json:
+        typer.echo(analysis.model_dump_json(indent=1))
+        return
+    from appwarden.evidence.policy.model import CR_IDS
+
+    facts = analysis.facts
+    console.print(f"[bold]{analysis.title or file.name}[/bold]  ({analysis.format}, {analysis.encoding or '-'})")
+    console.print(
+        f"{len(analysis.sentences)} sentences, {len(analysis.sections)} sections, {analysis.char_count} characters"
+        + (" [yellow](truncated)[/yellow]" if analysis.truncated else "")
+    )
+    console.print(f"operator: {facts.operator or '-'}")
+    for c in facts.contacts:
+        console.print(f"contact: {c.kind} {c.value}")
+    for d in facts.dates:
+        console.print(f"date: {d.kind} {d.date}")
+    covered = [cr for cr in CR_IDS if analysis.covered(cr)]
+    missing = [cr for cr in CR_IDS if not analysis.covered(cr)]
+    console.print(f"covered: {' '.join(covered) or '-'}")
+    console.print(f"not found: {' '.join(missing) or '-'}")
+    console.print("PI types: " + (", ".join(f"{m.pi_type}({m.term})" for m in facts.pi_mentions) or "-"))
+    for s in facts.sdks:
+        console.print(
+            f"SDK: {s.name} -> {s.sdk_id or '?'}; vendor: {s.vendor or '-'}; purpose: {s.purpose or '-'}; "
+            f"PI: {', '.join(s.pi_types) or (s.pi_text or '-')}"
+        )
+
+
+def _chapter(row: dict[str, Any]) -> str | None:
+    from appwarden.evidence.policy.classify import PC_IDS, chapter_of_headings
+
+    pc = row.get("pc")
+    if isinstance(pc, str) and pc in PC_IDS:
+        return pc
+    path = row.get("section_path") or row.get("section") or row.get("heading")
+    if isinstance(path, str):
+        path = [path]
+    if isinstance(path, list) and path:
+        return chapter_of_headings([str(p) for p in path])
+    return None
+
+
+@app.command("classify")
+def classify(
+    jsonl: Path = typer.Option(..., "--jsonl", help="Input: one JSON object a line with 'text' (and 'id')"),
+    out: Path = typer.Option(..., "-o", "--out", help="Output JSONL: each row with predicted 'cr' and 'scores'"),
+    context: bool = typer.Option(
+        True,
+        "--context/--no-context",
+        help="Use the chapter of a row ('pc', or 'section_path'/'section'/'heading' text) when present",
+    ),
+) -> None:
+    """Classify sentences into disclosure types CR1–CR26.
+
+    Each output row keeps the input fields; ``cr`` becomes the predicted labels (an input ``cr`` is
+    kept as ``cr_gold``), ``scores`` maps every label to its probability.
+    """
+    from appwarden.evidence.policy.classify import classify_sentences, shipped_model
+
+    rows: list[dict[str, Any]] = []
+    try:
+        with jsonl.open(encoding="utf-8-sig") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise PolicyDocumentError(f"{jsonl}:{n} is not valid JSON", detail=exc.msg) from exc
+                if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                    raise PolicyDocumentError(f"{jsonl}:{n} has no 'text' string")
+                rows.append(row)
+    except OSError as exc:
+        raise _fail(PolicyDocumentError(f"cannot read {jsonl}", detail=exc.strerror)) from exc
+    except AppwardenError as exc:
+        raise _fail(exc) from exc
+    try:
+        model = shipped_model()
+    except AppwardenError as exc:
+        raise _fail(exc) from exc
+    chapters = [_chapter(r) if context else None for r in rows]
+    results = classify_sentences([r["text"] for r in rows], chapters, model=model)
+    with out.open("w", encoding="utf-8") as fh:
+        for row, result in zip(rows, results, strict=True):
+            record = dict(row)
+            if "cr" in record:
+                record["cr_gold"] = record.pop("cr")
+            record["cr"] = [label for label, _ in result.labels]
+            record["scores"] = {label: round(float(p), 4) for label, p in zip(model.labels, result.scores, strict=True)}
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    err_console.print(f"classified {len(rows)} sentences -> {out}")
+
+
+#: Bundled documents the demo reads as privacy policies (path inside the APK).
+_BUNDLED_POLICY = re.compile(r"^assets/.*(privacy|policy|隐私).*\.(html?|txt)$", re.I)
+_MAX_BUNDLED_BYTES = 2 * 1024 * 1024
+
+
+def _bundled_policy(apk: Path) -> tuple[str, bytes] | None:
+    """The first bundled privacy-policy document of an APK, or None (unreadable APKs give None)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(apk) as zf:
+            for info in sorted(zf.infolist(), key=lambda i: i.filename):
+                if _BUNDLED_POLICY.match(info.filename) and 0 < info.file_size <= _MAX_BUNDLED_BYTES:
+                    return info.filename, zf.read(info)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+    return None
+
+
+def demo_policy_section(apks: list[Path], reports: dict[str, ScanReport], out: Console) -> None:
+    """For each sample app that bundles a policy: what the policy says, and the POLICY findings against the app."""
+    from rich.rule import Rule as RichRule
+
+    from appwarden.evidence.policy.analyse import analyse_policy
+    from appwarden.evidence.policy.model import CR_IDS
+    from appwarden.rules import engine
+
+    for apk in apks:
+        bundled = _bundled_policy(apk)
+        if bundled is None:
+            continue
+        name, data = bundled
+        out.print(RichRule(f"privacy policy bundled in {apk.name}: {name}"))
+        try:
+            analysis = analyse_policy(data, filename=name)
+        except AppwardenError as exc:
+            out.print(f"[red]policy not readable:[/red] {exc}")
+            continue
+        facts = analysis.facts
+        out.print(f"operator: {facts.operator or '-'}; contacts: {', '.join(c.value for c in facts.contacts) or '-'}")
+        out.print(f"covered: {' '.join(c.label for c in analysis.coverage)}")
+        out.print(f"not found: {' '.join(cr for cr in CR_IDS if not analysis.covered(cr)) or '-'}")
+        out.print("SDKs listed: " + (", ".join(f"{s.name} ({s.sdk_id or '?'})" for s in facts.sdks) or "-"))
+        report = reports.get(apk.name)
+        if report is None or report.evidence is None:
+            continue
+        result = engine.run(report.evidence, report.app_type, policy=analysis)
+        policy_findings = [f for f in result.findings if f.technique == "POLICY"]
+        out.print(f"POLICY findings: {len(policy_findings)}")
+        for f in policy_findings:
+            out.print(f"  {f.rule_id} [{f.severity}/{f.confidence}] {f.message_zh}")

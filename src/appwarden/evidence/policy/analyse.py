@@ -1,0 +1,102 @@
+"""One call from a policy document to a ``PolicyAnalysis``.
+
+load (format, encoding, HTML structure) -> normalise (Simplified, half-width)
+-> segment (sections, sentences) -> classify (CR1–CR26 with the chapter of the
+section each sentence sits in) -> extract facts -> coverage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from appwarden.errors import PolicyDocumentError
+from appwarden.evidence.policy.classify import chapter_of_headings, classify_sentences, shipped_model
+from appwarden.evidence.policy.extract import SentenceView, extract_facts
+from appwarden.evidence.policy.load import load_document
+from appwarden.evidence.policy.model import (
+    CR_IDS,
+    Coverage,
+    LabelScore,
+    PolicyAnalysis,
+    Section,
+    Sentence,
+)
+from appwarden.evidence.policy.normalize import normalize_text
+from appwarden.evidence.policy.segment import segment
+
+
+def analyse_policy(data: bytes | str, *, filename: str | None = None, media_type: str | None = None) -> PolicyAnalysis:
+    """Read, classify and extract one privacy policy.
+
+    ``data`` is the document's bytes (HTML, text, PDF or DOCX in any supported
+    encoding) or already-decoded text. Raises ``PolicyDocumentError`` when the
+    input is empty, binary, oversized or corrupt.
+    """
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    try:
+        doc = load_document(data, filename=filename, media_type=media_type)
+    except PolicyDocumentError as exc:
+        if filename and filename not in exc.message:
+            # Name the document: next to an APK, "the document is empty" alone does not say which input is bad.
+            raise PolicyDocumentError(f"policy file {filename}: {exc.message}", detail=exc.detail) from exc
+        raise
+    text = normalize_text(doc.text)
+    seg = segment(text, title=normalize_text(doc.title) if doc.title else None)
+    chapters = [chapter_of_headings(s.section_path) for s in seg.segments]
+    model = shipped_model()
+    classified = classify_sentences([s.text for s in seg.segments], chapters, model=model)
+    sentences: list[Sentence] = []
+    views: list[SentenceView] = []
+    for i, (s, c) in enumerate(zip(seg.segments, classified, strict=True)):
+        labels = [] if s.is_heading else [LabelScore(label=lb, score=round(p, 4)) for lb, p in c.labels]
+        sentences.append(
+            Sentence(index=i, text=s.text, section_path=list(s.section_path), labels=labels, is_heading=s.is_heading)
+        )
+        views.append(
+            SentenceView(
+                index=i,
+                text=s.text,
+                labels=frozenset(lb.label for lb in labels),
+                is_heading=s.is_heading,
+                in_table=s.in_table,
+                section_path=s.section_path,
+            )
+        )
+    coverage = [
+        Coverage(label=cr, sentences=[s.index for s in sentences if any(lb.label == cr for lb in s.labels)])
+        for cr in CR_IDS
+    ]
+    return PolicyAnalysis(
+        source=filename,
+        format=doc.format,
+        encoding=doc.encoding,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        title=seg.title,
+        char_count=len(text),
+        truncated=doc.truncated,
+        sections=[
+            Section(index=i, heading=o.heading, level=o.level, path=list(o.path)) for i, o in enumerate(seg.outline)
+        ],
+        sentences=sentences,
+        facts=extract_facts(views),
+        coverage=[c for c in coverage if c.sentences],
+        model_version=model.version,
+    )
+
+
+def analyse_policy_file(path: str | Path) -> PolicyAnalysis:
+    """``analyse_policy`` on a file; the size limit is checked before reading it whole."""
+    from appwarden.evidence.policy.load import MAX_INPUT_BYTES
+
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_INPUT_BYTES:
+            raise PolicyDocumentError(
+                f"the policy file {p.name} has {size} bytes, more than the limit of {MAX_INPUT_BYTES}"
+            )
+        data = p.read_bytes()
+    except OSError as exc:
+        raise PolicyDocumentError(f"cannot read the policy file {p}", detail=exc.strerror) from exc
+    return analyse_policy(data, filename=p.name)

@@ -1,0 +1,379 @@
+"""Facts a lab reads out of a policy: PI types, SDKs and third parties, operator, contacts, dates.
+
+Every fact keeps the index of the sentence it was read from, so a finding can
+quote it. Extraction works on the segmented, normalised text (half-width
+punctuation, Simplified characters).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from appwarden.evidence.policy.lexicon import pi_lexicon, sdk_name_index
+from appwarden.evidence.policy.model import (
+    ContactChannel,
+    DeclaredSdk,
+    PiMention,
+    PolicyDate,
+    PolicyFacts,
+)
+
+
+@dataclass(frozen=True)
+class SentenceView:
+    """What the extractors need of a sentence."""
+
+    index: int
+    text: str
+    labels: frozenset[str]
+    is_heading: bool
+    in_table: bool
+    section_path: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------- PI types
+
+
+#: Lexicon terms too broad to read as a PI declaration on their own ("公司" is an employer only in a
+#: sentence about the user's work, not in "本公司").
+_BROAD_TERMS = frozenset({"公司", "工作", "单位", "地区", "电话", "邮箱", "地址"})
+#: Sentences about the operator, its contacts and the policy's dates name no PI of the user.
+_NO_PI_LABELS = frozenset({"CR1", "CR3", "CR4"})
+
+
+def extract_pi(sentences: Sequence[SentenceView]) -> list[PiMention]:
+    """PI types the policy names, with the sentences naming them (headings and contact lines excluded)."""
+    lex = pi_lexicon()
+    found: dict[str, tuple[str, list[int]]] = {}
+    for s in sentences:
+        if s.is_heading or (s.labels and s.labels <= _NO_PI_LABELS):
+            continue
+        for pi_type, term, _ in lex.find(s.text):
+            if term in _BROAD_TERMS:
+                continue
+            _, where = found.setdefault(pi_type, (term, []))
+            if not where or where[-1] != s.index:
+                where.append(s.index)
+    return [
+        PiMention(pi_type=t, term=term, sensitive=lex.types[t].sensitive, sentences=where[:20])
+        for t, (term, where) in sorted(found.items())
+    ]
+
+
+# --------------------------------------------------------------------------- SDKs
+
+_COL_NAME = re.compile(r"sdk\s*名称|第三方\s*(sdk|名称)|合作方名称|插件名称|sdk|名称|产品", re.I)
+_COL_VENDOR = re.compile(
+    r"公司|主体|提供方|提供者|运营方|运营者|开发者|开发商|厂商|供应商|所属|第三方名称|合作方", re.I
+)
+_COL_PURPOSE = re.compile(r"目的|用途|功能|场景|使用原因|业务", re.I)
+_COL_PI = re.compile(r"个人信息|信息类型|收集.*信息|字段|数据类型|权限|收集范围|涉及", re.I)
+_CELL_SPLIT = re.compile(r"\s*\|\s*")
+_KV = re.compile(r"^\s*[-•·*]?\s*([^:：]{2,16})\s*[:：]\s*(.+)$")
+_SDK_IN_TEXT = re.compile(r"([A-Za-z][\w.+\- ]{1,30}?|[\u4e00-\u9fff][\u4e00-\u9fffA-Za-z0-9+·\-]{1,20}?)\s?SDK", re.I)
+_LEADING_NOISE = re.compile(r"^(我们|使用|接入|集成|嵌入|了|的|在|通过|为|与|和|及|包括|如|例如|等|由)+")
+
+
+def _columns(header: list[str]) -> dict[str, int]:
+    cols: dict[str, int] = {}
+    for i, cell in enumerate(header):
+        c = cell.lower()
+        if "name" not in cols and _COL_NAME.search(c) and not _COL_PURPOSE.search(c) and not _COL_PI.search(c):
+            cols["name"] = i
+        elif "vendor" not in cols and _COL_VENDOR.search(c):
+            cols["vendor"] = i
+        elif "purpose" not in cols and _COL_PURPOSE.search(c):
+            cols["purpose"] = i
+        elif "pi" not in cols and _COL_PI.search(c):
+            cols["pi"] = i
+    return cols
+
+
+def _pi_types_of(text: str | None) -> list[str]:
+    if not text:
+        return []
+    return sorted({t for t, _, _ in pi_lexicon().find(text)})
+
+
+def _declared(
+    name: str,
+    *,
+    vendor: str | None,
+    purpose: str | None,
+    pi_text: str | None,
+    sentence: int,
+    source: Literal["table", "list", "sentence"],
+) -> DeclaredSdk | None:
+    name = name.strip(" |:：-•·*\"“”'")
+    if not name or len(name) > 60 or not any(ch.isalnum() for ch in name):
+        return None
+    index = sdk_name_index()
+    hit = index.match(name)
+    if vendor is None:
+        vendor = index.vendor_in(name) or (hit.vendor if hit else None)
+    return DeclaredSdk(
+        name=name,
+        sdk_id=hit.sdk_id if hit else None,
+        vendor=vendor.strip() if vendor else None,
+        purpose=purpose.strip() if purpose else None,
+        pi_text=pi_text.strip() if pi_text else None,
+        pi_types=_pi_types_of(pi_text),
+        sentence=sentence,
+        source=source,
+    )
+
+
+def _cell(cells: list[str], cols: dict[str, int], key: str) -> str | None:
+    i = cols.get(key)
+    return cells[i] if i is not None and i < len(cells) and cells[i] else None
+
+
+def _from_tables(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
+    out: list[DeclaredSdk] = []
+    cols: dict[str, int] | None = None
+    previous_table = False
+    for s in sentences:
+        if not s.in_table:
+            previous_table = False
+            cols = None
+            continue
+        cells = [c.strip() for c in _CELL_SPLIT.split(s.text)]
+        if not previous_table or cols is None or "name" not in cols:
+            candidate = _columns(cells)
+            previous_table = True
+            if "name" in candidate and len(candidate) >= 2:
+                cols = candidate
+                continue
+            cols = None
+            continue
+
+        name = _cell(cells, cols, "name")
+        if name:
+            d = _declared(
+                name,
+                vendor=_cell(cells, cols, "vendor"),
+                purpose=_cell(cells, cols, "purpose"),
+                pi_text=_cell(cells, cols, "pi"),
+                sentence=s.index,
+                source="table",
+            )
+            if d:
+                out.append(d)
+    return out
+
+
+def _from_key_values(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
+    """Blocks like "SDK名称: X / 使用目的: Y / 收集个人信息类型: Z / 第三方主体: W"."""
+    out: list[DeclaredSdk] = []
+    current: dict[str, str] = {}
+    start = 0
+
+    def close() -> None:
+        if "name" in current:
+            d = _declared(
+                current["name"],
+                vendor=current.get("vendor"),
+                purpose=current.get("purpose"),
+                pi_text=current.get("pi"),
+                sentence=start,
+                source="list",
+            )
+            if d:
+                out.append(d)
+        current.clear()
+
+    for s in sentences:
+        m = _KV.match(s.text)
+        if not m:
+            continue
+        key, value = m.group(1).lower(), m.group(2).strip().rstrip(";。")
+        if re.search(r"sdk|插件|第三方名称|合作方名称", key) and not re.search(r"目的|信息|公司|主体|政策|链接", key):
+            close()
+            current["name"] = value
+            start = s.index
+        elif not current:
+            continue
+        elif re.search(r"目的|用途|功能|场景", key):
+            current.setdefault("purpose", value)
+        elif re.search(r"个人信息|信息类型|收集.*信息|字段|权限|收集范围|收集方式|数据", key):
+            current.setdefault("pi", value)
+        elif re.search(r"公司|主体|提供方|运营方|开发者", key):
+            current.setdefault("vendor", value)
+    close()
+    return out
+
+
+def _from_sentences(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
+    """SDK names mentioned in running text ("我们接入了友盟SDK，用于统计分析")."""
+    out: list[DeclaredSdk] = []
+    index = sdk_name_index()
+    for s in sentences:
+        if s.in_table or s.is_heading:
+            continue
+        for m in _SDK_IN_TEXT.finditer(s.text):
+            name = _LEADING_NOISE.sub("", m.group(1).strip()).strip()
+            if len(name) < 2 or name.lower() in ("第三方", "三方", "相关", "上述", "该", "此类", "以下", "其他"):
+                continue
+            hit = index.match(name)
+            if hit is None:
+                continue
+            purpose = None
+            pm = re.search(r"(用于|以便|为了)([^,，。;；]{2,40})", s.text[m.end() :])
+            if pm:
+                purpose = pm.group(2)
+            pis = _pi_types_of(s.text)
+            out.append(
+                DeclaredSdk(
+                    name=f"{name} SDK" if not name.lower().endswith("sdk") else name,
+                    sdk_id=hit.sdk_id,
+                    vendor=index.vendor_in(s.text) or hit.vendor,
+                    purpose=purpose,
+                    pi_text=s.text if pis else None,
+                    pi_types=pis,
+                    sentence=s.index,
+                    source="sentence",
+                )
+            )
+    return out
+
+
+def extract_sdks(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
+    """Third parties and SDKs the policy lists (tables first, then key/value lists, then running text)."""
+    merged: dict[str, DeclaredSdk] = {}
+    for d in [*_from_tables(sentences), *_from_key_values(sentences), *_from_sentences(sentences)]:
+        key = d.sdk_id or d.name.lower()
+        if key not in merged:
+            merged[key] = d
+            continue
+        old = merged[key]
+        # Keep the richest description of the same SDK.
+        merged[key] = old.model_copy(
+            update={
+                "vendor": old.vendor or d.vendor,
+                "purpose": old.purpose or d.purpose,
+                "pi_text": old.pi_text or d.pi_text,
+                "pi_types": sorted(set(old.pi_types) | set(d.pi_types)),
+            }
+        )
+    return list(merged.values())
+
+
+# --------------------------------------------------------------------------- operator
+
+_LEGAL_NAME = re.compile(
+    r"([\u4e00-\u9fff()（）A-Za-z0-9]{2,40}?(?:股份有限公司|有限责任公司|有限公司|(?<!有限)股份公司|集团公司))"
+)
+_NAME_PREFIX_NOISE = re.compile(
+    r"^.*?(?:本应用由|本产品由|本软件由|运营者为|运营主体为|开发者为|适用于|系指|是指|属于|即|为|由|是|指|于|与|和|及|或|、|:)"
+)
+
+
+def extract_operator(sentences: Sequence[SentenceView], third_party_names: set[str]) -> list[str]:
+    """Legal names of the operator, most likely first (named in CR3 sentences, near 我们/简称/运营)."""
+    weights: dict[str, float] = {}
+    for s in sentences:
+        for m in _LEGAL_NAME.finditer(s.text):
+            name = m.group(1)
+            trimmed = _NAME_PREFIX_NOISE.sub("", name)
+            name = trimmed if len(trimmed) >= 6 else name
+            name = name.lstrip("()（）")
+            if len(name) < 6 or any(name in t or t in name for t in third_party_names if t):
+                continue
+            w = 1.0
+            if "CR3" in s.labels:
+                w += 3.0
+            if re.search(r"我们|简称|运营|开发|本公司|提供者|控制者|处理者|注册地址", s.text):
+                w += 1.0
+            if s.in_table:
+                w -= 0.8
+            if s.index < 40:
+                w += 0.5
+            weights[name] = weights.get(name, 0.0) + w
+    return [n for n, w in sorted(weights.items(), key=lambda kv: -kv[1]) if w > 0.5][:5]
+
+
+# --------------------------------------------------------------------------- contacts
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+_PHONE = re.compile(
+    r"(?<![\d\-])(400[- ]?\d{3}[- ]?\d{4}|800[- ]?\d{3}[- ]?\d{4}|95\d{3,6}|1[3-9]\d{9}|0\d{2,3}[- ]?\d{7,8})(?![\d\-])"
+)
+_ADDRESS = re.compile(
+    r"(?:注册地址|办公地址|联系地址|通讯地址|通信地址|邮寄地址|地址)\s*(?:为|是)?\s*[:：]?\s*([^;。|]{6,80})"
+)
+
+
+def extract_contacts(sentences: Sequence[SentenceView]) -> list[ContactChannel]:
+    out: list[ContactChannel] = []
+    seen: set[tuple[str, str]] = set()
+
+    def add(kind: Literal["email", "phone", "address", "web_form"], value: str, index: int) -> None:
+        key = (kind, value)
+        if key not in seen:
+            seen.add(key)
+            out.append(ContactChannel(kind=kind, value=value, sentence=index))
+
+    for s in sentences:
+        for m in _EMAIL.finditer(s.text):
+            add("email", m.group(0), s.index)
+        text_wo_dates = re.sub(r"(19|20)\d{2}[-年./]\d{1,2}[-月./]\d{1,2}", " ", s.text)
+        if re.search(r"电话|热线|客服|致电|联系|拨打|手机|tel|phone", s.text, re.I):
+            for m in _PHONE.finditer(text_wo_dates):
+                add("phone", m.group(1), s.index)
+        for m in _ADDRESS.finditer(s.text):
+            value = m.group(1).strip(" ,，")
+            if re.search(r"[省市区县路街道号楼室]", value) and not re.search(r"ip|mac|邮箱|电子邮件", value, re.I):
+                add("address", value, s.index)
+        if re.search(r"(在线客服|意见反馈|反馈入口|帮助与反馈|客服中心)", s.text) and "CR4" in s.labels:
+            add("web_form", re.search(r"(在线客服|意见反馈|反馈入口|帮助与反馈|客服中心)", s.text).group(1), s.index)  # type: ignore[union-attr]
+    return out
+
+
+# --------------------------------------------------------------------------- dates
+
+_DATE = re.compile(r"((?:19|20)\d{2})\s*(?:年|[-./])\s*(\d{1,2})\s*(?:月|[-./])\s*(\d{1,2})\s*日?")
+
+
+def extract_dates(sentences: Sequence[SentenceView]) -> list[PolicyDate]:
+    out: list[PolicyDate] = []
+    for s in sentences:
+        for m in _DATE.finditer(s.text):
+            try:
+                iso = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+            except ValueError:
+                continue
+            window = s.text[max(0, m.start() - 15) : m.end() + 8]
+            kind: Literal["effective", "updated", "published", "unknown"]
+            if re.search(r"生效|施行|实施", window):
+                kind = "effective"
+            elif re.search(r"更新|修订|修改|版本", window):
+                kind = "updated"
+            elif re.search(r"发布|公布", window):
+                kind = "published"
+            elif "CR1" in s.labels:
+                kind = "unknown"
+            else:
+                continue
+            if any(d.kind == kind and d.date == iso for d in out):
+                continue
+            out.append(PolicyDate(kind=kind, date=iso, text=s.text[:200], sentence=s.index))
+        if len(out) >= 10:
+            break
+    return out
+
+
+def extract_facts(sentences: Sequence[SentenceView]) -> PolicyFacts:
+    """All facts of a classified, segmented policy."""
+    sdks = extract_sdks(sentences)
+    third = {d.vendor for d in sdks if d.vendor} | {d.name for d in sdks}
+    return PolicyFacts(
+        pi_mentions=extract_pi(sentences),
+        sdks=sdks,
+        operator_names=extract_operator(sentences, {t for t in third if len(t) >= 4}),
+        contacts=extract_contacts(sentences),
+        dates=extract_dates(sentences),
+    )

@@ -1,0 +1,173 @@
+"""Lexicons the policy extractors match against: PI types and SDK names.
+
+PI types come from ``data/regs/pi_types.yaml`` (its synonyms already merge the
+VioDroid-Finder lexicon): a term matches case-insensitively, the longest term
+wins at each position, and short ASCII terms (sn, ip, gps, imei...) only match
+as whole words so "design" never reads as "sn".
+
+SDK names are matched to catalog ids through the catalog's names (the shipped
+``data/sdk/catalog.json``) and the hand-curated Chinese disclosure aliases
+(``model_data/sdk_disclosure_aliases.json``: regex on the name as a policy
+writes it -> Java package prefixes, resolved to the catalog entry with those
+prefixes).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+from appwarden.evidence.policy.normalize import normalize_sentence
+
+
+@dataclass(frozen=True)
+class PiType:
+    id: str
+    name_zh: str
+    sensitive: bool
+    parent: str | None
+    category: str
+
+
+@dataclass(frozen=True)
+class PiLexicon:
+    types: dict[str, PiType]
+    term_to_type: dict[str, str]
+    pattern: re.Pattern[str]
+
+    def ancestors(self, pi_type: str) -> list[str]:
+        """Parent chain of a PI type, nearest first (cycles are cut)."""
+        out: list[str] = []
+        current = self.types.get(pi_type)
+        while current is not None and current.parent and current.parent not in out:
+            out.append(current.parent)
+            current = self.types.get(current.parent)
+        return out
+
+    def find(self, text: str) -> Iterator[tuple[str, str, int]]:
+        """(pi_type, term as written, start) for each longest, non-overlapping term in ``text``."""
+        lowered = normalize_sentence(text)
+        for m in self.pattern.finditer(lowered):
+            term = m.group(0)
+            yield self.term_to_type[term], term, m.start()
+
+
+def _regs_text(name: str) -> str:
+    return resources.files("appwarden.data.regs").joinpath(name).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def pi_lexicon() -> PiLexicon:
+    """The PI-type lexicon (loaded once)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(_regs_text("pi_types.yaml"), Loader=loader)
+    types: dict[str, PiType] = {}
+    term_to_type: dict[str, str] = {}
+    for entry in data["pi_types"]:
+        t = PiType(
+            id=entry["id"],
+            name_zh=entry.get("name_zh") or entry["id"],
+            sensitive=bool(entry.get("sensitive")),
+            parent=entry.get("parent"),
+            category=entry.get("category") or "other",
+        )
+        types[t.id] = t
+        for term in [t.name_zh, *(entry.get("synonyms_zh") or [])]:
+            key = normalize_sentence(str(term))
+            if len(key) >= 2 and key not in term_to_type:
+                term_to_type[key] = t.id
+    alternatives = []
+    for term in sorted(term_to_type, key=lambda s: (-len(s), s)):
+        escaped = re.escape(term)
+        if term.isascii():
+            # ASCII terms are whole words only: "ip" must not match inside "tip" or "zip".
+            escaped = rf"(?<![a-z0-9]){escaped}(?![a-z0-9])"
+        alternatives.append(escaped)
+    return PiLexicon(types, term_to_type, re.compile("|".join(alternatives)))
+
+
+# --------------------------------------------------------------------------- SDK names
+
+
+@dataclass(frozen=True)
+class SdkName:
+    sdk_id: str
+    name: str
+    vendor: str | None
+
+
+@dataclass(frozen=True)
+class SdkNameIndex:
+    exact: dict[str, SdkName]  # normalised name -> entry
+    alias_rules: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]
+    by_prefix: dict[str, SdkName]
+    vendor_names: dict[str, str]  # normalised vendor name (zh/en/legal) -> vendor display name
+
+    def match(self, written: str) -> SdkName | None:
+        """The catalog SDK a name as written in a policy refers to, or None."""
+        key = normalize_sentence(written)
+        key = re.sub(r"\s*(sdk|软件开发工具包|插件)\s*$", "", key).strip()
+        for candidate in (key, f"{key} sdk"):
+            hit = self.exact.get(candidate)
+            if hit is not None:
+                return hit
+        for rx, prefixes in self.alias_rules:
+            if rx.search(written) or rx.search(key):
+                for p in prefixes:
+                    hit = self.by_prefix.get(p)
+                    if hit is not None:
+                        return hit
+                return None
+        return None
+
+    def vendor_in(self, text: str) -> str | None:
+        """A known SDK vendor named in ``text`` (longest name first), or None."""
+        lowered = normalize_sentence(text)
+        for name in sorted(self.vendor_names, key=len, reverse=True):
+            if len(name) >= 2 and name in lowered:
+                return self.vendor_names[name]
+        return None
+
+
+@lru_cache(maxsize=1)
+def sdk_name_index() -> SdkNameIndex:
+    """Index of SDK names from the shipped catalog and the disclosure aliases (loaded once)."""
+    exact: dict[str, SdkName] = {}
+    by_prefix: dict[str, SdkName] = {}
+    vendor_names: dict[str, str] = {}
+    try:
+        from appwarden.evidence.catalogs import sdk_catalog
+
+        catalog = sdk_catalog()
+        vendors = catalog.vendors
+        for v in vendors.values():
+            display = v.name_zh or v.name
+            for n in (v.name, v.name_zh, *v.legal_names_zh):
+                if n and len(n) >= 2:
+                    vendor_names.setdefault(normalize_sentence(n), display)
+        for s in catalog.sdks:
+            vendor = vendors.get(s.vendor or "")
+            vendor_display = (vendor.name_zh or vendor.name) if vendor else s.vendor
+            entry = SdkName(s.id, s.name_zh or s.name, vendor_display)
+            for n in (s.name, s.name_zh):
+                if n and len(n) >= 3:
+                    exact.setdefault(normalize_sentence(n), entry)
+            for p in s.prefixes:
+                by_prefix.setdefault(p, entry)
+    except Exception:  # no catalog (or an older format): names still extract, without catalog ids
+        pass
+    rules: list[tuple[re.Pattern[str], tuple[str, ...]]] = []
+    ref = resources.files("appwarden.evidence.policy").joinpath("model_data").joinpath("sdk_disclosure_aliases.json")
+    try:
+        data = json.loads(ref.read_text(encoding="utf-8"))
+        for pattern, prefixes in data.get("rules", []):
+            rules.append((re.compile(pattern, re.I), tuple(prefixes)))
+    except (FileNotFoundError, json.JSONDecodeError, re.error):
+        pass
+    return SdkNameIndex(exact, tuple(rules), by_prefix, vendor_names)

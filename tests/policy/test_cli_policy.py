@@ -1,0 +1,57 @@
+"""`appwarden policy analyse` and `appwarden policy classify`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from appwarden.cli.policy import app
+
+DATA = Path(__file__).parent / "data"
+runner = CliRunner()
+
+
+def test_analyse_text_and_json() -> None:
+    result = runner.invoke(app, ["analyse", str(DATA / "sample_policy.html")])
+    assert result.exit_code == 0, result.output
+    assert "杭州示例科技有限公司" in result.output and "covered:" in result.output
+    result = runner.invoke(app, ["analyse", str(DATA / "sample_policy.html"), "--format", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data["facts"]["operator_names"][0] == "杭州示例科技有限公司"
+
+
+def test_analyse_refuses_an_empty_file_with_the_policy_exit_code(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.html"
+    empty.write_bytes(b"")
+    result = runner.invoke(app, ["analyse", str(empty)])
+    assert result.exit_code == 3
+    assert "empty" in result.output
+
+
+def test_classify_jsonl(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    rows = [
+        {"id": "a", "text": "本政策更新日期:2024年3月1日", "cr": ["CR1"]},
+        {"id": "b", "text": "获得您的单独同意", "pc": "PC7"},
+        {"id": "c", "text": "若您是不满14周岁的未成年人,需取得监护人同意"},
+    ]
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["classify", "--jsonl", str(src), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    got = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [g["id"] for g in got] == ["a", "b", "c"]
+    assert got[0]["cr_gold"] == ["CR1"] and "CR1" in got[0]["cr"]
+    assert "CR5" in got[2]["cr"]
+    assert set(got[1]["scores"]) == {f"CR{i}" for i in range(1, 27)}
+
+
+def test_classify_reports_bad_jsonl(tmp_path: Path) -> None:
+    src = tmp_path / "bad.jsonl"
+    src.write_text('{"text": "ok"}\nnot json\n', encoding="utf-8")
+    result = runner.invoke(app, ["classify", "--jsonl", str(src), "-o", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 3
+    assert "bad.jsonl:2" in result.output.replace("\n", "")

@@ -1,0 +1,105 @@
+"""Facts read from policy sentences: PI types, SDKs, operator, contacts, dates."""
+
+from __future__ import annotations
+
+from appwarden.evidence.policy.extract import SentenceView, extract_facts
+from appwarden.evidence.policy.lexicon import pi_lexicon, sdk_name_index
+
+
+def views(*texts: str, labels: dict[int, set[str]] | None = None, table: set[int] | None = None) -> list[SentenceView]:
+    labels = labels or {}
+    table = table or set()
+    return [
+        SentenceView(
+            index=i,
+            text=t,
+            labels=frozenset(labels.get(i, set())),
+            is_heading=False,
+            in_table=i in table,
+            section_path=(),
+        )
+        for i, t in enumerate(texts)
+    ]
+
+
+def test_pi_terms_longest_match_and_ascii_word_boundaries() -> None:
+    found = {t for t, _, _ in pi_lexicon().find("我们收集设备信息(IMEI、Android ID)、精确位置信息和手机号码")}
+    assert {"imei", "android_id", "precise_location", "mobile_phone_number"} <= found
+    # "sn" and "ip" are whole words only.
+    assert not {t for t, _, _ in pi_lexicon().find("design tips and zip files")}
+
+
+def test_sdk_names_resolve_to_catalog_ids() -> None:
+    index = sdk_name_index()
+    hit = index.match("友盟+SDK")
+    assert hit is not None and hit.sdk_id.startswith("umeng")
+    hit = index.match("腾讯Bugly")
+    assert hit is not None and hit.sdk_id == "bugly"
+    assert index.match("某某不存在的组件SDK") is None
+
+
+def test_sdk_table_rows_with_vendor_purpose_and_pi() -> None:
+    facts = extract_facts(
+        views(
+            "我们接入的第三方SDK如下:",
+            "SDK名称 | 第三方公司名称 | 使用目的 | 收集个人信息类型",
+            "友盟统计SDK | 友盟同欣(北京)科技有限公司 | 统计分析 | Android ID、OAID、IP地址",
+            "极光推送SDK | 深圳市和讯华谷信息技术有限公司 | |",
+            table={1, 2, 3},
+        )
+    )
+    by_name = {s.name: s for s in facts.sdks}
+    umeng = by_name["友盟统计SDK"]
+    assert umeng.sdk_id is not None and umeng.sdk_id.startswith("umeng")
+    assert umeng.vendor == "友盟同欣(北京)科技有限公司"
+    assert umeng.purpose == "统计分析"
+    assert {"android_id", "oaid", "ip_address"} <= set(umeng.pi_types)
+    jpush = by_name["极光推送SDK"]
+    assert jpush.purpose is None and not jpush.pi_types
+    # SDK vendors are third parties, not the operator.
+    assert "友盟同欣(北京)科技有限公司" not in facts.operator_names
+
+
+def test_sdk_key_value_lists_and_running_text() -> None:
+    facts = extract_facts(
+        views(
+            "SDK名称:高德定位SDK",
+            "使用目的:提供定位服务",
+            "收集个人信息类型:位置信息、WLAN信息",
+            "第三方主体:高德软件有限公司",
+            "我们还集成了腾讯Bugly SDK,用于崩溃日志上报。",
+        )
+    )
+    by_id = {s.sdk_id: s for s in facts.sdks}
+    amap = next(s for s in facts.sdks if s.name == "高德定位SDK")
+    assert amap.purpose == "提供定位服务" and amap.vendor == "高德软件有限公司"
+    assert "location" in amap.pi_types or "wifi_info" in amap.pi_types or amap.pi_types
+    assert by_id["bugly"].purpose == "崩溃日志上报"
+
+
+def test_operator_contacts_and_dates() -> None:
+    facts = extract_facts(
+        views(
+            "更新日期:2024年3月1日",
+            "生效日期:2024-03-08",
+            "本政策适用于杭州示例科技有限公司(以下简称“我们”)运营的App。",
+            "可发送邮件至 privacy@example.com 或拨打客服电话 400-123-4567 与我们联系。",
+            "公司注册地址:浙江省杭州市西湖区示例路88号。",
+            "我们的服务热线为 13800138000。",
+            labels={2: {"CR3"}},
+        )
+    )
+    assert facts.operator_names[0] == "杭州示例科技有限公司"
+    kinds = {(c.kind, c.value) for c in facts.contacts}
+    assert ("email", "privacy@example.com") in kinds
+    assert ("phone", "400-123-4567") in kinds
+    assert ("phone", "13800138000") in kinds
+    assert any(c.kind == "address" and c.value.startswith("浙江省杭州市") for c in facts.contacts)
+    dates = {(d.kind, d.date) for d in facts.dates}
+    assert ("updated", "2024-03-01") in dates and ("effective", "2024-03-08") in dates
+
+
+def test_invalid_dates_and_date_like_numbers_are_not_facts() -> None:
+    facts = extract_facts(views("更新日期:2024年13月45日", "订单号 2024-03-08 不是联系电话"))
+    assert not facts.dates
+    assert not [c for c in facts.contacts if c.kind == "phone"]

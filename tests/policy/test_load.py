@@ -1,0 +1,239 @@
+"""Loading policy documents: formats, encodings, and input that must be refused cleanly."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import zipfile
+
+import pytest
+
+from appwarden.errors import PolicyDocumentError
+from appwarden.evidence.policy.load import HEADING_MARK, MAX_INPUT_BYTES, decode_text, html_to_text, load_document
+
+ZH = "我们会收集您的位置信息和手机号码，用于提供天气预报服务。如您有任何疑问，请联系我们。"
+ZH_TRAD = "我們會收集您的位置資訊和手機號碼，用於提供天氣預報服務。如您有任何疑問，請聯繫我們。"
+
+
+def _page(body: str, charset: str | None, title: str = "隐私政策") -> str:
+    meta = f'<meta charset="{charset}">' if charset else ""
+    return f"<html><head>{meta}<title>{title}</title></head><body><h2>一、{title}</h2><p>{body}</p></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected_encoding"),
+    [
+        (codecs.BOM_UTF8 + ZH.encode("utf-8"), "utf-8"),
+        (ZH.encode("utf-8"), "utf-8"),
+        (codecs.BOM_UTF16_LE + ZH.encode("utf-16-le"), "utf-16-le"),
+        (codecs.BOM_UTF16_BE + ZH.encode("utf-16-be"), "utf-16-be"),
+        (ZH.encode("utf-16-le"), "utf-16-le"),
+        (ZH.encode("utf-16-be"), "utf-16-be"),
+        (("Privacy policy. " + ZH).encode("utf-16-le"), "utf-16-le"),
+        (ZH.encode("gbk"), "gb18030"),
+        (ZH.encode("gb18030"), "gb18030"),
+    ],
+)
+def test_plain_text_decodes_in_every_supported_encoding(raw: bytes, expected_encoding: str) -> None:
+    doc = load_document(raw, filename="policy.txt")
+    assert ZH in doc.text
+    assert doc.encoding == expected_encoding
+
+
+def test_big5_traditional_text_decodes() -> None:
+    doc = load_document(ZH_TRAD.encode("big5"), filename="policy.txt")
+    assert ZH_TRAD in doc.text
+    assert doc.encoding is not None and "big5" in doc.encoding
+
+
+@pytest.mark.parametrize("declared", ["utf-8", "big5", "iso-8859-1", "shift_jis"])
+def test_wrongly_declared_charset_still_decodes_gbk(declared: str) -> None:
+    raw = _page(ZH, declared).encode("gbk")
+    doc = load_document(raw, filename="policy.html")
+    assert ZH in doc.text
+    assert doc.encoding == "gb18030"
+
+
+def test_big5_page_declared_gb2312_decodes_as_big5() -> None:
+    raw = _page(ZH_TRAD, "gb2312", title="隱私權政策").encode("big5")
+    doc = load_document(raw, filename="policy.html")
+    assert ZH_TRAD in doc.text
+
+
+def test_http_declared_charset_is_a_hint_not_an_order() -> None:
+    text, encoding = decode_text(ZH.encode("gbk"), declared="big5")
+    assert text == ZH
+    assert encoding == "gb18030"
+
+
+def test_html_keeps_headings_lists_tables_and_drops_scripts() -> None:
+    html = (
+        "<html><head><title>T</title><style>p{}</style></head><body>"
+        "<h1>隐私政策</h1><script>secret()</script><noscript>nojs</noscript>"
+        "<ul><li>第一项</li><li>第二项</li></ul>"
+        "<table><tr><th>SDK名称</th><th>目的</th></tr><tr><td>友盟</td><td>统计</td></tr></table>"
+        "<p>正文<br>第二行</p></body></html>"
+    )
+    text, title = html_to_text(html)
+    lines = text.split("\n")
+    assert title == "T"
+    assert f"{HEADING_MARK}1隐私政策" in lines
+    assert "第一项" in lines and "第二项" in lines
+    assert "SDK名称 | 目的" in lines and "友盟 | 统计" in lines
+    assert "正文" in lines and "第二行" in lines
+    assert "secret" not in text and "nojs" not in text and "p{}" not in text
+
+
+def test_deeply_nested_html_does_not_exhaust_the_stack() -> None:
+    depth = 50_000
+    html = "<div>" * depth + "深层文本" + "</div>" * depth
+    doc = load_document(html.encode("utf-8"), filename="deep.html")
+    assert "深层文本" in doc.text
+
+
+def test_huge_attributes_and_script_floods_are_dropped() -> None:
+    attr = "x" * 3_000_000
+    scripts = "<script>var a='攻击';</script>" * 20_000
+    html = f'<html><body><div data-x="{attr}">{scripts}<p>{ZH}</p></div></body></html>'
+    doc = load_document(html.encode("utf-8"), filename="hostile.html")
+    assert ZH in doc.text
+    assert "攻击" not in doc.text
+    assert "xxxx" not in doc.text
+
+
+def test_malformed_html_still_gives_text() -> None:
+    html = "<html><body><p>未闭合<div><table><tr><td>单元格<p>" + ZH + "</b></i></html></table>"
+    doc = load_document(html.encode("utf-8"), filename="broken.html")
+    assert ZH in doc.text and "单元格" in doc.text
+
+
+@pytest.mark.parametrize("raw", [b"", b"   \n\t  "])
+def test_empty_input_is_refused(raw: bytes) -> None:
+    with pytest.raises(PolicyDocumentError, match="empty"):
+        load_document(raw)
+
+
+def test_binary_input_is_refused() -> None:
+    raw = bytes(range(256)) * 64
+    with pytest.raises(PolicyDocumentError):
+        load_document(raw, filename="policy.bin")
+
+
+def test_oversized_input_is_refused_before_parsing() -> None:
+    raw = b"a" * (MAX_INPUT_BYTES + 1)
+    with pytest.raises(PolicyDocumentError, match="limit"):
+        load_document(raw)
+
+
+def test_zip_that_is_not_docx_is_refused() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("classes.dex", b"dex\n035")
+    with pytest.raises(PolicyDocumentError, match="DOCX"):
+        load_document(buf.getvalue(), filename="policy.zip")
+
+
+def test_docx_bomb_is_refused() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("word/document.xml", b"<" + b"a" * 5_000_000 + b">")
+    with pytest.raises(PolicyDocumentError, match="expands"):
+        load_document(buf.getvalue(), filename="bomb.docx")
+
+
+def test_docx_headings_paragraphs_and_tables() -> None:
+    docx = pytest.importorskip("docx")
+    document = docx.Document()
+    document.add_heading("一、我们收集的信息", level=1)
+    document.add_paragraph(ZH)
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text = "SDK名称"
+    table.cell(0, 1).text = "使用目的"
+    table.cell(1, 0).text = "友盟统计SDK"
+    table.cell(1, 1).text = "统计分析"
+    buf = io.BytesIO()
+    document.save(buf)
+    doc = load_document(buf.getvalue(), filename="policy.docx")
+    assert doc.format == "docx"
+    lines = doc.text.split("\n")
+    assert f"{HEADING_MARK}1一、我们收集的信息" in lines
+    assert ZH in lines
+    assert "友盟统计SDK | 统计分析" in lines
+
+
+def _minimal_pdf(text: str) -> bytes:
+    """A one-page PDF with one line of Helvetica text (ASCII), offsets computed so parsers accept it."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("ascii")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(f"{i} 0 obj\n".encode() + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    for off in offsets:
+        out.write(f"{off:010d} 00000 n \n".encode())
+    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def test_pdf_text_is_extracted() -> None:
+    doc = load_document(_minimal_pdf("Privacy Policy effective 2024-03-01"), filename="policy.pdf")
+    assert doc.format == "pdf"
+    assert "Privacy Policy effective 2024-03-01" in doc.text
+
+
+def test_corrupt_pdf_is_refused() -> None:
+    with pytest.raises(PolicyDocumentError):
+        load_document(b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 9 0 R >> garbage \x00\x01", filename="x.pdf")
+
+
+def test_str_input_is_accepted_as_text_or_html() -> None:
+    assert load_document(ZH).format == "text"
+    assert load_document(_page(ZH, None)).format == "html"
+
+
+def test_output_is_capped_and_flagged_as_truncated() -> None:
+    from appwarden.evidence.policy.load import MAX_TEXT_CHARS
+
+    text = ("我们收集位置信息。" * 200 + "\n") * (MAX_TEXT_CHARS // 1800 + 50)
+    doc = load_document(text.encode("utf-8"), filename="long.txt")
+    assert doc.truncated and len(doc.text) == MAX_TEXT_CHARS
+
+
+def test_page_with_only_scripts_has_no_readable_text() -> None:
+    html = "<html><head><script>a()</script></head><body><script>b()</script><style>p{}</style></body></html>"
+    with pytest.raises(PolicyDocumentError, match="no readable text"):
+        load_document(html.encode("utf-8"), filename="empty.html")
+
+
+def test_docx_member_lying_about_its_size_is_not_inflated() -> None:
+    import zlib
+
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    payload = compressor.compress(b"<w:document>" + b" " * (64 * 2**20)) + compressor.flush()
+    with pytest.raises(PolicyDocumentError, match="DOCX"):
+        load_document(_lying_docx(payload, declared=5000), filename="bomb.docx")
+
+
+def _lying_docx(payload: bytes, declared: int) -> bytes:
+    """A ZIP whose word/document.xml header declares ``declared`` bytes for a deflate ``payload``."""
+    import struct
+
+    name = b"word/document.xml"
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, 0, len(payload), declared, len(name), 0)
+    central = struct.pack(
+        "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, 0, len(payload), declared, len(name), 0, 0, 0, 0, 0, 0
+    )
+    body = local + name + payload
+    directory = central + name
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(directory), len(body), 0)
+    return body + directory + end

@@ -1,0 +1,72 @@
+"""Normalisation, sections and sentences."""
+
+from __future__ import annotations
+
+from appwarden.evidence.policy.load import HEADING_MARK
+from appwarden.evidence.policy.normalize import normalize_sentence, normalize_text, to_halfwidth, to_simplified
+from appwarden.evidence.policy.segment import MAX_SENTENCE_CHARS, heading_style, segment, split_sentences
+
+
+def test_traditional_to_simplified_and_fullwidth_to_halfwidth() -> None:
+    assert to_simplified("隱私權政策與個人資訊") == "隐私权政策与个人资讯"
+    assert to_halfwidth("ＩＭＥＩ１２３，（一）") == "IMEI123,(一)"
+    assert normalize_sentence("　ＶＩＶＯ  隱私\u00a0政策 ") == "vivo 隐私 政策"
+    assert normalize_text("第一行\u3000\n\n  第二行  ") == "第一行\n\n第二行"
+
+
+def test_heading_styles() -> None:
+    assert heading_style("第一章 总则") == "chapter"
+    assert heading_style("第三条 信息收集") == "article"
+    assert heading_style("一、我们如何收集信息") == "cn"
+    assert heading_style("(二)共享") == "cn_paren"
+    assert heading_style("1.1 设备信息") == "num2"
+    assert heading_style("1.2.3 传感器") == "num3"
+    assert heading_style("2. 注册登录") == "num"
+    assert heading_style("(3)客服") == "num_paren"
+    # A numbered sentence is body text, not a heading.
+    assert heading_style("1. 我们会收集您的手机号码,用于注册账号和登录验证,并在您找回密码时核验您的身份。") is None
+    assert heading_style("我们如何收集信息") is None
+    assert heading_style("一、我们会收集信息。") is None
+
+
+def test_sections_nest_by_numbering_style_order() -> None:
+    text = "\n".join(
+        [
+            "一、我们如何收集信息",
+            "(一)注册",
+            "我们收集手机号码。用于登录!",
+            "1. 短信验证",
+            "验证码仅用于登录;",
+            "(二)定位",
+            "我们收集位置信息。",
+            "二、如何联系我们",
+            "邮箱:a@b.com",
+        ]
+    )
+    seg = segment(text)
+    body = [(s.text, s.section_path) for s in seg.segments if not s.is_heading]
+    assert ("我们收集手机号码。", ("一、我们如何收集信息", "(一)注册")) in body
+    assert ("用于登录!", ("一、我们如何收集信息", "(一)注册")) in body
+    assert ("验证码仅用于登录;", ("一、我们如何收集信息", "(一)注册", "1. 短信验证")) in body
+    assert ("我们收集位置信息。", ("一、我们如何收集信息", "(二)定位")) in body
+    assert ("邮箱:a@b.com", ("二、如何联系我们",)) in body
+    assert [o.level for o in seg.outline] == [1, 2, 3, 2, 1]
+
+
+def test_markup_headings_and_title() -> None:
+    text = f"{HEADING_MARK}1示例隐私政策\n更新日期:2024年1月1日\n{HEADING_MARK}2信息收集\n我们收集信息。\n{HEADING_MARK}3设备\n型号。"
+    seg = segment(text)
+    assert seg.title == "示例隐私政策"
+    body = {s.text: s.section_path for s in seg.segments if not s.is_heading}
+    assert body["更新日期:2024年1月1日"] == ()
+    assert body["型号。"] == ("信息收集", "设备")
+
+
+def test_long_runs_are_cut_and_table_rows_stay_whole() -> None:
+    long = "我们收集信息," * 200
+    parts = split_sentences(long)
+    assert all(len(p) <= MAX_SENTENCE_CHARS for p in parts)
+    assert "".join(parts) == long
+    seg = segment("SDK名称 | 公司 | 目的\n友盟 | 友盟同欣 | 统计。分析")
+    rows = [s for s in seg.segments if s.in_table]
+    assert [r.text for r in rows] == ["SDK名称 | 公司 | 目的", "友盟 | 友盟同欣 | 统计。分析"]
