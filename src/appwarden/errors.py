@@ -45,6 +45,12 @@ class LimitExceededError(HostileApkError):
     code = "limit_exceeded"
 
 
+class ScanTimeoutError(LimitExceededError):
+    """One APK took longer than the configured per-APK time limit and was abandoned."""
+
+    code = "scan_timeout"
+
+
 class MalformedStructureError(UnreadableInputError):
     """A structure inside the APK (AXML, ARSC, DEX, signing block) is corrupt."""
 

@@ -113,7 +113,11 @@ def read_policy(policy_path: str | Path) -> Any:
         data = path.read_bytes()
     except OSError as exc:
         raise PolicyDocumentError(f"cannot read policy file {path}: {exc.strerror or exc}") from exc
-    return analyse(data, filename=path.name)
+    try:
+        return analyse(data, filename=path.name)
+    except PolicyDocumentError as exc:
+        # Name the file: the user gave an APK and a policy, and must know which input is bad.
+        raise PolicyDocumentError(f"policy file {path}: {exc.message}", detail=exc.detail) from exc
 
 
 def scan_apk(

@@ -461,3 +461,14 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(UnreadableInputError, match="not a regular file"):
         ApkArchive.open(fifo)
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    big = tmp_path / "big.apk"
+    big.write_bytes(hostile.minimal_apk().build())
+    limit = big.stat().st_size - 1
+    with pytest.raises(LimitExceededError, match="max_file_size"):
+        ApkArchive.open(big, ZipLimits(max_file_size=limit))
+    with pytest.raises(LimitExceededError, match="over the limit"):
+        ApkArchive.open(big.read_bytes(), ZipLimits(max_file_size=limit))
+    assert ApkArchive.open(big, ZipLimits(max_file_size=limit + 1)).names()

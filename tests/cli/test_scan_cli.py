@@ -159,11 +159,6 @@ def test_fail_on_gate_agrees_with_the_report(tmp_path: Path, name: str) -> None:
     assert scan(example_apk(name), "--fail-on", "never").exit_code == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: plain.apk (the negative control) gets AW-POLICY-001 'No privacy policy found' at severity "
-    "high, so --fail-on high exits 10; the brief expects 0 (policy_absent fires on apps that collect no PI)",
-)
 def test_fail_on_high_exits_0_on_plain() -> None:
     result = scan(example_apk("plain"), "--fail-on", "high")
     assert result.exit_code == 0, result.stdout
@@ -355,12 +350,6 @@ def docx_bomb(inflated: int = 512 * 2**20, declared: int = 5000) -> bytes:
     return builder.build()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: evidence/policy/load.py _docx_to_text checks only the DECLARED sizes, then python-docx inflates "
-    "word/document.xml whole: a 1 MB DOCX declaring 5000 bytes "
-    "inflating to 1 GiB peaks at 2.2 GB RSS (14 s); under an address-space limit it ends as 'MemoryError'",
-)
 def test_policy_docx_bomb_is_refused_before_inflating(tmp_path: Path) -> None:
     bomb = tmp_path / "policy.docx"
     bomb.write_bytes(docx_bomb())  # 0.5 MB on disk, 512 MiB inflated
@@ -371,12 +360,6 @@ def test_policy_docx_bomb_is_refused_before_inflating(tmp_path: Path) -> None:
     assert "MemoryError" not in result.stderr, "the bomb was inflated until memory ran out, not refused"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: apk/zip.py has no whole-file size limit: a 3 GiB (sparse) file is mmapped and fully hashed "
-    "(~15 s for 4 GiB) before any check, and under an address-space limit it fails as 'cannot map ...: "
-    "Cannot allocate memory' instead of a LimitExceededError naming the size",
-)
 def test_an_oversized_file_is_refused_by_size(tmp_path: Path) -> None:
     huge = tmp_path / "huge.apk"
     with huge.open("wb") as handle:
@@ -415,12 +398,6 @@ def test_hostile_policy_file_is_read_or_refused(tmp_path: Path, name: str) -> No
         assert "[policy_document]" in result.stderr, result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a refused policy file is reported against the APK ('error plain.apk: [policy_document] the "
-    "policy document is empty'): pipeline.read_policy does not put the policy path into the analyser's "
-    "PolicyDocumentError, so the user cannot tell which input is bad",
-)
 def test_refused_policy_error_names_the_policy_file(tmp_path: Path) -> None:
     policy = tmp_path / "privacy-policy.html"
     policy.write_bytes(b"")

@@ -32,6 +32,7 @@ Decisions (the "why" behind behaviour a reader might not expect):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mmap
 import os
@@ -100,6 +101,9 @@ class ZipLimits:
     max_total_size: int = 4 * 2**30  # sum of declared uncompressed sizes
     max_ratio: float = 200.0  # uncompressed/compressed, checked for entries > 1 MiB
     max_name_length: int = 4096
+    # Checked before the file is mapped or hashed: stores cap APKs well below this, and a
+    # larger file would cost minutes of hashing before any other check could refuse it.
+    max_file_size: int = 2 * 2**30
 
 
 @dataclass(frozen=True)
@@ -243,8 +247,20 @@ class ApkArchive:
         LimitExceededError (entry count, total declared size, name length).
         """
         path = None if isinstance(source, bytes | bytearray | memoryview) else os.fspath(source)
+        limits = limits or ZipLimits()
+        if path is not None:
+            with contextlib.suppress(OSError):  # an unreadable path is reported by _Buffer
+                size = os.stat(path).st_size
+                if size > limits.max_file_size:
+                    raise LimitExceededError(
+                        f"the file is {size} bytes, over the limit of {limits.max_file_size} bytes (max_file_size)"
+                    )
+        elif isinstance(source, bytes | bytearray | memoryview) and len(source) > limits.max_file_size:
+            raise LimitExceededError(
+                f"the input is {len(source)} bytes, over the limit of {limits.max_file_size} bytes"
+            )
         buffer = _Buffer(source)
-        archive = cls(buffer, path, limits or ZipLimits())
+        archive = cls(buffer, path, limits)
         try:
             archive._parse()
         except BaseException:

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import signal
 import sys
+import threading
 import time
 from collections import defaultdict
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -19,7 +25,7 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from appwarden.errors import AppwardenError
+from appwarden.errors import AppwardenError, ScanTimeoutError
 from appwarden.evidence.model import APP_OWNER, Evidence
 from appwarden.findings import SEVERITY_ORDER, ScanReport
 
@@ -63,6 +69,7 @@ class ScanOptions:
     policy_path: str | None
     with_rules: bool
     trace_path: str | None = None
+    timeout_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -78,8 +85,42 @@ class ScanOutcome:
     seconds: float = 0.0
 
 
+def _limit_worker_memory(megabytes: int) -> None:
+    """Pool initializer: cap the worker's address space so a runaway APK fails alone with MemoryError."""
+    if megabytes > 0:
+        limit = megabytes * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+class _Alarm:
+    """Per-APK wall-clock limit via SIGALRM (only possible in a process's main thread)."""
+
+    def __init__(self, seconds: float, path: str) -> None:
+        self.seconds = seconds if threading.current_thread() is threading.main_thread() else 0.0
+        self.path = path
+        self.previous: Any = None
+
+    def _fire(self, signum: int, frame: object) -> None:
+        raise ScanTimeoutError(f"scanning took longer than the {self.seconds:g} s limit (--timeout)")
+
+    def __enter__(self) -> None:
+        if self.seconds > 0:
+            self.previous = signal.signal(signal.SIGALRM, self._fire)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.seconds > 0:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+
+
 def _scan_one(path: str, options: ScanOptions) -> ScanOutcome:
     """Scan one APK in a worker process; never raises for bad input."""
+    with _Alarm(options.timeout_seconds, path):
+        return _scan_one_unlimited(path, options)
+
+
+def _scan_one_unlimited(path: str, options: ScanOptions) -> ScanOutcome:
     started = time.perf_counter()
     try:
         if options.with_rules:
@@ -120,17 +161,32 @@ def _scan_one(path: str, options: ScanOptions) -> ScanOutcome:
 
 def scan(
     target: Path = typer.Argument(..., help="An APK file, or a folder of APKs", exists=True),
-    fmt: EvidenceFormat = typer.Option(EvidenceFormat.text, "--format", "-f", help="Evidence output: text or json"),
+    fmt: EvidenceFormat = typer.Option(
+        EvidenceFormat.text,
+        "--format",
+        "-f",
+        help="text: a summary; json: the evidence, or the whole scan report (findings + evidence) when rules run",
+    ),
     report: ReportFormat | None = typer.Option(None, "--report", "-r", help="Write a findings report instead"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Output file (one APK) or folder (a folder)"),
     lang: Lang = typer.Option(Lang.zh, "--lang", help="Report language"),
     app_type: str | None = typer.Option(None, "--app-type", help="One of the 39 app types (see `rules app-types`)"),
-    policy: Path | None = typer.Option(None, "--policy", help="Privacy policy file (HTML, text, PDF, DOCX)"),
+    policy: Path | None = typer.Option(
+        None, "--policy", exists=True, dir_okay=False, help="Privacy policy file (HTML, text, PDF, DOCX)"
+    ),
     trace: Path | None = typer.Option(
-        None, "--trace", help="Runtime trace (JSONL) recorded by appwarden's agent for this app (DYNAMIC rules)"
+        None,
+        "--trace",
+        exists=True,
+        dir_okay=False,
+        help="Runtime trace (JSONL) recorded by appwarden's agent for this app (DYNAMIC rules)",
     ),
     fail_on: FailOn = typer.Option(FailOn.never, "--fail-on", help="Exit 10 when a finding has this severity or more"),
     jobs: int = typer.Option(min(2, os.cpu_count() or 1), "--jobs", "-j", min=1, help="Parallel workers (folders)"),
+    timeout: float = typer.Option(900.0, "--timeout", min=0, help="Seconds one APK may take (0: no limit)"),
+    memory_limit: int = typer.Option(
+        4096, "--memory-limit", min=0, help="Address-space limit per worker in MiB, folder scans (0: none)"
+    ),
 ) -> None:
     """Scan an APK (or every APK in a folder) and print or write its evidence or findings report."""
     with_rules = any((report is not None, fail_on is not FailOn.never, app_type, policy, trace))
@@ -139,10 +195,11 @@ def scan(
         policy_path=str(policy) if policy else None,
         with_rules=with_rules,
         trace_path=str(trace) if trace else None,
+        timeout_seconds=timeout,
     )
     try:
         if target.is_dir():
-            raise typer.Exit(_scan_folder(target, fmt, report, output, lang, options, fail_on, jobs))
+            raise typer.Exit(_scan_folder(target, fmt, report, output, lang, options, fail_on, jobs, memory_limit))
         if not target.is_file():
             # A FIFO or device would block or never end: only regular files are APKs.
             _error(str(target), "unreadable_input", "not a regular file")
@@ -182,7 +239,7 @@ def _scan_file(
     if options.with_rules:
         scan_report = ScanReport.model_validate_json(outcome.result_json)
         if report is not None:
-            _write_report([scan_report], report, output, lang, single=True)
+            _write_report(scan_report, report, output, lang)
         elif fmt is EvidenceFormat.json:
             _emit(outcome.result_json, output)
         else:
@@ -206,6 +263,7 @@ def _scan_folder(
     options: ScanOptions,
     fail_on: FailOn,
     jobs: int,
+    memory_limit_mb: int = 0,
 ) -> int:
     apks = sorted(p for p in folder.rglob("*.apk") if p.is_file())  # is_file() skips FIFOs and devices
     if not apks:
@@ -227,31 +285,33 @@ def _scan_folder(
         console=err_console,
         transient=False,
     )
-    with progress, ProcessPoolExecutor(max_workers=jobs) as pool:
-        task = progress.add_task("scan", total=len(apks), current="")
-        futures: dict[Future[ScanOutcome], Path] = {pool.submit(_scan_one, str(p), options): p for p in apks}
-        pending = set(futures)
 
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                apk = futures[fut]
-                try:
-                    outcome = fut.result()
-                except Exception as exc:  # the worker process died (e.g. killed): record, go on
-                    outcome = ScanOutcome(
-                        str(apk), False, error_code="worker_died", error_message=str(exc), exit_code=1
-                    )
-                outcomes.append(outcome)
-                progress.update(task, advance=1, current=escape(apk.name))
-                if outcome.ok and output is not None and report is None:
-                    (output / f"{apk.stem}.json").write_text(_pretty(outcome.result_json or ""), encoding="utf-8")
+    def record(apk: Path, outcome: ScanOutcome) -> None:
+        outcomes.append(outcome)
+        progress.update(task, advance=1, current=escape(apk.name))
+        if outcome.ok and output is not None and report is None:
+            # Mirror the input tree: two app.apk in different subfolders must not overwrite each other.
+            target = output / apk.relative_to(folder).with_suffix(".json")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(_pretty(outcome.result_json or ""), encoding="utf-8")
+
+    with progress:
+        task = progress.add_task("scan", total=len(apks), current="")
+        suspects = _run_pool(apks, options, jobs, record, memory_limit_mb)
+        # A worker died (crash, out-of-memory kill) and took the pool down with it: every APK it
+        # left unfinished is tried again alone, so only the APK that kills its worker is lost.
+        for apk in suspects:
+            if _run_pool([apk], options, 1, record, memory_limit_mb):
+                record(apk, ScanOutcome(str(apk), False, error_code="worker_died", error_message=_DIED, exit_code=1))
     outcomes.sort(key=lambda o: o.path)
     reports: list[ScanReport] = []
     if options.with_rules:
-        reports = [ScanReport.model_validate_json(o.result_json) for o in outcomes if o.ok and o.result_json]
+        named = [
+            (Path(o.path), ScanReport.model_validate_json(o.result_json)) for o in outcomes if o.ok and o.result_json
+        ]
+        reports = [r for _, r in named]
         if report is not None and output is not None:
-            _write_report(reports, report, output, lang, single=False)
+            _write_folder_reports(named, folder, report, output, lang)
     _print_folder_summary(outcomes, reports)
     failed = [o for o in outcomes if not o.ok]
     for o in failed:
@@ -262,6 +322,51 @@ def _scan_folder(
     if failed:
         return max(o.exit_code for o in failed)
     return gate
+
+
+_DIED = "the worker process scanning this APK died (crash or out-of-memory kill), also when retried alone"
+
+
+def _run_pool(
+    apks: list[Path],
+    options: ScanOptions,
+    jobs: int,
+    record: Callable[[Path, ScanOutcome], None],
+    memory_limit_mb: int = 0,
+) -> list[Path]:
+    """Scan ``apks`` in a process pool, recording each outcome; returns the APKs a dead worker left unfinished."""
+    unfinished: list[Path] = []
+    workers = max(1, min(jobs, len(apks)))
+    with ProcessPoolExecutor(workers, initializer=_limit_worker_memory, initargs=(memory_limit_mb,)) as pool:
+        futures: dict[Future[ScanOutcome], Path] = {pool.submit(_scan_one, str(p), options): p for p in apks}
+        for fut in as_completed(futures):
+            apk = futures[fut]
+            try:
+                outcome = fut.result()
+            except BrokenProcessPool:
+                unfinished.append(apk)
+                continue
+            except Exception as exc:  # pickling or other executor failure for this APK: record, go on
+                outcome = ScanOutcome(str(apk), False, error_code="worker_error", error_message=str(exc), exit_code=1)
+            record(apk, outcome)
+    return sorted(unfinished)
+
+
+def _write_folder_reports(
+    named: list[tuple[Path, ScanReport]], folder: Path, fmt: ReportFormat, output: Path, lang: Lang
+) -> None:
+    from appwarden.report.render import render
+
+    if fmt is ReportFormat.xlsx:
+        target = output / "summary.xlsx"
+        render([r for _, r in named], fmt.value, target, lang=lang.value)
+        err_console.print(f"wrote {escape(str(target))}")
+        return
+    for apk, r in named:
+        target = output / apk.relative_to(folder).with_suffix(f".{fmt.value}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        render(r, fmt.value, target, lang=lang.value)
+    err_console.print(f"wrote {len(named)} {fmt.value} reports to {escape(str(output))}")
 
 
 def _gate(max_severity: str | None, fail_on: FailOn) -> int:
@@ -284,30 +389,12 @@ def _emit(text: str, output: Path | None) -> None:
         err_console.print(f"wrote {escape(str(output))}")
 
 
-def _write_report(
-    reports: list[ScanReport], fmt: ReportFormat, output: Path | None, lang: Lang, *, single: bool
-) -> None:
+def _write_report(report: ScanReport, fmt: ReportFormat, output: Path | None, lang: Lang) -> None:
     from appwarden.report.render import render
 
-    if single:
-        target = output or Path(f"{reports[0].app.package}.{_suffix(fmt)}")
-        render(reports[0], fmt.value, target, lang=lang.value)
-        err_console.print(f"wrote {escape(str(target))}")
-        return
-    assert output is not None
-    if fmt is ReportFormat.xlsx:
-        target = output / "summary.xlsx"
-        render(reports, fmt.value, target, lang=lang.value)
-        err_console.print(f"wrote {escape(str(target))}")
-        return
-    for r in reports:
-        target = output / f"{r.app.package}-{r.app.version_code or 0}.{_suffix(fmt)}"
-        render(r, fmt.value, target, lang=lang.value)
-    err_console.print(f"wrote {len(reports)} {fmt.value} reports to {escape(str(output))}")
-
-
-def _suffix(fmt: ReportFormat) -> str:
-    return fmt.value
+    target = output or Path(f"{report.app.package}.{fmt.value}")
+    render(report, fmt.value, target, lang=lang.value)
+    err_console.print(f"wrote {escape(str(target))}")
 
 
 # -- human-readable output ------------------------------------------------------------------------
