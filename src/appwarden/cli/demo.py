@@ -85,17 +85,13 @@ def _scan_and_report(apks: list[Path], out: Path, lang: str) -> dict[str, ScanRe
 
 def _policy_section(apks: list[Path], reports: dict[str, ScanReport]) -> None:
     """Analyse the privacy policy bundled in the sample app that has one."""
-    try:
-        from appwarden.cli.policy import demo_policy_section
-    except ImportError:
-        return
+    from appwarden.cli.policy import demo_policy_section
+
     demo_policy_section(apks, reports, console)
 
 
 def _governance_section(apks: list[Path], reports: dict[str, ScanReport], out: Path) -> None:
     """Take the sample apps through the whole case chain on SQLite and print the funnel."""
-    try:
-        from appwarden.cli.governance import demo_governance_section
-    except ImportError:
-        return
+    from appwarden.cli.governance import demo_governance_section
+
     demo_governance_section(apks, reports, out, console)
