@@ -263,7 +263,8 @@ class LifecycleEvent(_Event):
     state: Literal["foreground", "background"]
 
 
-TraceEvent = Annotated[
+#: Any one event of a trace (the plain union, for type hints).
+AnyTraceEvent = (
     ApiCallEvent
     | ConsentEvent
     | PermissionPromptEvent
@@ -272,9 +273,10 @@ TraceEvent = Annotated[
     | AppStartEvent
     | ClipboardReadEvent
     | SensorEvent
-    | LifecycleEvent,
-    Field(discriminator="type"),
-]
+    | LifecycleEvent
+)
+#: The same union, tagged by ``type`` for parsing.
+TraceEvent = Annotated[AnyTraceEvent, Field(discriminator="type")]
 #: Events that collect PI on the device.
 Collection = ApiCallEvent | ClipboardReadEvent | SensorEvent
 

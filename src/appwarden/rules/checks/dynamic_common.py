@@ -18,11 +18,11 @@ from typing import Literal
 
 from appwarden.evidence.model import APP_OWNER
 from appwarden.evidence.trace import (
+    AnyTraceEvent,
     ApiCallEvent,
     AppStartEvent,
     ClipboardReadEvent,
     ConsentEvent,
-    LifecycleEvent,
     NetworkEvent,
     PermissionPromptEvent,
     RuntimeTrace,
@@ -46,17 +46,7 @@ MAX_TRACE_EVENTS = 20
 #: Environment variable naming a YAML/JSON file that overrides :class:`TracePolicy` defaults.
 POLICY_ENV = "APPWARDEN_TRACE_POLICY"
 
-AnyEvent = (
-    ApiCallEvent
-    | ConsentEvent
-    | PermissionPromptEvent
-    | NetworkEvent
-    | UiEvent
-    | AppStartEvent
-    | ClipboardReadEvent
-    | SensorEvent
-    | LifecycleEvent
-)
+AnyEvent = AnyTraceEvent
 
 
 def require_trace(ctx: RuleContext) -> RuntimeTrace:
