@@ -472,3 +472,20 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path)
     with pytest.raises(LimitExceededError, match="over the limit"):
         ApkArchive.open(big.read_bytes(), ZipLimits(max_file_size=limit))
     assert ApkArchive.open(big, ZipLimits(max_file_size=limit + 1)).names()
+
+
+def test_read_of_a_large_deflated_entry_is_exact_and_holds_about_one_copy() -> None:
+    payload = hostile.random_bytes(6 * 2**20, seed=11)
+    builder = hostile.minimal_apk()
+    builder.add("assets/large.bin", payload, method=hostile.DEFLATED)
+    archive = ApkArchive.open(builder.build())
+    tracemalloc.start()
+    try:
+        data = archive.read("assets/large.bin")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert type(data) is bytes
+    assert data == payload
+    # Chunks plus their join would peak at two copies; the entry is inflated into one growing buffer.
+    assert peak < 1.5 * len(payload)

@@ -523,6 +523,8 @@ class DexFile:
         self._method_refs: dict[int, MethodRef] = {}
         self._field_refs: dict[int, FieldRef] = {}
         self._protos: dict[int, str] = {}
+        self._proto_rows: list[list[int]] | None = None
+        self._type_lists: dict[int, tuple[str, ...]] = {}
         self._class_data: tuple[bytes, int] | None = None
         self._code_refs: CodeReferences | None = None
         self._call_site_methods: dict[int, tuple[int, ...]] = {}
@@ -886,21 +888,28 @@ class DexFile:
     def _type_list(self, off: int) -> tuple[str, ...]:
         if off == 0:
             return ()
+        cached = self._type_lists.get(off)  # protos and classes share parameter/interface lists
+        if cached is not None:
+            return cached
         if off > self.size - 4:
             raise self._fail(f"type_list at {off:#x} is past the end of the file")
         (count,) = struct.unpack_from("<I", self._data, off)
         if off + 4 + 2 * count > self.size:
             raise self._fail(f"type_list at {off:#x} with {count} entries runs past the end of the file")
         type_descriptor = self.type_descriptor
-        return tuple(type_descriptor(i) for i in struct.unpack_from(f"<{count}H", self._data, off + 4))
+        types = tuple(type_descriptor(i) for i in struct.unpack_from(f"<{count}H", self._data, off + 4))
+        self._type_lists[off] = types
+        return types
 
     def proto(self, idx: int) -> str:
         """Prototype text, e.g. ``(ILjava/lang/String;)V``."""
         cached = self._protos.get(idx)
         if cached is None:
-            _, return_idx, params_off = (
-                int(v) for v in self._proto_ids[self._index(idx, len(self._proto_ids), "proto")]
-            )
+            rows = self._proto_rows
+            if rows is None:
+                # Python ints from a list are far cheaper than numpy rows at 10^4..10^5 look-ups.
+                rows = self._proto_rows = self._proto_ids.tolist()
+            _, return_idx, params_off = rows[self._index(idx, len(rows), "proto")]
             cached = "(" + "".join(self._type_list(params_off)) + ")" + self.type_descriptor(return_idx)
             self._protos[idx] = cached
         return cached
@@ -1043,9 +1052,18 @@ class DexFile:
             return []
         wanted = np.asarray(idxs, dtype=np.int64)
         self._check_batch(wanted, len(self._method_name), "method")
-        names = self._texts(self._method_name[wanted], self.string)
-        protos = self._texts(self._method_proto[wanted], self.proto)
-        return [n + p for n, p in zip(names, protos, strict=True)]
+        name_idxs = self._method_name[wanted]
+        proto_idxs = self._method_proto[wanted]
+        # Decode names, then protos, in the same order as before (warnings keep their order)...
+        name_text = dict(zip(*self._distinct_texts(name_idxs, self.string), strict=True))
+        proto_text = dict(zip(*self._distinct_texts(proto_idxs, self.proto), strict=True))
+        # ...and build one string per distinct (name, proto): "<init>()V" is shared by thousands
+        # of methods, so this saves both the concatenations and their memory.
+        pairs, inverse = np.unique(
+            (name_idxs.astype(np.int64) << 16) | proto_idxs.astype(np.int64), return_inverse=True
+        )
+        texts = [name_text[k >> 16] + proto_text[k & 0xFFFF] for k in pairs.tolist()]
+        return [texts[i] for i in inverse.tolist()]
 
     def method_descriptors(self, idxs: Sequence[int]) -> list[str]:
         """``Lcls;->name(params)ret`` per method_id in ``idxs`` (batch form of MethodRef.descriptor)."""
@@ -1070,6 +1088,12 @@ class DexFile:
         if len(idxs) and (int(idxs.min()) < 0 or int(idxs.max()) >= count):
             bad = int(idxs[(idxs < 0) | (idxs >= count)][0])
             self._index(bad, count, what)
+
+    @staticmethod
+    def _distinct_texts(values: npt.NDArray[Any], resolve: Callable[[int], str]) -> tuple[list[int], list[str]]:
+        """(distinct values in increasing order, resolve(v) of each)."""
+        distinct = np.unique(values).tolist()
+        return distinct, [resolve(v) for v in distinct]
 
     @staticmethod
     def _texts(values: npt.NDArray[Any], resolve: Callable[[int], str]) -> list[str]:

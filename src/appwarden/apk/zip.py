@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import mmap
 import os
 import re
@@ -618,7 +619,12 @@ class ApkArchive:
             content = bytes(self._buffer.data[start : start + entry.compressed_size])
             self._check_crc(entry, zlib.crc32(content))
             return content
-        return b"".join(self.iter_read(entry))
+        # BytesIO grows one buffer in place and getvalue() hands that buffer over without a copy,
+        # so a large entry (classes.dex) peaks near one copy instead of chunks plus their join.
+        out = io.BytesIO()
+        for chunk in self.iter_read(entry):
+            out.write(chunk)
+        return out.getvalue()
 
     def iter_read(self, entry: ZipEntry) -> Iterator[bytes]:
         """The uncompressed bytes of ``entry`` in chunks (for hashing large entries without holding them).

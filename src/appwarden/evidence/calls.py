@@ -8,26 +8,29 @@ are testable with a handful of constructed methods.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from appwarden.evidence.catalogs import ApiSpec
 from appwarden.evidence.model import ApiCall
 
 
-@dataclass
+@dataclass(slots=True)
 class MethodBody:
     """One defined method and what its code references, each with its first code-unit offset."""
 
     dex: str
     class_descriptor: str
     signature: str  # name(params)return, e.g. onCreate(Landroid/os/Bundle;)V
-    invokes: list[tuple[int, str]] = field(default_factory=list)  # (offset, Lcls;->name(params)ret)
-    field_reads: list[tuple[int, str]] = field(default_factory=list)  # (offset, Lcls;->NAME:type)
-    strings: list[tuple[int, str]] = field(default_factory=list)  # (offset, constant)
+    # Readers only iterate these; extract.py shares one empty tuple among the many methods
+    # without references, so replace a sequence rather than mutate one you did not create.
+    invokes: Sequence[tuple[int, str]] = field(default_factory=list)  # (offset, Lcls;->name(params)ret)
+    field_reads: Sequence[tuple[int, str]] = field(default_factory=list)  # (offset, Lcls;->NAME:type)
+    strings: Sequence[tuple[int, str]] = field(default_factory=list)  # (offset, constant)
     #: Offsets of invoke-virtual/-interface sites (dynamic dispatch); super, direct and static
     #: invokes run exactly the named method. None means "unknown": every invoke may dispatch.
-    dispatch_offsets: set[int] | None = None
+    dispatch_offsets: AbstractSet[int] | None = None
     #: Fills in references only the call graph needs (invokes and field reads of app classes)
     #: when it first walks this method; None once done or when nothing was deferred. Until then
     #: ``invokes``/``field_reads`` hold every reference any other matcher can use. See complete().
@@ -180,12 +183,23 @@ def find_api_calls(
     callee_facts: dict[str, tuple[list[ApiSpec], tuple[ApiSpec, ...], bool]] = {}
     nothing: tuple[list[ApiSpec], tuple[ApiSpec, ...], bool] = ([], (), False)
 
+    # Catalogued member names per class: most callees' classes have none, so their superclass
+    # chain is walked only when some class on it can match (decided once per class).
+    members_of: dict[str, set[str]] = {}
+    for descriptor in idx.invoke:
+        owner_cls, member_name = split_member(descriptor)
+        members_of.setdefault(owner_cls, set()).add(member_name)
+    chains: dict[str, tuple[str, ...]] = {}
+
     def facts_of(callee: str) -> tuple[list[ApiSpec], tuple[ApiSpec, ...], bool]:
         cls, member = split_member(callee)
         found: list[ApiSpec] = []
-        for candidate in _superclasses(program, cls):
-            found.extend(idx.invoke.get(f"{candidate}->{member}", []))
-            if found:
+        chain = chains.get(cls)
+        if chain is None:
+            chain = chains[cls] = tuple(c for c in _superclasses(program, cls) if c in members_of)
+        for candidate in chain:
+            if member in members_of[candidate]:
+                found.extend(idx.invoke[f"{candidate}->{member}"])
                 break
         resolver = cls == CONTENT_RESOLVER and member.startswith(_RESOLVER_ACCESS)
         any_specs = tuple(idx.class_any.get(cls, ()))

@@ -99,7 +99,8 @@ def _data_text(*parts: str) -> str:
 
 
 def _tuple(value: Any) -> tuple[str, ...]:
-    return tuple(str(v) for v in (value or []))
+    # map() rather than a generator: the catalog has 10^4 such lists, loaded on every start.
+    return tuple(map(str, value)) if value else ()
 
 
 def parse_sdk_catalog(catalog: dict[str, Any], init_data: dict[str, Any] | None = None) -> SdkCatalog:

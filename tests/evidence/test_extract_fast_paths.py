@@ -1,0 +1,79 @@
+"""The speed-ups of extract_evidence must not change one byte of the Evidence.
+
+The fast path indexes only relevant references, hands matchers only the methods that have
+references (extract._MatchedProgram), shares empty reference lists between methods and pauses
+the cyclic garbage collector. The plain path turns all of that off; both must serialise to the
+same JSON on every sample app and on the small real-world corpus APKs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from pathlib import Path
+
+import pytest
+
+from appwarden.evidence import extract
+from appwarden.evidence.calls import ProgramIndex
+from appwarden.evidence.extract import extract_evidence
+from support import EXAMPLES, ROOT
+
+CORPUS = ["appium-uiautomator2-server-debug-androidTest.apk"]
+
+
+def _plain_path(path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    with monkeypatch.context() as patch:
+        patch.setattr(extract, "_RELEVANCE", extract._keep_everything)
+        patch.setattr(extract, "_MatchedProgram", lambda program: program)
+        patch.setattr(extract, "_no_cyclic_gc", contextlib.nullcontext)
+        return extract_evidence(path).model_dump_json(indent=1)
+
+
+def _apks() -> list[Path]:
+    found = sorted(EXAMPLES.glob("*.apk"))
+    found += [p for name in CORPUS if (p := ROOT / "bench" / "corpus" / name).exists()]
+    return found
+
+
+@pytest.mark.parametrize("path", _apks(), ids=lambda p: p.name)
+def test_fast_path_evidence_is_byte_identical_to_the_plain_path(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert extract_evidence(path).model_dump_json(indent=1) == _plain_path(path, monkeypatch)
+
+
+def test_sample_apps_exist_for_the_comparison() -> None:
+    if not list(EXAMPLES.glob("*.apk")):
+        pytest.skip("examples/*.apk are not built")
+    assert len(_apks()) >= 7
+
+
+def test_matched_program_lists_only_methods_with_references_in_order() -> None:
+    from evidence.program_builder import ProgramBuilder
+
+    builder = ProgramBuilder()
+    builder.method("Lb/B;->z()V", strings=["x"])
+    builder.method("Lb/B;->a()V")  # no references: no matcher can find anything in it
+    builder.method("La/A;->m()V", invokes=["Landroid/telephony/TelephonyManager;->getDeviceId()Ljava/lang/String;"])
+    builder.method("Lb/B;->b()V", fields=["Landroid/os/Build;->SERIAL:Ljava/lang/String;"])
+    matched = extract._MatchedProgram(builder.program)
+    assert [m.descriptor for m in matched.methods()] == ["La/A;->m()V", "Lb/B;->b()V", "Lb/B;->z()V"]
+    assert matched.classes is builder.program.classes  # the call graph still sees every method
+    assert matched.method("Lb/B;->a()V") is not None
+    assert isinstance(matched, ProgramIndex)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_scan_restores_the_garbage_collector_state(enabled: bool) -> None:
+    path = EXAMPLES / "plain.apk"
+    if not path.exists():
+        pytest.skip("plain.apk is not built")
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        extract_evidence(path)
+        assert gc.isenabled() is enabled
+        with pytest.raises(Exception):  # noqa: B017 - any refusal; only the GC state matters here
+            extract_evidence(b"not an apk")
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
