@@ -4,8 +4,8 @@
 cross-validation on the development data (near-duplicate groups never straddle
 a split), retraining inside every fold, and prints per-CR precision, recall and
 F1 and the macro-F1, twice: with the chapter context the sentence sits in, and
-from the sentence text alone. Thresholds for fold k are tuned on the
-out-of-fold predictions of the other folds only.
+from the sentence text alone. Thresholds for fold k are tuned on predictions for
+the other folds made by models that never saw fold k (nested).
 
 Training needs scikit-learn (a test/dev dependency); run-time inference does not.
 """
@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -271,19 +272,32 @@ class CvResult:
 
 
 def cross_validate(examples: Sequence[Example], config: TrainConfig, k: int = 5) -> CvResult:
-    """Grouped k-fold CV: out-of-fold probabilities, thresholds tuned on the other folds, scores."""
+    """Grouped k-fold CV: out-of-fold probabilities, per-fold thresholds, scores.
+
+    Without the second stage the thresholds are nested: those applied to fold k are tuned on
+    predictions for the other folds made by models that never saw fold k (for each pair of folds a
+    model trained on the remaining k-2 folds predicts both). With the second stage on, they are tuned on
+    the other folds' out-of-fold predictions (slightly optimistic: those models saw fold k).
+    """
     y = np.array([[cr in e.labels for cr in CR_IDS] for e in examples], dtype=bool)
     folds = grouped_folds(examples, k)
     oof_ctx = np.zeros(y.shape, dtype=np.float32)
     oof_pln = np.zeros(y.shape, dtype=np.float32)
-    for test_idx in folds:
+
+    def fit_without(excluded: Sequence[int]) -> CrModel:
         mask = np.ones(len(examples), dtype=bool)
-        mask[test_idx] = False
-        model = fit([examples[int(i)] for i in np.flatnonzero(mask)], config)
+        for f in excluded:
+            mask[folds[f]] = False
+        return fit([examples[int(i)] for i in np.flatnonzero(mask)], config)
+
+    for f, test_idx in enumerate(folds):
+        model = fit_without([f])
         test = [examples[int(i)] for i in test_idx]
         oof_ctx[test_idx] = predict(model, test, with_chapter=True)
         oof_pln[test_idx] = predict(model, test, with_chapter=False)
     stage1_ctx, stage1_pln = oof_ctx, oof_pln
+    dec_ctx = np.zeros(y.shape, dtype=bool)
+    dec_pln = np.zeros(y.shape, dtype=bool)
     if config.stack_c > 0:
         # Second stage, itself cross-validated over the same folds on the first stage's out-of-fold output.
         chapters = [e.chapter for e in examples]
@@ -299,15 +313,27 @@ def cross_validate(examples: Sequence[Example], config: TrainConfig, k: int = 5)
             test_chapters = [chapters[int(i)] for i in test_idx]
             oof_ctx[test_idx] = apply_stack(stage1_ctx[test_idx], test_chapters, coef, intercept)
             oof_pln[test_idx] = apply_stack(stage1_pln[test_idx], [None] * len(test_idx), coef, intercept)
-    dec_ctx = np.zeros(y.shape, dtype=bool)
-    dec_pln = np.zeros(y.shape, dtype=bool)
-    for test_idx in folds:
-        other = np.ones(len(examples), dtype=bool)
-        other[test_idx] = False
-        th_ctx = tune_thresholds(y[other], oof_ctx[other])
-        th_pln = tune_thresholds(y[other], oof_pln[other])
-        dec_ctx[test_idx] = oof_ctx[test_idx] >= th_ctx
-        dec_pln[test_idx] = oof_pln[test_idx] >= th_pln
+        for test_idx in folds:
+            other = np.ones(len(examples), dtype=bool)
+            other[test_idx] = False
+            dec_ctx[test_idx] = oof_ctx[test_idx] >= tune_thresholds(y[other], oof_ctx[other])
+            dec_pln[test_idx] = oof_pln[test_idx] >= tune_thresholds(y[other], oof_pln[other])
+    else:
+        inner_ctx = {f: np.zeros(y.shape, dtype=np.float32) for f in range(k)}
+        inner_pln = {f: np.zeros(y.shape, dtype=np.float32) for f in range(k)}
+        for a in range(k):
+            for b in range(a + 1, k):
+                model = fit_without([a, b])
+                # The model saw neither a nor b: its predictions for b serve fold a's thresholds, and back.
+                for tuned, held in ((a, b), (b, a)):
+                    held_out = [examples[int(i)] for i in folds[held]]
+                    inner_ctx[tuned][folds[held]] = predict(model, held_out, with_chapter=True)
+                    inner_pln[tuned][folds[held]] = predict(model, held_out, with_chapter=False)
+        for f, test_idx in enumerate(folds):
+            other = np.ones(len(examples), dtype=bool)
+            other[test_idx] = False
+            dec_ctx[test_idx] = oof_ctx[test_idx] >= tune_thresholds(y[other], inner_ctx[f][other])
+            dec_pln[test_idx] = oof_pln[test_idx] >= tune_thresholds(y[other], inner_pln[f][other])
     dec_ctx = apply_rules(examples, dec_ctx)
     dec_pln = apply_rules(examples, dec_pln)
     return CvResult(score(y, dec_ctx), score(y, dec_pln), oof_ctx, oof_pln, stage1_ctx, stage1_pln)
@@ -321,6 +347,26 @@ def format_scores(title: str, scores: Scores) -> str:
     return "\n".join(lines)
 
 
+def print_recorded() -> int:
+    """Print the grouped-CV figures recorded for the shipped model; 2 when they are missing."""
+    ref = resources.files("appwarden.evidence.policy").joinpath("model_data").joinpath("metrics.json")
+    try:
+        metrics = json.loads(ref.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"no recorded metrics for the shipped model: {exc}", file=sys.stderr)
+        return 2
+    print(f"shipped model {metrics['model_version']} ({metrics['cv']}):")
+    print(f"{'label':<6} {'F1 chapter':>10} {'F1 text':>8} {'n':>5}")
+    for cr in CR_IDS:
+        ctx = metrics["per_label_with_chapter"][cr]
+        pln = metrics["per_label_text_only"][cr]
+        print(f"{cr:<6} {ctx[2]:10.3f} {pln[2]:8.3f} {ctx[3]:5d}")
+    print(
+        f"macro-F1 with chapter {metrics['macro_f1_with_chapter']:.4f}, text only {metrics['macro_f1_text_only']:.4f}"
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Grouped 5-fold CV of the policy CR classifier")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -329,7 +375,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stack-c", type=float, default=TrainConfig.stack_c, help="0 disables the second stage")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the scores as JSON here")
+    parser.add_argument(
+        "--recorded",
+        action="store_true",
+        help="print the figures recorded for the shipped model (model_data/metrics.json) without retraining",
+    )
     args = parser.parse_args(argv)
+    if args.recorded:
+        return print_recorded()
     if not args.data.exists():
         print(f"development data not found: {args.data}", file=sys.stderr)
         return 2
@@ -341,6 +394,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(format_scores("with section context (chapter known):", result.context))
     print()
     print(format_scores("sentence text alone:", result.plain))
+    print()
+    print_recorded()
     if args.json:
         args.json.write_text(
             json.dumps(
