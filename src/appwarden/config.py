@@ -52,6 +52,12 @@ class Settings(BaseModel):
     executor_workers: int = Field(2, ge=1, le=64)
     scanner: str = Field("appwarden.pipeline:scan_apk", description="Import path of the scan function")
     webhook_timeout_seconds: float = Field(5.0, gt=0, le=60)
+    tick_interval_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="How often the server's background loop and `appwarden worker` do what `appwarden tick` does "
+        "(name overdue cases, escalate late takedown orders); 0: never (run `appwarden tick` from cron instead)",
+    )
     page_size_max: int = Field(200, ge=1, le=10000)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,6 +24,8 @@ from appwarden.api.limits import BodyLimitMiddleware
 from appwarden.api.routers import admin, cases, notices, oversight, scans, stores
 from appwarden.config import Settings, load_settings
 from appwarden.governance import db, jobs
+from appwarden.governance.cases import TickResult
+from appwarden.governance.cases import tick as tick_cases
 from appwarden.governance.jobs import LocalProcessExecutor, ScanExecutor
 from appwarden.governance.models import utcnow
 from appwarden.governance.stores import deliver_callbacks
@@ -41,6 +44,7 @@ class ScanPump:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scan-pump", daemon=True)
+        self._next_tick = 0.0
 
     def start(self) -> None:
         self._thread.start()
@@ -57,6 +61,16 @@ class ScanPump:
         assert self._ctx.executor is not None
         jobs.pump(self._ctx.sessions, self._ctx.executor, clock=self._ctx.clock)
         deliver_callbacks(self._ctx.sessions, timeout=self._ctx.settings.webhook_timeout_seconds)
+        self.tick_if_due(time.monotonic())
+
+    def tick_if_due(self, monotonic_now: float) -> TickResult | None:
+        """The periodic `appwarden tick`: deadlines pass even when nobody runs the command."""
+        interval = self._ctx.settings.tick_interval_seconds
+        if interval <= 0 or monotonic_now < self._next_tick:
+            return None
+        self._next_tick = monotonic_now + interval
+        with db.session_scope(self._ctx.sessions) as session:
+            return tick_cases(session, now=self._ctx.clock())
 
     def _run(self) -> None:
         while not self._stop.is_set():

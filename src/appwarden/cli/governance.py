@@ -123,10 +123,18 @@ def worker(
     """Run queued scans from the database (the `queue` executor's workers)."""
     settings = _settings()
     factory, dispose = _factory()
+    next_tick = 0.0
     try:
         while True:
             done = _run(lambda: jobs.run_queued_inline(factory, settings.scanner))
             stores.deliver_callbacks(factory, timeout=settings.webhook_timeout_seconds)
+            if settings.tick_interval_seconds > 0 and time.monotonic() >= next_tick:
+                # Deadlines pass even when nobody runs `appwarden tick`.
+                next_tick = time.monotonic() + settings.tick_interval_seconds
+                with db.session_scope(factory) as session:
+                    ticked = _run(lambda: cases.tick(session, now=utcnow()))
+                if ticked.named or ticked.escalated_orders:
+                    console.print(f"named {ticked.named}; escalated orders {ticked.escalated_orders}")
             if done:
                 console.print(f"ran {done} scan(s)")
             if once:
