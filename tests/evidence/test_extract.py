@@ -175,3 +175,18 @@ def test_corrupt_resources_table_is_a_warning() -> None:
     ev = extract_evidence(data)
     assert ev.identity.package == "com.appwarden.sample.plain" and ev.identity.label is None
     assert any(w.code == "arsc_unreadable" for w in ev.warnings)
+
+
+def test_resource_texts_hold_the_apps_own_chinese_strings_only() -> None:
+    from appwarden.evidence.extract import app_resource_texts
+
+    texts = app_resource_texts(
+        {
+            "res:string/app_name": "手电筒",
+            "res:string/abc_action_bar_home_description": "转到首页",  # AndroidX: not the app's words
+            "res:string/hello": "hello",  # no Chinese
+            "res:string/long": "很长" * 40,
+            "res:string/title[zh-rCN]": "打开  闪光灯",
+        }
+    )
+    assert texts == ["手电筒", "打开 闪光灯"]

@@ -73,3 +73,23 @@ def test_flash_feature_and_torch_package_decide_tool(ef) -> None:
     decision = infer_app_type(ev)
     assert decision.decided == "utility_tools"
     assert any("camera.flash" in r for r in decision.inferred[0].reasons)
+
+
+def test_string_resources_confirm_a_package_token(ef) -> None:
+    texts = ["立即打车", "打车记录", "预约专车", "设置"]
+    decision = infer_app_type(ef.evidence(package="com.city.taxi", label="CityGo", resource_texts=texts))
+    assert decision.decided == "ride_hailing"
+    assert any("string resources" in r for r in decision.inferred[0].reasons)
+
+
+def test_string_resources_alone_never_decide(ef) -> None:
+    texts = ["立即打车", "打车记录", "预约专车"]
+    decision = infer_app_type(ef.evidence(package="com.example.app", label="CityGo", resource_texts=texts))
+    assert decision.decided is None
+    assert decision.inferred[0].app_type == "ride_hailing"
+    assert decision.inferred[0].confidence < DECIDE_THRESHOLD
+
+
+def test_two_resource_mentions_are_not_a_signal(ef) -> None:
+    decision = infer_app_type(ef.evidence(package="com.city.taxi", label="CityGo", resource_texts=["打车", "打车记录"]))
+    assert all("string resources" not in r for c in decision.inferred for r in c.reasons)

@@ -709,6 +709,7 @@ def _extract(
             for k, v in table.strings(loc).items():
                 if v != resource_strings.get(k):
                     consent_sources.setdefault(f"res:string/{k}[{loc}]", v)
+    resource_texts = app_resource_texts({**consent_sources})
     asset_texts = list(_text_files(archive, limits, warnings))
     code_strings = [
         (descriptor_to_class(body.class_descriptor), detector.owner_of(descriptor_to_class(body.class_descriptor)), s)
@@ -775,6 +776,7 @@ def _extract(
         dex_files=dex_summaries,
         application_class=basics.application_class,
         uses_features=mf.read_uses_features(root, resolver),
+        resource_texts=resource_texts,
         warnings=warnings,
     )
 
@@ -908,3 +910,38 @@ def _policy_files(archive: ApkArchive, limits: ScanLimits, warnings: list[ParseW
             yield PackagedFile(path=entry.name, size=entry.uncompressed_size, data=archive.read(entry.name))
         except MalformedStructureError as exc:  # hostile-container errors propagate
             warnings.append(ParseWarning(code="asset_unreadable", message=str(exc), where=entry.name))
+
+
+#: String-resource names that belong to AndroidX, Material and other libraries, not to the app.
+_LIBRARY_STRING_PREFIXES = (
+    "abc_",
+    "mtrl_",
+    "material_",
+    "m3_",
+    "exo_",
+    "common_google",
+    "fcm_",
+    "androidx_",
+    "appbar_",
+    "bottom_sheet_",
+    "call_notification_",
+    "search_menu_",
+    "status_bar_",
+    "character_counter",
+    "password_toggle",
+)
+MAX_RESOURCE_TEXTS = 300
+MAX_RESOURCE_TEXT_CHARS = 60
+
+
+def app_resource_texts(strings: dict[str, str]) -> list[str]:
+    """Short Chinese string values of the app's own resources (keys as ``res:string/NAME[...]``)."""
+    texts: set[str] = set()
+    for key, value in strings.items():
+        name = key.removeprefix("res:string/")
+        if name.startswith(_LIBRARY_STRING_PREFIXES):
+            continue
+        text = " ".join(value.split())
+        if 2 <= len(text) <= MAX_RESOURCE_TEXT_CHARS and any("\u4e00" <= ch <= "\u9fff" for ch in text):
+            texts.add(text)
+    return sorted(texts)[:MAX_RESOURCE_TEXTS]

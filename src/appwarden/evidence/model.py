@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-EVIDENCE_SCHEMA_VERSION = "1.1"
+EVIDENCE_SCHEMA_VERSION = "1.2"
 
 #: Owner of code that is the app's own (not attributed to any catalogued SDK).
 APP_OWNER = "app"
@@ -257,6 +257,11 @@ class Evidence(Fact):
     dex_files: list[DexSummary] = Field(default_factory=list)
     application_class: str | None = None
     uses_features: list[str] = Field(default_factory=list)
+    resource_texts: list[str] = Field(
+        default_factory=list,
+        description="The app's own Chinese string resources (default and zh locales; library strings left out), "
+        "short values only, sorted and capped: what the app says it does, for app-type inference",
+    )
     warnings: list[ParseWarning] = Field(default_factory=list)
 
     def sdk(self, sdk_id: str) -> SdkMatch | None:

@@ -45,6 +45,10 @@ PACKAGE_WEIGHT = 0.35
 SDK_WEIGHT = 0.2
 MANIFEST_WEIGHT = 0.75
 FEATURE_WEIGHT = 0.4
+# What the app's own string resources talk about: never enough to decide alone (below
+# DECIDE_THRESHOLD), but it confirms a package token or an SDK mix.
+RESOURCE_WEIGHT = 0.4
+RESOURCE_MIN_TEXTS = 3
 
 
 @dataclass(frozen=True)
@@ -260,6 +264,7 @@ def _score_candidates(evidence: Evidence) -> dict[str, list[tuple[float, str]]]:
     labels = [x.lower() for x in (identity.label, identity.label_zh) if x]
     tokens = _package_tokens(identity.package)
     sdk_categories = {c for s in evidence.sdks for c in s.categories}
+    resources = [t.lower() for t in evidence.resource_texts]
     signals: dict[str, list[tuple[float, str]]] = {}
     for type_id, hints in _HINTS.items():
         found: list[tuple[float, str]] = []
@@ -268,6 +273,9 @@ def _score_candidates(evidence: Evidence) -> dict[str, list[tuple[float, str]]]:
             if word is not None:
                 found.append((LABEL_WEIGHT, f"label {label!r} contains {word!r}"))
                 break
+        texts = [t for t in resources if any(w in t for w in hints.label_words)]
+        if len(texts) >= RESOURCE_MIN_TEXTS:
+            found.append((RESOURCE_WEIGHT, f"{len(texts)} string resources speak of it, e.g. {texts[0]!r}"))
         token = next((t for t in hints.package_tokens if t in tokens), None)
         if token is not None:
             found.append((PACKAGE_WEIGHT, f"package {identity.package} has token {token!r}"))
@@ -320,7 +328,7 @@ def infer_app_type(evidence: Evidence, declared: str | None = None) -> AppTypeDe
         return AppTypeDecision(
             inferred=[],
             decided=None,
-            reason="no signal for any of the 39 app types in the label, package name or manifest; give --app-type",
+            reason="no signal for any of the 39 app types in the label, package name, string resources or manifest; give --app-type",
         )
     top = candidates[0]
     runner_up = candidates[1].confidence if len(candidates) > 1 else 0.0
