@@ -28,9 +28,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
 
-import yaml
-
 from appwarden.evidence.trace import TRACE_FORMAT, TRACE_VERSION
+from appwarden.regs import load_regs
 
 #: Version of the recording agent, written into every trace header.
 AGENT_VERSION = "1.0.0"
@@ -128,8 +127,7 @@ def split_params(params: str) -> list[str]:
 
 
 def _apis() -> list[dict[str, Any]]:
-    text = (resources.files("appwarden") / "data" / "regs" / "apis.yaml").read_text(encoding="utf-8")
-    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    data = load_regs("apis.yaml")
     return list(data.get("apis") or [])
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from appwarden.errors import ConfigurationError
+from appwarden.regs import load_regs
 
 # libyaml's loader when available: the regs files are large and loaded once per process.
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -165,7 +166,7 @@ def sdk_catalog() -> SdkCatalog:
 @lru_cache(maxsize=1)
 def permission_table() -> dict[str, PermissionInfo]:
     """Permissions from regs/permissions.yaml keyed by full name."""
-    data = yaml.load(_data_text("regs", "permissions.yaml"), Loader=_YAML_LOADER) or {}
+    data = load_regs("permissions.yaml") or {}
     table: dict[str, PermissionInfo] = {}
     for p in data.get("permissions") or []:
         table[p["name"]] = PermissionInfo(
@@ -183,7 +184,7 @@ def _string_arguments(match: Any) -> tuple[str, ...]:
 @lru_cache(maxsize=1)
 def api_specs() -> tuple[ApiSpec, ...]:
     """Matchable entries of regs/apis.yaml (manifest_feature entries and ones without a descriptor are skipped)."""
-    data = yaml.load(_data_text("regs", "apis.yaml"), Loader=_YAML_LOADER) or {}
+    data = load_regs("apis.yaml") or {}
     specs: list[ApiSpec] = []
     for a in data.get("apis") or []:
         descriptor = a.get("descriptor")

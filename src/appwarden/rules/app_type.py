@@ -25,20 +25,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
-
-import yaml
 
 from appwarden.errors import ConfigurationError
 from appwarden.evidence.model import Evidence
 from appwarden.findings import AppTypeCandidate, AppTypeDecision
+from appwarden.regs import load_regs
 
 DECIDE_THRESHOLD = 0.6
 DECIDE_MARGIN = 0.2
 
 #: libyaml's C loader when available (10x faster on the standards data), else the pure-Python one.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 LABEL_WEIGHT = 0.6
 PACKAGE_WEIGHT = 0.35
@@ -218,8 +215,7 @@ _TOOL_FEATURES = ("android.hardware.camera.flash",)
 @lru_cache(maxsize=1)
 def app_types() -> dict[str, AppType]:
     """The 39 app types by id, read from the packaged data/regs/app_types.yaml."""
-    text = (resources.files("appwarden") / "data" / "regs" / "app_types.yaml").read_text(encoding="utf-8")
-    raw: dict[str, Any] = yaml.load(text, Loader=_LOADER)
+    raw: dict[str, Any] = load_regs("app_types.yaml")
     out: dict[str, AppType] = {}
     for entry in raw["app_types"]:
         cross = entry.get("cross_reference") or {}

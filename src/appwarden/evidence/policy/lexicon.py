@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-import yaml
-
 from appwarden.evidence.policy.normalize import normalize_sentence
+from appwarden.regs import load_regs
 
 
 @dataclass(frozen=True)
@@ -58,15 +57,10 @@ class PiLexicon:
             yield self.term_to_type[term], term, m.start()
 
 
-def _regs_text(name: str) -> str:
-    return resources.files("appwarden.data.regs").joinpath(name).read_text(encoding="utf-8")
-
-
 @lru_cache(maxsize=1)
 def pi_lexicon() -> PiLexicon:
     """The PI-type lexicon (loaded once)."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = yaml.load(_regs_text("pi_types.yaml"), Loader=loader)
+    data = load_regs("pi_types.yaml")
     types: dict[str, PiType] = {}
     term_to_type: dict[str, str] = {}
     for entry in data["pi_types"]:

@@ -8,10 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
-
-import yaml
 
 from appwarden.evidence.model import (
     APP_OWNER,
@@ -24,6 +21,7 @@ from appwarden.evidence.model import (
     SdkMatch,
 )
 from appwarden.findings import EvidenceRef
+from appwarden.regs import load_regs
 from appwarden.rules.app_type import AppType, app_types
 from appwarden.rules.model import RuleContext, RuleNotApplicable
 
@@ -31,7 +29,6 @@ from appwarden.rules.model import RuleContext, RuleNotApplicable
 MAX_CALL_SITES = 20
 
 #: libyaml's C loader when available (10x faster on the standards data), else the pure-Python one.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 #: The "PI-12" set of T/TAF 078.1 (IMEI, IMSI, MAC, app list, location, contacts, call log,
 #: calendar, SMS, own number, images, audio/video) as pi_types ids: minimum-necessary
@@ -57,8 +54,7 @@ PI12 = frozenset(
 
 
 def _regs(name: str) -> Any:
-    text = (resources.files("appwarden") / "data" / "regs" / name).read_text(encoding="utf-8")
-    return yaml.load(text, Loader=_LOADER)
+    return load_regs(name)
 
 
 @dataclass(frozen=True)
