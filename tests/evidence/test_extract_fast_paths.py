@@ -77,3 +77,27 @@ def test_scan_restores_the_garbage_collector_state(enabled: bool) -> None:
         assert gc.isenabled() is enabled
     finally:
         gc.enable() if was else gc.disable()
+
+
+@pytest.mark.parametrize("budget", [0, 2**40], ids=["every-dex-read-twice", "every-dex-kept"])
+def test_dex_kept_between_passes_or_read_again_gives_the_same_evidence(
+    budget: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The multidex sample has several DEX files: with budget 0 each one is inflated again in the
+    # second pass, with an unbounded budget all are kept; neither may change a fact or a warning.
+    path = EXAMPLES / "multidex.apk"
+    default = extract_evidence(path).model_dump_json(indent=1)
+    reads: list[str] = []
+    original_read = extract.ApkArchive.read
+
+    def counting_read(self: extract.ApkArchive, name: str) -> bytes:
+        reads.append(name)
+        return original_read(self, name)
+
+    monkeypatch.setattr(extract, "_kept_dex_budget", lambda sizes: budget)
+    monkeypatch.setattr(extract.ApkArchive, "read", counting_read)
+    assert extract_evidence(path).model_dump_json(indent=1) == default
+    dex_reads = [n for n in reads if n.endswith(".dex")]
+    dex_names = sorted(set(dex_reads))
+    assert len(dex_names) >= 2
+    assert len(dex_reads) == (2 * len(dex_names) if budget == 0 else len(dex_names))

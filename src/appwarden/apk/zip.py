@@ -150,6 +150,10 @@ def _human_size(n: int | float) -> str:
     return f"{int(n)} bytes"
 
 
+#: madvise option that drops a range of a mapping from the resident set (Linux, macOS); None elsewhere.
+_DONT_NEED: int | None = getattr(mmap, "MADV_DONTNEED", None)
+
+
 class _Buffer:
     """Read-only random access to the archive bytes (mmap of a file, or bytes in memory)."""
 
@@ -188,7 +192,24 @@ class _Buffer:
         with memoryview(self.data) as view:
             for start in range(0, self.size, _HASH_CHUNK):
                 digest.update(view[start : start + _HASH_CHUNK])
+                self.release(start, start + _HASH_CHUNK)
         return digest.hexdigest()
+
+    def release(self, start: int, end: int) -> None:
+        """Let the kernel drop the mapped pages of ``[start, end)`` from this process.
+
+        Hashing or inflating touches every page of a mapped APK once; left mapped, they all count
+        as resident memory for the whole scan although nothing reads them again (a 100 MB APK
+        would cost 100 MB). Dropped pages of a read-only file mapping come back from the page
+        cache if read again, so this changes memory, never content.
+        """
+        if self._map is None or _DONT_NEED is None:
+            return
+        first = start - start % mmap.PAGESIZE
+        last = min(end, self.size)
+        if last > first:
+            with contextlib.suppress(OSError, ValueError):
+                self._map.madvise(_DONT_NEED, first, last - first)
 
     def close(self) -> None:
         if self._map is not None:
@@ -284,6 +305,8 @@ class ApkArchive:
         records = self._read_central_directory(cd_offset, cd_size, entry_count)
         data_end = self._read_signing_block(cd_offset)
         self._resolve_entries(records, data_end)
+        # Checking every local header faulted in pages (and their read-around) all over the file.
+        self._buffer.release(0, self.size)
 
     def _find_central_directory(self) -> tuple[int, int, int]:
         """Locate the EOCD like Android: the last signature whose comment ends the file exactly."""
@@ -617,6 +640,7 @@ class ApkArchive:
             self._check_declared(entry, self._budget(entry))
             start = entry.data_offset
             content = bytes(self._buffer.data[start : start + entry.compressed_size])
+            self._buffer.release(start, start + entry.compressed_size)
             self._check_crc(entry, zlib.crc32(content))
             return content
         # BytesIO grows one buffer in place and getvalue() hands that buffer over without a copy,
@@ -650,6 +674,7 @@ class ApkArchive:
             crc = zlib.crc32(chunk, crc)
             produced += len(chunk)
             yield chunk
+        self._buffer.release(entry.data_offset, entry.data_offset + entry.compressed_size)
         if produced != entry.uncompressed_size:
             raise MalformedStructureError(
                 f"entry {entry.name!r} inflates to {produced} bytes but declares {entry.uncompressed_size}"

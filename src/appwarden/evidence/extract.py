@@ -788,35 +788,40 @@ def _index_code(
 
     Two passes: which classes the APK defines must be known before any DEX is indexed, because
     the call graph follows references to classes of any DEX. Warnings keep DEX order.
+
+    Memory: the first pass keeps a parsed DEX for the second only while the DEX kept add up to
+    no more than the largest one (:func:`_kept_dex_budget`); the others are read again when
+    their turn comes. A typical app (one big DEX, some small ones) is inflated once, and an
+    app of ten equal 8 MB DEX files never holds more than two of them.
     """
-    dex_names = sorted((e.name for e in archive.entries if _DEX_NAME.match(e.name)), key=_dex_order)
-    parsed: deque[tuple[str, DexFile | ParseWarning]] = deque()
+    dex_entries = sorted((e for e in archive.entries if _DEX_NAME.match(e.name)), key=lambda e: _dex_order(e.name))
+    budget = _kept_dex_budget([e.uncompressed_size for e in dex_entries])
+    parsed: deque[tuple[str, DexFile | ParseWarning | None]] = deque()
     defined: dict[str, set[str]] = {}
-    for name in dex_names:
-        data = archive.read(name)  # container-level trouble (bomb, CRC, overlap) propagates
-        try:
-            dex = DexFile.parse(data, name, limits.dex)
-        except LimitExceededError as exc:
-            parsed.append((name, ParseWarning(code="dex_limit", message=f"{name} skipped: {exc}", where=name)))
-            continue
-        except MalformedStructureError as exc:
-            parsed.append((name, ParseWarning(code="dex_unreadable", message=f"{name} skipped: {exc}", where=name)))
-            continue
-        parsed.append((name, dex))
-        with contextlib.suppress(MalformedStructureError):  # indexing reports it below; the DEX contributes nothing
-            for descriptor, superclass in defined_classes(dex):
-                supers = defined.setdefault(descriptor, set())
-                if superclass:
-                    supers.add(superclass)
+    kept_bytes = 0
+    for entry in dex_entries:
+        item: DexFile | ParseWarning | None = _parse_dex(archive, entry.name, limits)
+        if isinstance(item, DexFile):
+            with contextlib.suppress(MalformedStructureError):  # indexing reports it below; the DEX contributes nothing
+                for descriptor, superclass in defined_classes(item):
+                    supers = defined.setdefault(descriptor, set())
+                    if superclass:
+                        supers.add(superclass)
+            if kept_bytes + item.size <= budget:
+                kept_bytes += item.size
+            else:
+                item = None  # read again in the second pass
+        parsed.append((entry.name, item))
     relevance = _RELEVANCE(api_specs(), catalog, detector, defined)
     program = ProgramIndex()
     summaries: list[DexSummary] = []
     while parsed:
-        name, item = parsed.popleft()  # each DEX is released once indexed
-        if isinstance(item, ParseWarning):
-            warnings.append(item)
+        name, kept = parsed.popleft()  # each DEX is released once indexed
+        dex_or_warning = kept if kept is not None else _parse_dex(archive, name, limits)
+        if isinstance(dex_or_warning, ParseWarning):
+            warnings.append(dex_or_warning)
             continue
-        dex = item
+        dex = dex_or_warning
         # Index into a scratch program first: a DEX that fails half-way contributes nothing.
         scratch = ProgramIndex()
         try:
@@ -841,6 +846,25 @@ def _index_code(
         )
         warnings.extend(ParseWarning(code=code, message=message, where=name) for code, message in dex.warnings)
     return program, summaries
+
+
+def _kept_dex_budget(sizes: list[int]) -> int:
+    """How many inflated DEX bytes the first pass may keep for the second: the largest DEX's size."""
+    return max(sizes, default=0)
+
+
+def _parse_dex(archive: ApkArchive, name: str, limits: ScanLimits) -> DexFile | ParseWarning:
+    """One classes*.dex parsed, or the warning saying why it is skipped.
+
+    Container-level trouble (bomb, CRC, overlap) propagates: it condemns the APK, not one DEX.
+    """
+    data = archive.read(name)
+    try:
+        return DexFile.parse(data, name, limits.dex)
+    except LimitExceededError as exc:
+        return ParseWarning(code="dex_limit", message=f"{name} skipped: {exc}", where=name)
+    except MalformedStructureError as exc:
+        return ParseWarning(code="dex_unreadable", message=f"{name} skipped: {exc}", where=name)
 
 
 class _MatchedProgram(ProgramIndex):
