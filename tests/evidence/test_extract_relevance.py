@@ -75,7 +75,10 @@ def test_relevance_keeps_what_the_fact_modules_match() -> None:
     assert relevance.keep_class("Landroid/app/Activity;")  # resolved through FRAMEWORK_SUPERCLASSES
     umeng = next((p for s in catalog.sdks for p in s.prefixes if p.startswith("com.umeng")), None)
     if umeng:
-        assert relevance.keep_class("L" + umeng.replace(".", "/") + "/Anything;")  # an SDK may own it
+        # An SDK may own it: find_called_sdks reads such invokes by class pair, no body keeps them.
+        assert relevance.sdk_class("L" + umeng.replace(".", "/") + "/Anything;")
+        assert not relevance.keep_class("L" + umeng.replace(".", "/") + "/Anything;")
+    assert not relevance.sdk_class("Lcom/example/Other;")
     assert not relevance.keep_class("Ljava/lang/StringBuilder;")
     assert not relevance.keep_class("Lcom/example/Other;")
     assert b"://" in relevance.string_needles

@@ -119,6 +119,18 @@ def test_init_sites_and_called_sdks() -> None:
     assert find_called_sdks(b.program, det.owner_of) == {"umeng", "umeng-push-inbox"}
 
 
+def test_called_sdks_from_class_pairs_count_only_app_callers() -> None:
+    # Invokes kept only as (caller class, callee class) pairs, as extract.py records them.
+    b = ProgramBuilder()
+    b.program.class_invokes = {
+        "Lcom/x/App;": frozenset({"Lcom/umeng/message/inbox/Box;", "Lcom/x/Util;"}),
+        "Lcom/umeng/commonsdk/Inner;": frozenset({"Lcom/umeng/commonsdk/UMConfigure;"}),
+    }
+    det = SdkDetector(TOY)
+    # App code calls the inbox SDK; the SDK calling itself and app calling app do not count.
+    assert find_called_sdks(b.program, det.owner_of) == {"umeng-push-inbox"}
+
+
 def test_shipped_catalog_invariants() -> None:
     catalog = sdk_catalog()
     ids = {s.id for s in catalog.sdks}

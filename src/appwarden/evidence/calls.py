@@ -64,6 +64,10 @@ class ProgramIndex:
     """All classes defined in the APK's DEX files; the first definition of a class wins (as on Android)."""
 
     classes: dict[str, ClassInfo] = field(default_factory=dict)
+    #: Caller class -> classes its methods invoke, for invokes kept in no method body because only
+    #: :func:`~appwarden.evidence.sdk.find_called_sdks` needs them, and it needs only the classes
+    #: (extract.py records those of classes an SDK may own). Empty for hand-built programs.
+    class_invokes: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def add_class(self, info: ClassInfo) -> bool:
         if info.descriptor in self.classes:

@@ -166,6 +166,9 @@ class CodeRelevance:
     """
 
     keep_class: Callable[[str], bool]
+    #: Classes an SDK may own: invokes of them matter to find_called_sdks by class pair only
+    #: (ProgramIndex.class_invokes), so they are not kept in method bodies for that.
+    sdk_class: Callable[[str], bool]
     #: Classes the APK defines: references to them matter only to the call graph, which reads
     #: them when it walks a method (MethodBody.deferred), so they are not materialised up front.
     call_graph_classes: frozenset[str]
@@ -196,8 +199,8 @@ def code_relevance(
 ) -> CodeRelevance:
     """The references extract_evidence's fact modules can match (see :class:`CodeRelevance`).
 
-    Catalogued API, init-API, class-loader and reflection classes are kept for their matchers,
-    and any class an SDK could own for ``find_called_sdks``. ``defined`` maps the descriptor of
+    Catalogued API, init-API, class-loader and reflection classes are kept for their matchers;
+    invokes of any class an SDK could own are recorded by class pair for ``find_called_sdks``. ``defined`` maps the descriptor of
     every class the APK defines to the superclasses its definitions name: the call graph follows
     all of them, and find_api_calls those whose superclass chain reaches a catalogued API class.
     """
@@ -229,19 +232,19 @@ def code_relevance(
     def keep_class(descriptor: str) -> bool:
         verdict = verdicts.get(descriptor)
         if verdict is None:
-            verdict = (
-                descriptor in named
-                or detector.may_own(descriptor_to_class(descriptor))
-                or (descriptor in defined and inherits_api(descriptor))
-            )
+            verdict = descriptor in named or (descriptor in defined and inherits_api(descriptor))
             verdicts[descriptor] = verdict
         return verdict
+
+    def sdk_class(descriptor: str) -> bool:
+        return detector.may_own(descriptor_to_class(descriptor))
 
     texts = {"://", *CONSENT_MARKERS}
     texts.update(s.descriptor for s in spec_list if s.kind == "string")
     texts.update(arg for s in spec_list for arg in s.string_argument)
     return CodeRelevance(
         keep_class=keep_class,
+        sdk_class=sdk_class,
         call_graph_classes=frozenset(defined),
         string_needles=tuple(sorted(mutf8(t) for t in texts if t)),
         string_needles_ignore_case=tuple(sorted(mutf8(t) for t in CONSENT_MARKERS_IGNORE_CASE)),
@@ -283,7 +286,7 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
         string_filter = set(np.union1d(candidates, folded).tolist())
     _read_static_strings(dex, static_values, string_filter)
 
-    invokes = refs.invokes.rows
+    invokes = all_invokes = refs.invokes.rows
     fields = refs.fields.rows[np.isin(refs.fields.opcode, _FIELD_READ_OPS_ARRAY)]
     strings = refs.strings.rows
     # graph_*: every row anyone uses (matchers and call graph); invokes/fields: the matchers' rows.
@@ -392,7 +395,33 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
         _defer_call_graph_references(
             bodies, deferred_callers, graph_invokes, graph_fields, method_descriptor, field_descriptor, dex
         )
+    if relevance is not None:
+        defined_callers = [m for (pos, m) in with_code[:, [0, 2]].tolist() if owners[pos] is not None]
+        program.class_invokes.update(_sdk_class_invokes(dex, all_invokes, defined_callers, relevance))
     return class_count, defined_count
+
+
+def _sdk_class_invokes(
+    dex: DexFile, invokes: npt.NDArray[np.uint32], callers: list[int], relevance: CodeRelevance
+) -> dict[str, frozenset[str]]:
+    """Caller class -> SDK-ownable classes it invokes, over the (non-custom) invokes of ``callers``.
+
+    Decided per distinct (caller class, callee class) pair, never per instruction: an app has
+    10^5 such invokes but a few thousand pairs.
+    """
+    rows = invokes[(invokes[:, 1] < _INVOKE_CUSTOM_MIN) & np.isin(invokes[:, 0], np.asarray(callers, dtype=np.int64))]
+    if not len(rows):
+        return {}
+    class_types = dex.method_class_types()
+    pairs = np.unique((class_types[rows[:, 0]].astype(np.int64) << 32) | class_types[rows[:, 2]].astype(np.int64))
+    callee_types = np.unique(pairs & 0xFFFFFFFF)
+    sdk_type = np.zeros(dex.type_count, dtype=bool)
+    sdk_type[callee_types] = [relevance.sdk_class(dex.type_descriptor(t)) for t in callee_types.tolist()]
+    pairs = pairs[sdk_type[pairs & 0xFFFFFFFF]]
+    found: dict[str, set[str]] = {}
+    for key in pairs.tolist():
+        found.setdefault(dex.type_descriptor(key >> 32), set()).add(dex.type_descriptor(key & 0xFFFFFFFF))
+    return {caller: frozenset(callees) for caller, callees in found.items()}
 
 
 def _segments(callers: npt.NDArray[np.uint32]) -> Iterator[tuple[int, int, int]]:
@@ -833,7 +862,10 @@ def _index_code(
             warnings.append(ParseWarning(code="dex_unreadable", message=f"{name} skipped: {exc}", where=name))
             continue
         for info in scratch.classes.values():
-            program.add_class(info)  # an earlier DEX's definition wins, as on Android
+            if program.add_class(info):  # an earlier DEX's definition wins, as on Android
+                callees = scratch.class_invokes.get(info.descriptor)
+                if callees:
+                    program.class_invokes[info.descriptor] = callees
         summaries.append(
             DexSummary(
                 name=name,
@@ -878,7 +910,7 @@ class _MatchedProgram(ProgramIndex):
     """
 
     def __init__(self, program: ProgramIndex) -> None:
-        super().__init__(classes=program.classes)
+        super().__init__(classes=program.classes, class_invokes=program.class_invokes)
         self._with_references = [b for b in program.methods() if b.invokes or b.field_reads or b.strings]
 
     def methods(self) -> Iterator[MethodBody]:

@@ -310,4 +310,14 @@ def find_called_sdks(program: ProgramIndex, owner_of: Callable[[str], str]) -> s
                 owner = callee_owner[callee] = class_owner[cls]
             if owner != APP_OWNER:
                 called.add(owner)
+    for caller, callee_classes in program.class_invokes.items():
+        if caller not in class_owner:
+            class_owner[caller] = owner_of(descriptor_to_class(caller))
+        if class_owner[caller] != APP_OWNER:
+            continue
+        for cls in callee_classes:
+            if cls not in class_owner:
+                class_owner[cls] = owner_of(descriptor_to_class(cls))
+            if class_owner[cls] != APP_OWNER:
+                called.add(class_owner[cls])
     return called
