@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from appwarden.evidence.calls import descriptor_to_class, find_api_calls
+import pytest
+
+from appwarden.evidence.calls import MethodBody, descriptor_to_class, find_api_calls
 from appwarden.evidence.catalogs import ApiSpec, api_specs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -96,3 +98,37 @@ def test_custom_spec_table() -> None:
     spec = ApiSpec("Lcom/v/Api;->exec(Ljava/lang/String;)V", "invoke", ("logs",), string_argument=("logcat",))
     assert len(find_api_calls(b.program, [spec], owner)) == 1
     assert descriptor_to_class("Lcom/x/A$B;") == "com.x.A$B"
+
+
+def test_method_table_builds_each_unbuilt_method_once_on_lookup() -> None:
+    from array import array
+
+    from appwarden.evidence.calls import ClassInfo, MethodTable, ProgramIndex
+
+    built_for: list[tuple[str, str, int]] = []
+
+    def factory(cls: str, sig: str, method_id: int) -> MethodBody:
+        built_for.append((cls, sig, method_id))
+        return MethodBody("classes.dex", cls, sig, [(0, "Lx/Y;->z()V")])
+
+    eager = MethodBody("classes.dex", "La/B;", "run()V", [(2, "Landroid/os/Build;->getSerial()Ljava/lang/String;")])
+    # Over 16 signatures: the table switches to its dictionary look-up.
+    unbuilt = tuple(f"m{i}()V" for i in range(20))
+    table = MethodTable("La/B;", {"run()V": eager}, unbuilt, array("I", range(100, 120)), factory)
+    program = ProgramIndex({"La/B;": ClassInfo("La/B;", "classes.dex", methods=table)})
+
+    assert "m7()V" in table and "run()V" in table and "nope()V" not in table
+    assert len(table) == 21 and sorted(table) == sorted(["run()V", *unbuilt])
+    assert [b.signature for b in program.built_methods()] == ["run()V"]  # nothing built by listing
+    assert built_for == []
+    body = program.method("La/B;->m7()V")
+    assert body is not None and body.invokes == [(0, "Lx/Y;->z()V")]
+    assert program.method("La/B;->m7()V") is body  # built once, then the same object
+    assert built_for == [("La/B;", "m7()V", 107)]
+    assert [b.signature for b in program.built_methods()] == ["m7()V", "run()V"]
+    assert len(table) == 21
+    with pytest.raises(KeyError):
+        table["nope()V"]
+    del table["m3()V"]
+    assert "m3()V" not in table and table["m4()V"].signature == "m4()V"
+    assert built_for[-1] == ("La/B;", "m4()V", 104)  # ids stay aligned after a removal

@@ -101,3 +101,23 @@ def test_dex_kept_between_passes_or_read_again_gives_the_same_evidence(
     dex_names = sorted(set(dex_reads))
     assert len(dex_names) >= 2
     assert len(dex_reads) == (2 * len(dex_names) if budget == 0 else len(dex_names))
+
+
+def test_methods_no_matcher_reads_stay_unbuilt_until_the_call_graph_asks() -> None:
+    from appwarden.apk.zip import ApkArchive
+    from appwarden.evidence.calls import MethodTable
+    from appwarden.evidence.catalogs import sdk_catalog
+    from appwarden.evidence.sdk import SdkDetector
+
+    catalog = sdk_catalog()
+    with ApkArchive.open(EXAMPLES / "sdkdemo.apk") as archive:
+        program, _ = extract._index_code(archive, extract.ScanLimits(), catalog, SdkDetector(catalog), [])
+    total = sum(len(info.methods) for info in program.classes.values())
+    built = sum(1 for _ in program.built_methods())
+    assert 0 < built < total
+    tables = [info.methods for info in program.classes.values() if isinstance(info.methods, MethodTable)]
+    assert tables
+    table = tables[0]
+    signature = next(sig for sig in table if sig not in table.built())
+    body = table[signature]  # what the call graph's program.method() does
+    assert body.signature == signature and signature in table.built()

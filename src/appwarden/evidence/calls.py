@@ -8,7 +8,8 @@ are testable with a handful of constructed methods.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
@@ -49,13 +50,92 @@ class MethodBody:
         return self
 
 
+#: Builds the body of a method the table holds by signature only: (class descriptor, signature, id).
+MethodFactory = Callable[[str, str, int], MethodBody]
+
+
+class MethodTable(MutableMapping[str, MethodBody]):
+    """A class's methods by signature, most of them not yet built.
+
+    An app defines 10^5 methods and no matcher needs a body for most of them: only the call
+    graph may walk into them, and it walks a few. The table keeps those as a signature and a
+    DEX method id (a tuple slot and four bytes each) and builds a body the first time one is
+    looked up; built bodies are kept, so a method is always the same object.
+    """
+
+    __slots__ = ("_built", "_class", "_factory", "_ids", "_position", "_signatures")
+
+    def __init__(
+        self,
+        class_descriptor: str,
+        built: dict[str, MethodBody],
+        signatures: tuple[str, ...],
+        ids: array[int],
+        factory: MethodFactory,
+    ) -> None:
+        self._class = class_descriptor
+        self._built = built
+        self._signatures = signatures
+        self._ids = ids
+        self._factory = factory
+        self._position: dict[str, int] | None = None
+
+    def _lazy_position(self, signature: str) -> int:
+        """Index of an unbuilt signature, or -1. Large classes get a dictionary on first use."""
+        if len(self._signatures) <= 16:
+            try:
+                return self._signatures.index(signature)
+            except ValueError:
+                return -1
+        if self._position is None:
+            self._position = {sig: i for i, sig in enumerate(self._signatures)}
+        return self._position.get(signature, -1)
+
+    def __contains__(self, signature: object) -> bool:
+        return signature in self._built or (isinstance(signature, str) and self._lazy_position(signature) >= 0)
+
+    def __getitem__(self, signature: str) -> MethodBody:
+        body = self._built.get(signature)
+        if body is not None:
+            return body
+        at = self._lazy_position(signature)
+        if at < 0:
+            raise KeyError(signature)
+        body = self._built[signature] = self._factory(self._class, signature, self._ids[at])
+        return body
+
+    def __setitem__(self, signature: str, body: MethodBody) -> None:
+        self._built[signature] = body
+
+    def __delitem__(self, signature: str) -> None:
+        if signature not in self:
+            raise KeyError(signature)
+        self._built.pop(signature, None)
+        at = self._lazy_position(signature)
+        if at >= 0:
+            self._signatures = self._signatures[:at] + self._signatures[at + 1 :]
+            del self._ids[at]
+            self._position = None
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._built
+        yield from (sig for sig in self._signatures if sig not in self._built)
+
+    def __len__(self) -> int:
+        return len(self._built) + sum(1 for sig in self._signatures if sig not in self._built)
+
+    def built(self) -> dict[str, MethodBody]:
+        """The bodies built so far (never builds one)."""
+        return self._built
+
+
 @dataclass
 class ClassInfo:
     descriptor: str
     dex: str
     superclass: str | None = None
     interfaces: tuple[str, ...] = ()
-    methods: dict[str, MethodBody] = field(default_factory=dict)
+    methods: MutableMapping[str, MethodBody] = field(default_factory=dict)
     static_strings: list[str] = field(default_factory=list)  # initial values of static String fields
 
 
@@ -81,6 +161,14 @@ class ProgramIndex:
             info = self.classes[descriptor]
             for signature in sorted(info.methods):
                 yield info.methods[signature]
+
+    def built_methods(self) -> Iterator[MethodBody]:
+        """Like :meth:`methods`, without building the bodies a :class:`MethodTable` holds unbuilt."""
+        for descriptor in sorted(self.classes):
+            methods = self.classes[descriptor].methods
+            bodies = methods.built() if isinstance(methods, MethodTable) else methods
+            for signature in sorted(bodies):
+                yield bodies[signature]
 
     def method(self, descriptor: str) -> MethodBody | None:
         cls, _, sig = descriptor.partition("->")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import re
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ from appwarden.evidence.calls import (
     FRAMEWORK_SUPERCLASSES,
     ClassInfo,
     MethodBody,
+    MethodTable,
     ProgramIndex,
     descriptor_to_class,
     find_api_calls,
@@ -355,30 +357,31 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
         for caller, a, b in _segments(table_rows[:, 0]):
             found[caller] = texts[a:b]
 
-    # Most methods have no reference any fact module keeps: they get the shared empties without
-    # a dictionary look-up each, and only bodies the call graph will complete are remembered.
-    deferred_set = set(deferred_callers)
-    with_references = {*invokes_of, *field_reads_of, *strings_of, *deferred_set}
-    has_references = np.isin(with_code[:, 2], np.fromiter(with_references, dtype=np.int64)).tolist()
     positions = max(int(with_code[:, 0].max()) + 1 if len(with_code) else 0, max(infos, default=-1) + 1)
     owners: list[ClassInfo | None] = [None] * positions
     for pos, info in infos.items():
         owners[pos] = info
+    owned = np.zeros(positions, dtype=bool)
+    owned[list(infos)] = True
+    method_rows = with_code[:, [0, 2]]
+    is_defined = owned[method_rows[:, 0]] if len(method_rows) else np.zeros(0, dtype=bool)
+    defined_count = int(is_defined.sum())
+    if relevance is None:
+        built = is_defined
+    else:
+        # Only bodies some matcher reads are built now; the call graph builds the rest on demand.
+        eager_callers = np.fromiter({*invokes_of, *field_reads_of, *strings_of}, dtype=np.int64)
+        built = is_defined & np.isin(method_rows[:, 1], eager_callers)
+        if not built.all():
+            built |= is_defined & _in_classes_with_repeated_signatures(method_rows[:, 0], signatures)
+    deferred_set = set(deferred_callers)
     bodies: dict[int, MethodBody] = {}
     dex_name = dex.name
-    defined_count = 0
-    for (pos, method_idx), signature, has in zip(
-        with_code[:, [0, 2]].tolist(), signatures, has_references, strict=True
-    ):
+    for i in np.flatnonzero(built).tolist():
+        pos, method_idx = method_rows[i].tolist()
         owner = owners[pos]
-        if owner is None:
-            continue
-        defined_count += 1
-        if not has:
-            owner.methods[signature] = MethodBody(
-                dex_name, owner.descriptor, signature, _NO_REFERENCES, _NO_REFERENCES, _NO_REFERENCES, _NO_DISPATCH
-            )
-            continue
+        assert owner is not None
+        signature = signatures[i]
         defined = MethodBody(
             dex_name,
             owner.descriptor,
@@ -391,25 +394,31 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
         owner.methods[signature] = defined
         if method_idx in deferred_set:
             bodies[method_idx] = defined
-    if deferred_callers:
-        _defer_call_graph_references(
-            bodies, deferred_callers, graph_invokes, graph_fields, method_descriptor, field_descriptor, dex
-        )
+    unbuilt = np.flatnonzero(is_defined & ~built)
+    if deferred_callers or len(unbuilt):
+        fill = _call_graph_fill(graph_invokes, graph_fields, method_descriptor, field_descriptor, dex)
+        for caller in deferred_callers:
+            body = bodies.get(caller)
+            if body is not None:
+                body.deferred = _DeferredFill(fill, body, caller)
+        if len(unbuilt):
+            unbuilt_signatures = [signatures[i] for i in unbuilt.tolist()]
+            _add_unbuilt_methods(owners, method_rows[unbuilt], unbuilt_signatures, dex_name, fill)
     if relevance is not None:
-        defined_callers = [m for (pos, m) in with_code[:, [0, 2]].tolist() if owners[pos] is not None]
+        defined_callers = method_rows[is_defined][:, 1]
         program.class_invokes.update(_sdk_class_invokes(dex, all_invokes, defined_callers, relevance))
     return class_count, defined_count
 
 
 def _sdk_class_invokes(
-    dex: DexFile, invokes: npt.NDArray[np.uint32], callers: list[int], relevance: CodeRelevance
+    dex: DexFile, invokes: npt.NDArray[np.uint32], callers: npt.NDArray[np.uint32], relevance: CodeRelevance
 ) -> dict[str, frozenset[str]]:
     """Caller class -> SDK-ownable classes it invokes, over the (non-custom) invokes of ``callers``.
 
     Decided per distinct (caller class, callee class) pair, never per instruction: an app has
     10^5 such invokes but a few thousand pairs.
     """
-    rows = invokes[(invokes[:, 1] < _INVOKE_CUSTOM_MIN) & np.isin(invokes[:, 0], np.asarray(callers, dtype=np.int64))]
+    rows = invokes[(invokes[:, 1] < _INVOKE_CUSTOM_MIN) & np.isin(invokes[:, 0], callers)]
     if not len(rows):
         return {}
     class_types = dex.method_class_types()
@@ -472,16 +481,14 @@ def _kept_members(
     return eager, graph & ~eager
 
 
-def _defer_call_graph_references(
-    bodies: dict[int, MethodBody],
-    callers: list[int],
+def _call_graph_fill(
     invokes: npt.NDArray[np.uint32],
     fields: npt.NDArray[np.uint32],
     method_descriptor: Callable[[int], str],
     field_descriptor: Callable[[int], str],
     dex: DexFile,
-) -> None:
-    """Give each body with call-graph-only references a fill that rebuilds its invokes and field reads.
+) -> Callable[[MethodBody, int], None]:
+    """``fill(body, caller)``: give a body every invoke and field read of its method ``caller``.
 
     ``invokes``/``fields`` hold every kept row (matcher and call graph) in code order. The texts
     of all referenced members are resolved now, so decoding problems are still reported while
@@ -512,10 +519,53 @@ def _defer_call_graph_references(
         body.dispatch_offsets = dispatch
         body.field_reads = [(offset, field_text[target]) for _, _, target, offset in fields[a:b].tolist()]
 
-    for caller in callers:
-        body = bodies.get(caller)
-        if body is not None:
-            body.deferred = _DeferredFill(fill, body, caller)
+    return fill
+
+
+def _in_classes_with_repeated_signatures(
+    positions: npt.NDArray[np.uint32], signatures: list[str]
+) -> npt.NDArray[np.bool_]:
+    """Rows of classes that define one signature twice (malformed DEX): those keep the plain path.
+
+    Where a signature repeats, the later definition replaces the earlier one; building those
+    classes' bodies in row order keeps that rule without teaching it to MethodTable.
+    """
+    seen: set[tuple[int, str]] = set()
+    repeated: set[int] = set()
+    for pos, signature in zip(positions.tolist(), signatures, strict=True):
+        if (pos, signature) in seen:
+            repeated.add(pos)
+        seen.add((pos, signature))
+    if not repeated:
+        return np.zeros(len(positions), dtype=bool)
+    return np.isin(positions, np.fromiter(repeated, dtype=np.int64))
+
+
+def _add_unbuilt_methods(
+    owners: list[ClassInfo | None],
+    rows: npt.NDArray[np.uint32],
+    signatures: list[str],
+    dex_name: str,
+    fill: Callable[[MethodBody, int], None],
+) -> None:
+    """Give each class the methods no matcher needs as :class:`MethodTable` entries (``rows``: position, id)."""
+
+    def build(class_descriptor: str, signature: str, method_idx: int) -> MethodBody:
+        body = MethodBody(
+            dex_name, class_descriptor, signature, _NO_REFERENCES, _NO_REFERENCES, _NO_REFERENCES, _NO_DISPATCH
+        )
+        fill(body, method_idx)
+        return body
+
+    order = np.argsort(rows[:, 0], kind="stable")
+    rows = rows[order]
+    ordered = [signatures[i] for i in order.tolist()]
+    ids = rows[:, 1].tolist()
+    for pos, a, b in _segments(rows[:, 0]):
+        owner = owners[pos]
+        assert owner is not None
+        built = owner.methods if isinstance(owner.methods, dict) else dict(owner.methods)
+        owner.methods = MethodTable(owner.descriptor, built, tuple(ordered[a:b]), array("I", ids[a:b]), build)
 
 
 class _DeferredFill:
@@ -911,7 +961,7 @@ class _MatchedProgram(ProgramIndex):
 
     def __init__(self, program: ProgramIndex) -> None:
         super().__init__(classes=program.classes, class_invokes=program.class_invokes)
-        self._with_references = [b for b in program.methods() if b.invokes or b.field_reads or b.strings]
+        self._with_references = [b for b in program.built_methods() if b.invokes or b.field_reads or b.strings]
 
     def methods(self) -> Iterator[MethodBody]:
         return iter(self._with_references)
