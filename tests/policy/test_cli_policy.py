@@ -44,9 +44,31 @@ def test_classify_jsonl(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     got = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [g["id"] for g in got] == ["a", "b", "c"]
-    assert got[0]["cr_gold"] == ["CR1"] and "CR1" in got[0]["cr"]
-    assert "CR5" in got[2]["cr"]
+    assert got[0]["cr_gold"] == ["CR1"] and "CR1" in got[0]["labels"]
+    assert "CR5" in got[2]["labels"]
+    # "labels" is the predicted list (issue #4); "cr" repeats it for earlier users.
+    assert all(g["cr"] == g["labels"] for g in got)
+    assert got[1]["chapter_used"] == "PC7" and "CR24" in got[1]["labels"]
     assert set(got[1]["scores"]) == {f"CR{i}" for i in range(1, 27)}
+
+
+def test_classify_jsonl_labels_are_sorted_and_gold_labels_kept(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    rows = [
+        {"id": "x1", "text": "我们会与授权合作伙伴共享您的设备信息，用于广告投放", "labels": ["CR22", "CR18"]},
+        {"id": "x2", "text": "若您是不满14周岁的未成年人,需取得监护人同意"},
+    ]
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["classify", "--jsonl", str(src), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    got = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert got[0]["labels_gold"] == ["CR22", "CR18"] and "cr_gold" not in got[0]
+    assert "labels_gold" not in got[1]
+    order = [f"CR{i}" for i in range(1, 27)]
+    for g in got:
+        assert g["labels"] == sorted(g["labels"], key=order.index)
+    assert {"CR18", "CR22"} <= set(got[0]["labels"])
 
 
 def test_classify_reports_bad_jsonl(tmp_path: Path) -> None:

@@ -71,36 +71,26 @@ def analyse(
         )
 
 
-def _chapter(row: dict[str, Any]) -> str | None:
-    from appwarden.evidence.policy.classify import PC_IDS, chapter_of_headings
-
-    pc = row.get("pc")
-    if isinstance(pc, str) and pc in PC_IDS:
-        return pc
-    path = row.get("section_path") or row.get("section") or row.get("heading")
-    if isinstance(path, str):
-        path = [path]
-    if isinstance(path, list) and path:
-        return chapter_of_headings([str(p) for p in path])
-    return None
-
-
 @app.command("classify")
 def classify(
     jsonl: Path = typer.Option(..., "--jsonl", help="Input: one JSON object a line with 'text' (and 'id')"),
-    out: Path = typer.Option(..., "-o", "--out", help="Output JSONL: each row with predicted 'cr' and 'scores'"),
+    out: Path = typer.Option(
+        ..., "-o", "--out", help="Output JSONL: each row with predicted 'labels' (also as 'cr') and 'scores'"
+    ),
     context: bool = typer.Option(
         True,
         "--context/--no-context",
-        help="Use the chapter of a row ('pc', or 'section_path'/'section'/'heading' text) when present",
+        help="Use each row's chapter: its 'pc' or 'section_path'/'section'/'heading', else the one read from the "
+        "order of the rows (headings and neighbouring sentences) when that order is shown to be coherent",
     ),
 ) -> None:
     """Classify sentences into disclosure types CR1–CR26.
 
-    Each output row keeps the input fields; ``cr`` becomes the predicted labels (an input ``cr`` is
-    kept as ``cr_gold``), ``scores`` maps every label to its probability.
+    Each output row keeps the input fields; ``labels`` is the predicted list in CR order (``cr`` repeats it
+    for earlier users; an input ``cr`` is kept as ``cr_gold``, an input ``labels`` as ``labels_gold``),
+    ``chapter_used`` the chapter the row was read in (null: text alone), ``scores`` every label's probability.
     """
-    from appwarden.evidence.policy.classify import classify_sentences, shipped_model
+    from appwarden.evidence.policy.classify import classify_rows, row_chapter, shipped_model
 
     rows: list[dict[str, Any]] = []
     try:
@@ -123,17 +113,29 @@ def classify(
         model = shipped_model()
     except AppwardenError as exc:
         raise _fail(exc) from exc
-    chapters = [_chapter(r) if context else None for r in rows]
-    results = classify_sentences([r["text"] for r in rows], chapters, model=model)
+    classified = classify_rows(
+        [r["text"] for r in rows],
+        [row_chapter(r) for r in rows],
+        [r.get("id") for r in rows],
+        context=context,
+        model=model,
+    )
     with out.open("w", encoding="utf-8") as fh:
-        for row, result in zip(rows, results, strict=True):
+        for row, result, chapter in zip(rows, classified.results, classified.chapters, strict=True):
             record = dict(row)
             if "cr" in record:
                 record["cr_gold"] = record.pop("cr")
-            record["cr"] = [label for label, _ in result.labels]
+            if "labels" in record:
+                record["labels_gold"] = record.pop("labels")
+            predicted = [label for label, _ in result.labels]
+            record["labels"] = predicted
+            record["cr"] = list(predicted)
+            record["chapter_used"] = chapter
             record["scores"] = {label: round(float(p), 4) for label, p in zip(model.labels, result.scores, strict=True)}
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-    err_console.print(f"classified {len(rows)} sentences -> {out}")
+    seq = classified.sequence
+    how = f"; row order: {seq.reason}" if seq is not None else "; chapters not used (--no-context)"
+    err_console.print(f"classified {len(rows)} sentences -> {out}{how}", highlight=False)
 
 
 #: Bundled documents the demo reads as privacy policies (path inside the APK).
