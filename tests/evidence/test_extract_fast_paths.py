@@ -121,3 +121,14 @@ def test_methods_no_matcher_reads_stay_unbuilt_until_the_call_graph_asks() -> No
     signature = next(sig for sig in table if sig not in table.built())
     body = table[signature]  # what the call graph's program.method() does
     assert body.signature == signature and signature in table.built()
+
+
+def test_classes_defining_a_signature_twice_are_flagged_whole() -> None:
+    import numpy as np
+
+    positions = np.array([0, 0, 1, 1, 1, 2], dtype=np.uint32)
+    signatures = ["a()V", "b()V", "c()V", "d()V", "c()V", "a()V"]
+    flagged = extract._in_classes_with_repeated_signatures(positions, signatures)
+    # Class 1 repeats c()V: all its rows take the plain path; a()V in two classes is no repeat.
+    assert flagged.tolist() == [False, False, True, True, True, False]
+    assert not extract._in_classes_with_repeated_signatures(positions[:2], signatures[:2]).any()

@@ -427,10 +427,16 @@ def _sdk_class_invokes(
     sdk_type = np.zeros(dex.type_count, dtype=bool)
     sdk_type[callee_types] = [relevance.sdk_class(dex.type_descriptor(t)) for t in callee_types.tolist()]
     pairs = pairs[sdk_type[pairs & 0xFFFFFFFF]]
-    found: dict[str, set[str]] = {}
-    for key in pairs.tolist():
-        found.setdefault(dex.type_descriptor(key >> 32), set()).add(dex.type_descriptor(key & 0xFFFFFFFF))
-    return {caller: frozenset(callees) for caller, callees in found.items()}
+    if not len(pairs):
+        return {}
+    callers = pairs >> 32
+    caller_text = {t: dex.type_descriptor(t) for t in np.unique(callers).tolist()}
+    callee_text = {t: dex.type_descriptor(t) for t in np.unique(pairs & 0xFFFFFFFF).tolist()}
+    # pairs are sorted, so each caller's callees are one run
+    return {
+        caller_text[caller]: frozenset(callee_text[t] for t in (pairs[a:b] & 0xFFFFFFFF).tolist())
+        for caller, a, b in _segments(callers)
+    }
 
 
 def _segments(callers: npt.NDArray[np.uint32]) -> Iterator[tuple[int, int, int]]:
@@ -525,20 +531,24 @@ def _call_graph_fill(
 def _in_classes_with_repeated_signatures(
     positions: npt.NDArray[np.uint32], signatures: list[str]
 ) -> npt.NDArray[np.bool_]:
-    """Rows of classes that define one signature twice (malformed DEX): those keep the plain path.
+    """Rows of classes that may define one signature twice (malformed DEX): those keep the plain path.
 
     Where a signature repeats, the later definition replaces the earlier one; building those
-    classes' bodies in row order keeps that rule without teaching it to MethodTable.
+    classes' bodies in row order keeps that rule without teaching it to MethodTable. Rows are
+    compared by (class, hash of signature) in numpy: a hash collision only sends one more class
+    down the plain path, which gives the same bodies.
     """
-    seen: set[tuple[int, str]] = set()
-    repeated: set[int] = set()
-    for pos, signature in zip(positions.tolist(), signatures, strict=True):
-        if (pos, signature) in seen:
-            repeated.add(pos)
-        seen.add((pos, signature))
-    if not repeated:
+    if len(positions) < 2:
         return np.zeros(len(positions), dtype=bool)
-    return np.isin(positions, np.fromiter(repeated, dtype=np.int64))
+    hashes = np.fromiter(map(hash, signatures), dtype=np.int64, count=len(signatures))
+    keys = np.empty(len(positions), dtype=[("pos", np.uint32), ("hash", np.int64)])
+    keys["pos"] = positions
+    keys["hash"] = hashes
+    keys.sort()
+    same = (keys["pos"][1:] == keys["pos"][:-1]) & (keys["hash"][1:] == keys["hash"][:-1])
+    if not same.any():
+        return np.zeros(len(positions), dtype=bool)
+    return np.isin(positions, keys["pos"][1:][same])
 
 
 def _add_unbuilt_methods(
