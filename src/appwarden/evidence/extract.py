@@ -418,11 +418,16 @@ def _sdk_class_invokes(
     Decided per distinct (caller class, callee class) pair, never per instruction: an app has
     10^5 such invokes but a few thousand pairs.
     """
-    rows = invokes[(invokes[:, 1] < _INVOKE_CUSTOM_MIN) & np.isin(invokes[:, 0], callers)]
-    if not len(rows):
+    kept = (invokes[:, 1] < _INVOKE_CUSTOM_MIN) & np.isin(invokes[:, 0], callers)
+    if not kept.any():
         return {}
     class_types = dex.method_class_types()
-    pairs = np.unique((class_types[rows[:, 0]].astype(np.int64) << 32) | class_types[rows[:, 2]].astype(np.int64))
+    # One int64 key per invoke, built in place: this runs beside the largest DEX's other tables.
+    keys = class_types[invokes[kept, 0]].astype(np.int64)
+    keys <<= 32
+    keys |= class_types[invokes[kept, 2]]
+    pairs = np.unique(keys)
+    del keys
     callee_types = np.unique(pairs & 0xFFFFFFFF)
     sdk_type = np.zeros(dex.type_count, dtype=bool)
     sdk_type[callee_types] = [relevance.sdk_class(dex.type_descriptor(t)) for t in callee_types.tolist()]
@@ -501,9 +506,10 @@ def _call_graph_fill(
     the DEX is indexed, the fill cannot fail and holds no DexFile; only per-row work waits.
     """
     custom = invokes[:, 1] >= _INVOKE_CUSTOM_MIN
-    method_text = {t: method_descriptor(t) for t in np.unique(invokes[~custom][:, 2]).tolist()}
+    targets = invokes[:, 2]
+    method_text = {t: method_descriptor(t) for t in np.unique(targets[~custom]).tolist()}
     call_site_text = {
-        t: [method_descriptor(m) for m in dex.call_site_methods(t)] for t in np.unique(invokes[custom][:, 2]).tolist()
+        t: [method_descriptor(m) for m in dex.call_site_methods(t)] for t in np.unique(targets[custom]).tolist()
     }
     field_text = {t: field_descriptor(t) for t in np.unique(fields[:, 2]).tolist()}
     invoke_callers = np.ascontiguousarray(invokes[:, 0])
@@ -567,15 +573,18 @@ def _add_unbuilt_methods(
         fill(body, method_idx)
         return body
 
-    order = np.argsort(rows[:, 0], kind="stable")
-    rows = rows[order]
-    ordered = [signatures[i] for i in order.tolist()]
-    ids = rows[:, 1].tolist()
+    if len(rows) > 1 and (rows[1:, 0] < rows[:-1, 0]).any():  # method_table keeps a class's rows together
+        order = np.argsort(rows[:, 0], kind="stable")
+        rows = rows[order]
+        signatures = [signatures[i] for i in order.tolist()]
+    ids = np.ascontiguousarray(rows[:, 1], dtype=np.uint32)
     for pos, a, b in _segments(rows[:, 0]):
         owner = owners[pos]
         assert owner is not None
         built = owner.methods if isinstance(owner.methods, dict) else dict(owner.methods)
-        owner.methods = MethodTable(owner.descriptor, built, tuple(ordered[a:b]), array("I", ids[a:b]), build)
+        method_ids = array("I")
+        method_ids.frombytes(ids[a:b].tobytes())
+        owner.methods = MethodTable(owner.descriptor, built, tuple(signatures[a:b]), method_ids, build)
 
 
 class _DeferredFill:
