@@ -238,8 +238,14 @@ def code_relevance(
             verdicts[descriptor] = verdict
         return verdict
 
+    sdk_verdicts: dict[str, bool] = {}
+
     def sdk_class(descriptor: str) -> bool:
-        return detector.may_own(descriptor_to_class(descriptor))
+        # Decided once per class for the whole APK: every DEX references the same framework types.
+        verdict = sdk_verdicts.get(descriptor)
+        if verdict is None:
+            verdict = sdk_verdicts[descriptor] = detector.may_own(descriptor_to_class(descriptor))
+        return verdict
 
     texts = {"://", *CONSENT_MARKERS}
     texts.update(s.descriptor for s in spec_list if s.kind == "string")
@@ -396,7 +402,7 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
             bodies[method_idx] = defined
     unbuilt = np.flatnonzero(is_defined & ~built)
     if deferred_callers or len(unbuilt):
-        fill = _call_graph_fill(graph_invokes, graph_fields, method_descriptor, field_descriptor, dex)
+        fill = _call_graph_fill(graph_invokes, graph_fields, method_text, field_text, method_descriptor, dex)
         for caller in deferred_callers:
             body = bodies.get(caller)
             if body is not None:
@@ -495,23 +501,22 @@ def _kept_members(
 def _call_graph_fill(
     invokes: npt.NDArray[np.uint32],
     fields: npt.NDArray[np.uint32],
+    method_text: Mapping[int, str],
+    field_text: Mapping[int, str],
     method_descriptor: Callable[[int], str],
-    field_descriptor: Callable[[int], str],
     dex: DexFile,
 ) -> Callable[[MethodBody, int], None]:
     """``fill(body, caller)``: give a body every invoke and field read of its method ``caller``.
 
-    ``invokes``/``fields`` hold every kept row (matcher and call graph) in code order. The texts
-    of all referenced members are resolved now, so decoding problems are still reported while
-    the DEX is indexed, the fill cannot fail and holds no DexFile; only per-row work waits.
+    ``invokes``/``fields`` hold every kept row (matcher and call graph) in code order;
+    ``method_text``/``field_text`` already hold the text of every (non-custom) invoke and field
+    target among them, resolved while the DEX was indexed, so decoding problems are reported
+    then, the fill cannot fail and holds no DexFile; only per-row work waits.
     """
     custom = invokes[:, 1] >= _INVOKE_CUSTOM_MIN
-    targets = invokes[:, 2]
-    method_text = {t: method_descriptor(t) for t in np.unique(targets[~custom]).tolist()}
     call_site_text = {
-        t: [method_descriptor(m) for m in dex.call_site_methods(t)] for t in np.unique(targets[custom]).tolist()
+        t: [method_descriptor(m) for m in dex.call_site_methods(t)] for t in np.unique(invokes[custom, 2]).tolist()
     }
-    field_text = {t: field_descriptor(t) for t in np.unique(fields[:, 2]).tolist()}
     invoke_callers = np.ascontiguousarray(invokes[:, 0])
     field_callers = np.ascontiguousarray(fields[:, 0])
 
@@ -546,15 +551,15 @@ def _in_classes_with_repeated_signatures(
     """
     if len(positions) < 2:
         return np.zeros(len(positions), dtype=bool)
-    hashes = np.fromiter(map(hash, signatures), dtype=np.int64, count=len(signatures))
-    keys = np.empty(len(positions), dtype=[("pos", np.uint32), ("hash", np.int64)])
-    keys["pos"] = positions
-    keys["hash"] = hashes
+    # One int64 per row: the class position above 40 low bits of the signature's hash.
+    keys = np.fromiter(map(hash, signatures), dtype=np.int64, count=len(signatures))
+    keys &= (1 << 40) - 1
+    keys |= positions.astype(np.int64) << 40
     keys.sort()
-    same = (keys["pos"][1:] == keys["pos"][:-1]) & (keys["hash"][1:] == keys["hash"][:-1])
-    if not same.any():
+    repeated = keys[1:][keys[1:] == keys[:-1]]
+    if not len(repeated):
         return np.zeros(len(positions), dtype=bool)
-    return np.isin(positions, keys["pos"][1:][same])
+    return np.isin(positions, repeated >> 40)
 
 
 def _add_unbuilt_methods(
