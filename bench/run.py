@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -70,6 +72,7 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--no-androguard-analyze", action="store_true")
     ap.add_argument("--synthetic", default="250,1000,4000", help="class counts of synthetic APKs ('' for none)")
+    ap.add_argument("--no-folder-scan", action="store_true", help="skip the whole-folder wall-clock comparison")
     args = ap.parse_args()
 
     apks = sorted((ROOT / "examples").glob("*.apk"))
@@ -115,6 +118,8 @@ def main() -> int:
         console.print(f"measured {apk.name}")
 
     summary = summarise(rows, tools)
+    if not args.no_folder_scan:
+        summary["folder"] = folder_scan(apks, tmp, args.timeout, analyze=not args.no_androguard_analyze)
     print_tables(rows, summary, tools)
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)
@@ -130,6 +135,51 @@ def main() -> int:
     (out_dir / "latest.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     console.print(f"wrote {out}")
     return 0
+
+
+def _wall(command: list[str], timeout: float) -> float | None:
+    started = time.perf_counter()
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        console.print(f"[red]{' '.join(command[:3])} failed ({proc.returncode}): {proc.stderr[-300:]}[/red]")
+        return None
+    return seconds
+
+
+def folder_scan(apks: list[Path], tmp: Path, timeout: float, *, analyze: bool) -> dict[str, object]:
+    """Whole folder, wall clock from process start, as a lab runs it.
+
+    appwarden: `appwarden scan DIR --format json -o OUT -j N` (N = its default, the cores it
+    may use). androguard: AnalyzeAPK over the folder in one loop, and in a pool of the same N
+    processes so the engines are also compared at equal parallelism.
+    """
+    folder = tmp / "folder"
+    folder.mkdir(exist_ok=True)
+    for apk in apks:
+        shutil.copyfile(apk, folder / apk.name)
+    jobs = min(2, os.cpu_count() or 1)
+    appwarden_cli = str(Path(sys.executable).with_name("appwarden"))
+    out: dict[str, object] = {"apks": len(apks), "jobs": jobs}
+    out["appwarden_cli_s"] = _wall(
+        [appwarden_cli, "scan", str(folder), "--format", "json", "-o", str(tmp / "folder-out"), "-j", str(jobs)],
+        timeout,
+    )
+    if analyze:
+        worker = str(HERE / "worker.py")
+        out["androguard_loop_s"] = _wall([sys.executable, worker, "androguard-folder", str(folder), "1"], timeout * 4)
+        out["androguard_pool_s"] = _wall(
+            [sys.executable, worker, "androguard-folder", str(folder), str(jobs)], timeout * 4
+        )
+    aw = out.get("appwarden_cli_s")
+    for key in ("androguard_loop_s", "androguard_pool_s"):
+        other = out.get(key)
+        if isinstance(aw, float) and isinstance(other, float) and aw:
+            out[key.replace("_s", "_over_appwarden")] = other / aw
+    return out
 
 
 def _sec(entry: dict[str, object], tool: str) -> float | None:
@@ -215,6 +265,28 @@ def print_tables(rows: list[dict[str, object]], summary: dict[str, object], tool
     assert isinstance(lin, list)
     for item in lin:
         console.print(f"linearity {item['apk']}: {item['dex_mb']:.2f} MB DEX, {item['s_per_dex_mb']:.3f} s/MB")
+    folder = summary.get("folder")
+    if isinstance(folder, dict):
+        ft = Table(title=f"whole folder of {folder['apks']} APKs, wall clock from process start")
+        ft.add_column("command")
+        ft.add_column("s", justify="right")
+        ft.add_column("x appwarden", justify="right")
+        rows_out = [
+            (f"appwarden scan DIR -j {folder['jobs']}", "appwarden_cli_s", None),
+            ("AnalyzeAPK loop, 1 process", "androguard_loop_s", "androguard_loop_over_appwarden"),
+            (f"AnalyzeAPK, pool of {folder['jobs']}", "androguard_pool_s", "androguard_pool_over_appwarden"),
+        ]
+        for label, key, ratio in rows_out:
+            if key not in folder:
+                continue
+            secs = folder[key]
+            times = folder.get(ratio) if ratio else None
+            ft.add_row(
+                label,
+                f"{secs:.2f}" if isinstance(secs, float) else "fail",
+                f"{times:.1f}" if isinstance(times, float) else "",
+            )
+        console.print(ft)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,32 @@
+"""The light commands start without importing the governance stack; every other invocation gets it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+_PROBE = """
+import sys
+sys.argv = ["appwarden", *sys.argv[1:]]
+import appwarden.cli as cli
+import typer.main
+group = typer.main.get_group(cli.app)
+print("sqlalchemy" in sys.modules, "case" in group.commands, "scan" in group.commands)
+"""
+
+
+def _probe(*argv: str) -> list[str]:
+    out = subprocess.run([sys.executable, "-c", _PROBE, *argv], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+@pytest.mark.parametrize("argv", [["scan", "app.apk"], ["--no-color", "policy", "classify"], ["rules", "list"]])
+def test_light_commands_skip_the_governance_imports(argv: list[str]) -> None:
+    assert _probe(*argv) == ["False", "False", "True"]
+
+
+@pytest.mark.parametrize("argv", [[], ["--help"], ["case", "list"], ["tick"], ["scna"]])
+def test_help_governance_and_unknown_commands_register_everything(argv: list[str]) -> None:
+    assert _probe(*argv) == ["True", "True", "True"]
