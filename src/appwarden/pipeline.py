@@ -120,6 +120,20 @@ def read_policy(policy_path: str | Path) -> Any:
         raise PolicyDocumentError(f"policy file {path}: {exc.message}", detail=exc.detail) from exc
 
 
+def warm_up() -> None:
+    """Load what every scan needs once: the readers (numpy, cryptography), the SDK/API/permission
+    catalogs and the rule catalog. A folder scan calls it before starting its worker processes,
+    which are forked and so inherit it instead of each paying ~0.25 s on its first APK."""
+    from appwarden.evidence import extract  # noqa: F401  # imported for its side: the readers load
+    from appwarden.evidence.catalogs import api_specs, permission_table, sdk_catalog
+    from appwarden.rules.catalog_loader import load_catalog
+
+    sdk_catalog()
+    api_specs()
+    permission_table()
+    load_catalog()
+
+
 def scan_apk(
     path: str | Path,
     *,
