@@ -931,11 +931,8 @@ def _index_code(
         scratch = ProgramIndex()
         try:
             class_count, _ = index_dex(dex, scratch, relevance)
-        except LimitExceededError as exc:
-            warnings.append(ParseWarning(code="dex_limit", message=f"{name} skipped: {exc}", where=name))
-            continue
-        except MalformedStructureError as exc:
-            warnings.append(ParseWarning(code="dex_unreadable", message=f"{name} skipped: {exc}", where=name))
+        except (LimitExceededError, MalformedStructureError) as exc:
+            warnings.append(_dex_skipped(name, exc))
             continue
         for info in scratch.classes.values():
             if program.add_class(info):  # an earlier DEX's definition wins, as on Android
@@ -969,10 +966,14 @@ def _parse_dex(archive: ApkArchive, name: str, limits: ScanLimits) -> DexFile | 
     data = archive.read(name)
     try:
         return DexFile.parse(data, name, limits.dex)
-    except LimitExceededError as exc:
-        return ParseWarning(code="dex_limit", message=f"{name} skipped: {exc}", where=name)
-    except MalformedStructureError as exc:
-        return ParseWarning(code="dex_unreadable", message=f"{name} skipped: {exc}", where=name)
+    except (LimitExceededError, MalformedStructureError) as exc:
+        return _dex_skipped(name, exc)
+
+
+def _dex_skipped(name: str, exc: LimitExceededError | MalformedStructureError) -> ParseWarning:
+    """The warning for a DEX left out of the index: over a limit, or unreadable."""
+    code = "dex_limit" if isinstance(exc, LimitExceededError) else "dex_unreadable"
+    return ParseWarning(code=code, message=f"{name} skipped: {exc}", where=name)
 
 
 class _MatchedProgram(ProgramIndex):
