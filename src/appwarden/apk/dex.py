@@ -1153,6 +1153,10 @@ class DexFile:
 
     # -- code ---------------------------------------------------------------------------------
 
+    def release_code_references(self) -> None:
+        """Forget the cached scan tables; the next :meth:`code_references` scans again."""
+        self._code_refs = None
+
     def code_references(self) -> CodeReferences:
         """Scan all code once (cached): invokes, const-string(s), field accesses and const-class per caller."""
         if self._code_refs is not None:

@@ -308,6 +308,12 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
         deferred_callers = np.union1d(late_invokes[:, 0], late_fields[:, 0]).tolist()
         wanted = np.fromiter(string_filter or (), dtype=np.int64)
         strings = strings[np.isin(strings[:, 2], wanted)]
+        defined_callers = with_code[np.isin(with_code[:, 0], np.fromiter(infos, dtype=np.int64)), 2]
+        program.class_invokes.update(_sdk_class_invokes(dex, all_invokes, defined_callers, relevance))
+        # Everything below reads the kept copies: the full scan tables (the largest arrays of
+        # the largest DEX) can go before the texts are resolved.
+        del refs, all_invokes
+        dex.release_code_references()
 
     plain_targets = np.unique(graph_invokes[graph_invokes[:, 1] < _INVOKE_CUSTOM_MIN][:, 2]).tolist()
     method_text: dict[int, str] = dict(zip(plain_targets, dex.method_descriptors(plain_targets), strict=True))
@@ -410,9 +416,6 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
         if len(unbuilt):
             unbuilt_signatures = [signatures[i] for i in unbuilt.tolist()]
             _add_unbuilt_methods(owners, method_rows[unbuilt], unbuilt_signatures, dex_name, fill)
-    if relevance is not None:
-        defined_callers = method_rows[is_defined][:, 1]
-        program.class_invokes.update(_sdk_class_invokes(dex, all_invokes, defined_callers, relevance))
     return class_count, defined_count
 
 
