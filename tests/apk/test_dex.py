@@ -624,3 +624,16 @@ def test_prefetch_leaves_irregular_string_data_to_the_warning_path() -> None:
     assert eager.string(idx) == lazy.string(idx) == "hello"
     assert eager.warnings == lazy.warnings
     assert any(code == "string_length_mismatch" for code, _ in eager.warnings)
+
+
+def test_released_code_references_are_scanned_again_identically() -> None:
+    with zipfile.ZipFile(Path(__file__).resolve().parents[2] / "examples" / "sdkdemo.apk") as apk:
+        dex = DexFile.parse(apk.read("classes.dex"))
+    first = dex.code_references()
+    assert dex.code_references() is first  # cached
+    dex.release_code_references()
+    again = dex.code_references()
+    assert again is not first
+    for table in ("invokes", "strings", "fields"):
+        assert getattr(again, table).rows.tolist() == getattr(first, table).rows.tolist()
+    assert len(first.invokes) > 0
