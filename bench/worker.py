@@ -65,36 +65,32 @@ TOOLS = {
 }
 
 
-def _analyze_quietly(path: str) -> None:
-    from loguru import logger
-
-    logger.remove()
-    androguard_analyze(path)
-
-
 def androguard_folder(folder: str, processes: int) -> None:
-    """AnalyzeAPK on every APK of a folder: one loop, or the same number of processes appwarden uses."""
+    """AnalyzeAPK on every APK of a folder: one loop, or the same number of processes appwarden uses.
+
+    The pool's workers are forked after main() silenced androguard's logging, so they stay silent too.
+    """
     apks = sorted(str(p) for p in Path(folder).glob("*.apk"))
     if processes <= 1:
         for apk in apks:
-            _analyze_quietly(apk)
+            androguard_analyze(apk)
         return
     from multiprocessing import Pool
 
     with Pool(processes) as pool:
-        for _ in pool.imap_unordered(_analyze_quietly, apks):
+        for _ in pool.imap_unordered(androguard_analyze, apks):
             pass
 
 
 def main() -> None:
     tool, path = sys.argv[1], sys.argv[2]
-    if tool == "androguard-folder":
-        androguard_folder(path, int(sys.argv[3]))  # timed from outside, start-up included
-        return
     if tool.startswith("androguard"):
         from loguru import logger
 
         logger.remove()  # androguard logs every class at DEBUG: that would be timed too
+    if tool == "androguard-folder":
+        androguard_folder(path, int(sys.argv[3]))  # timed from outside, start-up included
+        return
     # Imports and catalogs load once per process (a folder scan pays them once, not per APK):
     # they are timed apart as `warmup_seconds`; `seconds` is the work on this APK.
     # Every tool first runs once on a sample app, so lazy imports and data loads

@@ -8,14 +8,17 @@ stop the scan (one corrupt classes3.dex, an unreadable resources.arsc) become
 
 Speed: DEX code is read as numpy tables of (caller, opcode, index, offset) rows. Which rows
 matter is decided once per referenced class or string (:class:`CodeRelevance`), never per
-instruction; rows only the call graph needs are turned into Python objects only for the
-methods it walks (``MethodBody.deferred``). Output is identical to indexing every reference
+instruction; invokes that only tell which SDKs app code calls are kept as class pairs
+(``ProgramIndex.class_invokes``). Only methods with references a matcher keeps get a body up
+front; the others sit in a :class:`~appwarden.evidence.calls.MethodTable` and rows only the
+call graph needs become Python objects for the methods it walks (``MethodBody.deferred`` and
+unbuilt table entries). Output is identical to indexing every reference
 (tests/evidence/test_extract_relevance.py compares both paths).
 
-Most methods keep no reference at all: their bodies share empty sequences, the matchers see
-only the methods that have references (:class:`_MatchedProgram`), and the cyclic garbage
-collector is paused for the scan (:func:`_no_cyclic_gc`); tests/evidence/test_extract_fast_paths.py
-checks the Evidence is byte-identical with all of that turned off.
+The matchers see only the methods that have references (:class:`_MatchedProgram`), and the
+cyclic garbage collector is paused for the scan (:func:`_no_cyclic_gc`);
+tests/evidence/test_extract_fast_paths.py checks the Evidence is byte-identical with all of
+that turned off.
 """
 
 from __future__ import annotations
