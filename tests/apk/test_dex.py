@@ -568,6 +568,97 @@ def test_strings_containing_is_a_superset_of_matching_strings() -> None:
     assert dex.strings_containing([]).tolist() == []
 
 
+def _strings_containing_reference(
+    data: bytes, first: int, end: int, starts: list[int], needles: list[bytes], ignore_case: bool
+) -> list[int]:
+    """The one-hit-per-string search as plain Python (the specification the C pass must meet)."""
+    region = data[first:end].lower() if ignore_case else data[first:end]
+    hits: set[int] = set()
+    for needle in needles:
+        pos = region.find(needle)
+        while pos >= 0:
+            hits.add(pos)
+            following = next((s for s in starts if s > pos), len(region))
+            nul = region.find(b"\0", pos, following)
+            pos = region.find(needle, min(following, nul + 1) if nul >= 0 else following)
+    return sorted(hits)
+
+
+def _strings_of(positions: list[int], starts: list[int]) -> set[int]:
+    return {max((s for s in starts if s <= p), default=-1) for p in positions}
+
+
+@given(
+    region=st.binary(max_size=300).map(lambda b: b.replace(b"\x07", b"://").replace(b"\x08", b"Agr")),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=12),
+    ignore_case=st.booleans(),
+)
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+def test_accelerated_needle_search_finds_the_same_strings(region: bytes, cuts: list[int], ignore_case: bool) -> None:
+    # Hostile layouts too: starts anywhere (no NUL between them, hits between strings).
+    if dexmod._accel is None:
+        pytest.skip("the C accelerator is not built")
+    data = b"HEAD" + region + b"\0"
+    first, end = 4, len(data)
+    starts = sorted({0, *(c for c in cuts if c < end - first)})
+    needles = [b"://", b"agr", b"\xe5\x90\x8c"] if ignore_case else [b"://", b"Agr", b"\xe5\x90\x8c"]
+    found = dexmod._accel.find_needles(data, first, end, array("I", starts), needles, ignore_case)
+    positions = array("I")
+    positions.frombytes(found)
+    expected = _strings_containing_reference(data, first, end, starts, needles, ignore_case)
+    assert _strings_of(list(positions), starts) == _strings_of(expected, starts)
+    assert len(positions) <= len(starts) + region.count(b"\0")  # at most one hit per string
+
+
+def test_accelerated_needle_search_refuses_bad_arguments() -> None:
+    if dexmod._accel is None:
+        pytest.skip("the C accelerator is not built")
+    with pytest.raises(ValueError, match="needles"):
+        dexmod._accel.find_needles(b"abc", 0, 3, array("I", [0]), [b"a"], False)
+    with pytest.raises(ValueError, match="region"):
+        dexmod._accel.find_needles(b"abc", 0, 9, array("I", [0]), [b"ab"], False)
+
+
+def test_batch_member_texts_are_the_same_without_the_accelerator(
+    monkeypatch: pytest.MonkeyPatch, sample_dex: Path
+) -> None:
+    b, _ids = dex_builder.simple_app()
+    # Non-ASCII names in a proto and a field type: the C batch leaves those protos to Python.
+    b.method("Lapp/Main;", "grüße", "Lapp/Ünï;", ("I", "Lapp/Ünï;"))
+    b.field("Lapp/Main;", "f\u00e9", "Lapp/Ünï;")
+    for raw in (b.build(), sample_dex.read_bytes()):
+        dex = DexFile.parse(raw)
+        methods = list(range(dex.method_refs_count)) * 2
+        fields = list(range(dex.field_refs_count))
+        accelerated = (dex.method_signatures(methods), dex.method_descriptors(methods), dex.field_descriptors(fields))
+        with monkeypatch.context() as patched:
+            patched.setattr(dexmod, "_accel", None)
+            plain = DexFile.parse(raw)
+            reference = (
+                plain.method_signatures(methods),
+                plain.method_descriptors(methods),
+                plain.field_descriptors(fields),
+            )
+        assert accelerated == reference
+        assert accelerated[1] == [dex.method_ref(i).descriptor() for i in methods]
+        assert list(dex.class_headers()) == list(DexFile.parse(raw).class_headers())
+
+
+def test_strings_containing_is_the_same_without_the_accelerator(
+    monkeypatch: pytest.MonkeyPatch, sample_dex: Path
+) -> None:
+    needles = [b"://", b"Landroid/", "同意".encode(), b"get"]
+    for raw in (simple()[0], sample_dex.read_bytes()):
+        dex = DexFile.parse(raw)
+        accelerated = (dex.strings_containing(needles), dex.strings_containing([b"an"], ignore_ascii_case=True))
+        with monkeypatch.context() as patched:
+            patched.setattr(dexmod, "_accel", None)
+            plain = DexFile.parse(raw)
+            reference = (plain.strings_containing(needles), plain.strings_containing([b"an"], ignore_ascii_case=True))
+        assert [a.tolist() for a in accelerated] == [r.tolist() for r in reference]
+        assert len(accelerated[0]) and len(accelerated[1])
+
+
 def test_class_headers_and_method_table_match_classes() -> None:
     b, ids = dex_builder.simple_app()
     dex = DexFile.parse(b.build())

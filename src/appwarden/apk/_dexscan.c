@@ -410,9 +410,56 @@ done:
     return result;
 }
 
+/* The string_data bytes of string `idx` when it is plain ASCII, well formed and exactly as long as
+ * its declared length (the strings ascii_strings decodes); 0 otherwise. */
+static int ascii_string_at(const uint8_t *d, size_t n, const uint32_t *off_v, size_t n_offs, uint32_t idx,
+                           const char **start, size_t *len) {
+    if (idx >= n_offs) return 0;
+    size_t pos = off_v[idx];
+    uint64_t size = 0;
+    int ok = 0;
+    for (int k = 0; k < 5 && pos < n; k++) {
+        uint8_t b = d[pos++];
+        size |= (uint64_t)(b & 0x7F) << (7 * k);
+        if (!(b & 0x80)) {
+            ok = 1;
+            break;
+        }
+    }
+    if (!ok || size >= n || pos + size >= n || d[pos + size] != 0) return 0;
+    for (size_t j = 0; j < size; j++)
+        if (d[pos + j] == 0 || d[pos + j] >= 0x80) return 0;
+    *start = (const char *)d + pos;
+    *len = (size_t)size;
+    return 1;
+}
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} charbuf;
+
+static int cb_put(charbuf *b, const char *s, size_t n) {
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n) cap *= 2;
+        char *nb = PyMem_Realloc(b->buf, cap);
+        if (!nb) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        b->buf = nb;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+    return 0;
+}
+
 /* ascii_strings(data, string_offs, idxs) -> list of str or None, one per idx.
  * A str only for the common case: a valid uleb128 length, that many bytes all in 0x01..0x7F,
- * then the NUL terminator. Anything else is None and dex.py decodes it (with its warnings). */
+ * then the NUL terminator (ascii_string_at). Anything else is None and dex.py decodes it (with its
+ * warnings). */
 static PyObject *ascii_strings(PyObject *self, PyObject *args) {
     PyObject *o_data, *o_offs, *o_idxs;
     if (!PyArg_ParseTuple(args, "OOO", &o_data, &o_offs, &o_idxs)) return NULL;
@@ -430,33 +477,16 @@ static PyObject *ascii_strings(PyObject *self, PyObject *args) {
     result = PyList_New((Py_ssize_t)n_idx);
     if (!result) goto done;
     for (size_t i = 0; i < n_idx; i++) {
-        PyObject *item = NULL;
-        uint32_t idx = idx_v[i];
-        if (idx < n_offs) {
-            size_t pos = off_v[idx];
-            uint64_t size = 0;
-            int ok = 0;
-            for (int k = 0; k < 5 && pos < n; k++) {
-                uint8_t b = d[pos++];
-                size |= (uint64_t)(b & 0x7F) << (7 * k);
-                if (!(b & 0x80)) {
-                    ok = 1;
-                    break;
-                }
+        PyObject *item;
+        const char *s;
+        size_t len;
+        if (ascii_string_at(d, n, off_v, n_offs, idx_v[i], &s, &len)) {
+            item = PyUnicode_DecodeASCII(s, (Py_ssize_t)len, NULL);
+            if (!item) {
+                Py_CLEAR(result);
+                goto done;
             }
-            if (ok && size < n && pos + size < n && d[pos + size] == 0) {
-                size_t j = 0;
-                while (j < size && d[pos + j] != 0 && d[pos + j] < 0x80) j++;
-                if (j == size) {
-                    item = PyUnicode_DecodeASCII((const char *)d + pos, (Py_ssize_t)size, NULL);
-                    if (!item) {
-                        Py_CLEAR(result);
-                        goto done;
-                    }
-                }
-            }
-        }
-        if (!item) {
+        } else {
             item = Py_None;
             Py_INCREF(item);
         }
@@ -469,10 +499,228 @@ done:
     return result;
 }
 
+/* ascii_protos(data, string_offs, type_ids, proto_rows, idxs) -> list of str or None, one per idx.
+ * proto_rows holds (shorty, return type, parameters offset) per proto_id. A str "(params)ret" only
+ * when the parameter type_list lies inside the file and every type index and type name is in range
+ * and plain ASCII (see ascii_strings); anything else is None and dex.py builds it (with its errors
+ * and warnings). */
+static PyObject *ascii_protos(PyObject *self, PyObject *args) {
+    PyObject *o_data, *o_offs, *o_types, *o_rows, *o_idxs;
+    if (!PyArg_ParseTuple(args, "OOOOO", &o_data, &o_offs, &o_types, &o_rows, &o_idxs)) return NULL;
+    Py_buffer data = {0}, offs = {0}, types = {0}, rows = {0}, idxs = {0};
+    PyObject *result = NULL;
+    charbuf text = {0};
+    if (PyObject_GetBuffer(o_data, &data, PyBUF_SIMPLE) < 0) return NULL;
+    if (get_u32_array(o_offs, &offs, "string_offs") < 0) goto done;
+    if (get_u32_array(o_types, &types, "type_ids") < 0) goto done;
+    if (get_u32_array(o_rows, &rows, "proto_rows") < 0) goto done;
+    if (get_u32_array(o_idxs, &idxs, "idxs") < 0) goto done;
+    const uint8_t *d = (const uint8_t *)data.buf;
+    const size_t n = (size_t)data.len;
+    const uint32_t *off_v = (const uint32_t *)offs.buf;
+    const size_t n_offs = (size_t)offs.len / 4;
+    const uint32_t *type_v = (const uint32_t *)types.buf;
+    const size_t n_types = (size_t)types.len / 4;
+    const uint32_t *row_v = (const uint32_t *)rows.buf;
+    const size_t n_protos = (size_t)rows.len / 12;
+    const uint32_t *idx_v = (const uint32_t *)idxs.buf;
+    const size_t n_idx = (size_t)idxs.len / 4;
+    result = PyList_New((Py_ssize_t)n_idx);
+    if (!result) goto done;
+    for (size_t i = 0; i < n_idx; i++) {
+        PyObject *item = NULL;
+        uint32_t idx = idx_v[i];
+        int ok = idx < n_protos;
+        const char *s;
+        size_t len;
+        text.len = 0;
+        if (ok && cb_put(&text, "(", 1) < 0) goto fail;
+        uint32_t params_off = ok ? row_v[3 * (size_t)idx + 2] : 0;
+        if (ok && params_off != 0) {
+            if (n < 4 || params_off > n - 4) {
+                ok = 0;
+            } else {
+                uint32_t count = rd32(d + params_off);
+                if ((uint64_t)params_off + 4 + 2 * (uint64_t)count > n) ok = 0;
+                for (uint32_t k = 0; ok && k < count; k++) {
+                    uint16_t t = rd16(d + params_off + 4 + 2 * (size_t)k);
+                    ok = t < n_types && ascii_string_at(d, n, off_v, n_offs, type_v[t], &s, &len);
+                    if (ok && cb_put(&text, s, len) < 0) goto fail;
+                }
+            }
+        }
+        if (ok) {
+            uint32_t ret = row_v[3 * (size_t)idx + 1];
+            ok = ret < n_types && ascii_string_at(d, n, off_v, n_offs, type_v[ret], &s, &len);
+            if (ok && (cb_put(&text, ")", 1) < 0 || cb_put(&text, s, len) < 0)) goto fail;
+        }
+        if (ok) {
+            item = PyUnicode_DecodeASCII(text.buf, (Py_ssize_t)text.len, NULL);
+            if (!item) goto fail;
+        } else {
+            item = Py_None;
+            Py_INCREF(item);
+        }
+        PyList_SET_ITEM(result, (Py_ssize_t)i, item);
+    }
+    goto done;
+fail:
+    Py_CLEAR(result);
+done:
+    PyMem_Free(text.buf);
+    PyBuffer_Release(&idxs);
+    PyBuffer_Release(&rows);
+    PyBuffer_Release(&types);
+    PyBuffer_Release(&offs);
+    PyBuffer_Release(&data);
+    return result;
+}
+
+/* join_texts(left, right, left_idx, right_idx, sep) -> [left[left_idx[i]] + sep + right[right_idx[i]]].
+ * left and right are lists of str; the index arrays are uint32 of equal length. The batch form of
+ * the string concatenations that name every method and field (10^4..10^5 per DEX). */
+static PyObject *join_texts(PyObject *self, PyObject *args) {
+    PyObject *left, *right, *o_li, *o_ri, *sep;
+    if (!PyArg_ParseTuple(args, "O!O!OOU", &PyList_Type, &left, &PyList_Type, &right, &o_li, &o_ri, &sep))
+        return NULL;
+    Py_buffer li = {0}, ri = {0};
+    PyObject *result = NULL;
+    if (get_u32_array(o_li, &li, "left_idx") < 0) return NULL;
+    if (get_u32_array(o_ri, &ri, "right_idx") < 0) goto done;
+    const size_t n = (size_t)li.len / 4;
+    if ((size_t)ri.len / 4 != n) {
+        PyErr_SetString(PyExc_ValueError, "left_idx and right_idx differ in length");
+        goto done;
+    }
+    const uint32_t *lv = (const uint32_t *)li.buf, *rv = (const uint32_t *)ri.buf;
+    const Py_ssize_t n_left = PyList_GET_SIZE(left), n_right = PyList_GET_SIZE(right);
+    result = PyList_New((Py_ssize_t)n);
+    if (!result) goto done;
+    for (size_t i = 0; i < n; i++) {
+        if ((Py_ssize_t)lv[i] >= n_left || (Py_ssize_t)rv[i] >= n_right) {
+            PyErr_SetString(PyExc_IndexError, "join_texts index out of range");
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyObject *a = PyList_GET_ITEM(left, lv[i]), *b = PyList_GET_ITEM(right, rv[i]);
+        if (!PyUnicode_Check(a) || !PyUnicode_Check(b)) {
+            PyErr_SetString(PyExc_TypeError, "join_texts joins str only");
+            Py_CLEAR(result);
+            goto done;
+        }
+        Py_ssize_t la = PyUnicode_GET_LENGTH(a), ls = PyUnicode_GET_LENGTH(sep), lb = PyUnicode_GET_LENGTH(b);
+        Py_UCS4 maxchar = PyUnicode_MAX_CHAR_VALUE(a);
+        if (PyUnicode_MAX_CHAR_VALUE(sep) > maxchar) maxchar = PyUnicode_MAX_CHAR_VALUE(sep);
+        if (PyUnicode_MAX_CHAR_VALUE(b) > maxchar) maxchar = PyUnicode_MAX_CHAR_VALUE(b);
+        PyObject *joined = PyUnicode_New(la + ls + lb, maxchar);
+        if (!joined || PyUnicode_CopyCharacters(joined, 0, a, 0, la) < 0 ||
+            PyUnicode_CopyCharacters(joined, la, sep, 0, ls) < 0 ||
+            PyUnicode_CopyCharacters(joined, la + ls, b, 0, lb) < 0) {
+            Py_XDECREF(joined);
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyList_SET_ITEM(result, (Py_ssize_t)i, joined);
+    }
+done:
+    PyBuffer_Release(&ri);
+    PyBuffer_Release(&li);
+    return result;
+}
+
+static inline uint8_t fold(uint8_t c, int ignore_case) {
+    return (ignore_case && c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+/* find_needles(data, first, end, starts, needles, ignore_case) -> bytes of uint32 positions.
+ * One pass over data[first:end] for every needle at once (each at least 2 bytes; with ignore_case,
+ * lower case, and ASCII letters of the data match either case). After a hit, the search resumes
+ * after the next NUL but never past the next string start (starts: string offsets relative to
+ * first, sorted): one position per string, as DexFile.strings_containing's Python loop gives. */
+static PyObject *find_needles(PyObject *self, PyObject *args) {
+    PyObject *o_data, *o_starts, *needles;
+    Py_ssize_t first, end;
+    int ignore_case;
+    if (!PyArg_ParseTuple(args, "OnnOO!p", &o_data, &first, &end, &o_starts, &PyList_Type, &needles, &ignore_case))
+        return NULL;
+    Py_buffer data = {0}, starts = {0};
+    PyObject *result = NULL;
+    u32buf out = {0};
+    uint8_t *pairs = NULL;
+    if (PyObject_GetBuffer(o_data, &data, PyBUF_SIMPLE) < 0) return NULL;
+    if (get_u32_array(o_starts, &starts, "starts") < 0) goto done;
+    if (first < 0 || end > data.len || first > end) {
+        PyErr_SetString(PyExc_ValueError, "find_needles: region outside the data");
+        goto done;
+    }
+    const Py_ssize_t n_needles = PyList_GET_SIZE(needles);
+    for (Py_ssize_t k = 0; k < n_needles; k++) {
+        PyObject *nd = PyList_GET_ITEM(needles, k);
+        if (!PyBytes_Check(nd) || PyBytes_GET_SIZE(nd) < 2) {
+            PyErr_SetString(PyExc_ValueError, "find_needles: needles must be bytes of at least 2 bytes");
+            goto done;
+        }
+    }
+    /* A bit per leading byte pair of some needle: most positions are rejected by one lookup. */
+    pairs = PyMem_Calloc(65536 / 8, 1);
+    if (!pairs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < n_needles; k++) {
+        const uint8_t *nd = (const uint8_t *)PyBytes_AS_STRING(PyList_GET_ITEM(needles, k));
+        unsigned key = ((unsigned)nd[0] << 8) | nd[1];
+        pairs[key >> 3] |= (uint8_t)(1u << (key & 7));
+    }
+    const uint8_t *d = (const uint8_t *)data.buf;
+    const uint32_t *sv = (const uint32_t *)starts.buf;
+    const size_t n_starts = (size_t)starts.len / 4;
+    size_t next = 0; /* index of the first string start after the current position */
+    Py_ssize_t i = first;
+    while (i + 1 < end) {
+        unsigned key = ((unsigned)fold(d[i], ignore_case) << 8) | fold(d[i + 1], ignore_case);
+        if (!(pairs[key >> 3] & (1u << (key & 7)))) {
+            i++;
+            continue;
+        }
+        int hit = 0;
+        for (Py_ssize_t k = 0; k < n_needles && !hit; k++) {
+            PyObject *nd = PyList_GET_ITEM(needles, k);
+            const uint8_t *nb = (const uint8_t *)PyBytes_AS_STRING(nd);
+            Py_ssize_t len = PyBytes_GET_SIZE(nd);
+            if (len > end - i) continue;
+            Py_ssize_t j = 0;
+            while (j < len && fold(d[i + j], ignore_case) == nb[j]) j++;
+            hit = j == len;
+        }
+        if (!hit) {
+            i++;
+            continue;
+        }
+        uint32_t pos = (uint32_t)(i - first);
+        if (buf_push(&out, &pos, 1) < 0) goto done;
+        while (next < n_starts && sv[next] <= pos) next++;
+        Py_ssize_t resume = next < n_starts ? first + (Py_ssize_t)sv[next] : end;
+        const uint8_t *nul = memchr(d + i, 0, (size_t)(resume - i));
+        i = nul ? (Py_ssize_t)(nul - d) + 1 : resume;
+        if (i > resume) i = resume;
+    }
+    result = buf_to_bytes(&out);
+done:
+    PyMem_Free(pairs);
+    PyMem_Free(out.v);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&data);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"class_data", class_data, METH_VARARGS, "Decode every class_data_item (see dex._class_data_py)."},
     {"scan_code", scan_code, METH_VARARGS, "Scan every code item once (see dex._scan_code_py)."},
     {"ascii_strings", ascii_strings, METH_VARARGS, "Decode plain-ASCII string_data items (see DexFile.prefetch_strings)."},
+    {"find_needles", find_needles, METH_VARARGS, "Positions of any of several byte strings, one per string (see DexFile.strings_containing)."},
+    {"join_texts", join_texts, METH_VARARGS, "Concatenate str pairs by index (see dex._join_texts)."},
+    {"ascii_protos", ascii_protos, METH_VARARGS, "Build plain-ASCII prototype texts (see DexFile.prefetch_protos)."},
     {NULL, NULL, 0, NULL},
 };
 
