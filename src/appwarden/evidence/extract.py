@@ -218,6 +218,10 @@ def code_relevance(
     named.update(CODE_HIDING_CLASSES)
     api_classes = {split_member(s.descriptor)[0] for s in spec_list if s.kind == "invoke"}
     verdicts: dict[str, bool] = {}
+    # Classes known not to reach a catalogued API class through their superclasses. Every class a
+    # failed walk visited is one (had any reached one, the walk would have), and later walks stop
+    # there: an app's classes share long superclass chains (10^4 classes, a few hundred roots).
+    dead_ends: set[str] = set()
 
     def inherits_api(descriptor: str) -> bool:
         # Every class find_api_calls' _superclasses can visit from here (any definition's
@@ -226,12 +230,13 @@ def code_relevance(
         stack = [descriptor]
         while stack:
             current = stack.pop()
-            if current in seen:
+            if current in seen or current in dead_ends:
                 continue
             seen.add(current)
             if current in api_classes or not api_classes.isdisjoint(FRAMEWORK_SUPERCLASSES.get(current, ())):
                 return True
             stack.extend(defined.get(current, ()))
+        dead_ends.update(seen)
         return False
 
     def keep_class(descriptor: str) -> bool:
