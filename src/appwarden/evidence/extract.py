@@ -39,7 +39,7 @@ import numpy.typing as npt
 from appwarden import ENGINE_VERSION
 from appwarden.apk.arsc import ResourceTable
 from appwarden.apk.axml import parse_axml
-from appwarden.apk.dex import DexFile, DexLimits
+from appwarden.apk.dex import DexFile, DexLimits, TextPieces, expand_texts, join_texts
 from appwarden.apk.signing import read_signers
 from appwarden.apk.zip import ApkArchive, ZipEntry, ZipLimits
 from appwarden.errors import LimitExceededError, MalformedStructureError, UnreadableInputError
@@ -323,15 +323,19 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
         del refs, all_invokes
         dex.release_code_references()
 
-    plain_targets = np.unique(graph_invokes[graph_invokes[:, 1] < _INVOKE_CUSTOM_MIN][:, 2]).tolist()
-    method_text: dict[int, str] = dict(zip(plain_targets, dex.method_descriptors(plain_targets), strict=True))
+    # The text of every reference anyone may read, as pieces the DEX's own tables share; joined
+    # only for the rows read now and for the methods the call graph walks (few of them).
+    plain_targets = np.unique(graph_invokes[graph_invokes[:, 1] < _INVOKE_CUSTOM_MIN][:, 2])
+    class_pieces, (signature_text, signature_at) = dex.method_descriptor_parts(plain_targets)
+    defined_signatures = {s: s for s in signatures}  # the MethodTable keys: reuse those strings
+    signature_text = [defined_signatures.get(s, s) for s in signature_text]
+    del defined_signatures
+    method_texts = _ReferenceTexts(plain_targets, (class_pieces, (signature_text, signature_at)), ("->",))
+    field_targets = np.unique(graph_fields[:, 2])
+    field_texts = _ReferenceTexts(field_targets, dex.field_descriptor_parts(field_targets), ("->", ":"))
 
     def method_descriptor(idx: int) -> str:
-        text = method_text.get(idx)
-        if text is None:
-            text = dex.method_ref(idx).descriptor()
-            method_text[idx] = text
-        return text
+        return method_texts.get(idx) or dex.method_ref(idx).descriptor()  # a call site's method may be new
 
     # Rows are grouped by caller in code order: texts are resolved once per distinct reference
     # and handed to each method as one slice, so the per-row work stays in C. Each method's
@@ -339,7 +343,7 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
     custom_callers = np.unique(invokes[invokes[:, 1] >= _INVOKE_CUSTOM_MIN][:, 0])
     slow = np.isin(invokes[:, 0], custom_callers)
     plain = invokes[~slow]
-    pairs = _offset_texts(plain, method_descriptor)
+    pairs = _offset_texts(plain, method_texts.many)
     is_dispatch = np.isin(plain[:, 1], _DISPATCH_OPS_ARRAY)
     dispatching_callers = set(np.unique(plain[is_dispatch][:, 0]).tolist())
     dispatch = plain[:, 3].tolist()
@@ -356,23 +360,17 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
             for m in dex.call_site_methods(target):
                 calls.append((offset, method_descriptor(m)))
         else:
-            calls.append((offset, method_descriptor(target)))
+            calls.append((offset, method_texts[target]))
             if opcode in _DISPATCH_OPS:
                 dispatch_of.setdefault(caller, set()).add(offset)
 
-    field_targets = np.unique(graph_fields[:, 2]).tolist()
-    field_text: dict[int, str] = dict(zip(field_targets, dex.field_descriptors(field_targets), strict=True))
-
-    def field_descriptor(idx: int) -> str:
-        text = field_text.get(idx)
-        if text is None:
-            text = dex.field_ref(idx).descriptor()
-            field_text[idx] = text
-        return text
-
     field_reads_of: dict[int, list[tuple[int, str]]] = {}
     strings_of: dict[int, list[tuple[int, str]]] = {}
-    for table_rows, describe, found in ((fields, field_descriptor, field_reads_of), (strings, dex.string, strings_of)):
+    describe_strings: Callable[[list[int]], list[str]] = lambda idxs: [dex.string(i) for i in idxs]  # noqa: E731
+    for table_rows, describe, found in (
+        (fields, field_texts.many, field_reads_of),
+        (strings, describe_strings, strings_of),
+    ):
         texts = _offset_texts(table_rows, describe)
         for caller, a, b in _segments(table_rows[:, 0]):
             found[caller] = texts[a:b]
@@ -416,7 +414,7 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
             bodies[method_idx] = defined
     unbuilt = np.flatnonzero(is_defined & ~built)
     if deferred_callers or len(unbuilt):
-        fill = _call_graph_fill(graph_invokes, graph_fields, method_text, field_text, method_descriptor, dex)
+        fill = _call_graph_fill(graph_invokes, graph_fields, method_texts, field_texts, method_descriptor, dex)
         for caller in deferred_callers:
             body = bodies.get(caller)
             if body is not None:
@@ -471,13 +469,54 @@ def _segments(callers: npt.NDArray[np.uint32]) -> Iterator[tuple[int, int, int]]
     return zip(callers[starts].tolist(), starts.tolist(), ends.tolist(), strict=True)
 
 
-def _offset_texts(rows: npt.NDArray[np.uint32], describe: Callable[[int], str]) -> list[tuple[int, str]]:
-    """(offset, text of the row's target) per row; ``describe`` runs once per distinct target."""
+def _offset_texts(rows: npt.NDArray[np.uint32], describe: Callable[[list[int]], list[str]]) -> list[tuple[int, str]]:
+    """(offset, text of the row's target) per row; ``describe`` gets each distinct target once."""
     if not len(rows):
         return []
     targets, inverse = np.unique(rows[:, 2], return_inverse=True)
-    texts = [describe(t) for t in targets.tolist()]
-    return list(zip(rows[:, 3].tolist(), [texts[i] for i in inverse.tolist()], strict=True))
+    texts = describe(targets.tolist())
+    return list(zip(rows[:, 3].tolist(), expand_texts(texts, inverse), strict=True))
+
+
+class _ReferenceTexts:
+    """Texts of one DEX's member references by index, joined from shared pieces on first use.
+
+    ``pieces`` are as DexFile.method_descriptor_parts gives them (distinct texts, position of each
+    id's text), for ``ids`` in increasing order; the text of ``ids[i]`` is the pieces' texts at i
+    joined by ``separators``. An app has 10^5 such references; the call graph reads a few hundred
+    after the DEX is gone, so holding a descriptor string for each would cost megabytes for nothing.
+    """
+
+    __slots__ = ("_ids", "_joined", "_pieces", "_separators")
+
+    def __init__(self, ids: npt.NDArray[Any], pieces: Iterable[TextPieces], separators: Iterable[str]) -> None:
+        self._ids = np.ascontiguousarray(ids, dtype=np.uint32)
+        self._pieces = [(texts, np.asarray(at, dtype=np.uint32)) for texts, at in pieces]
+        self._separators = tuple(separators)
+        self._joined: dict[int, str] = {}
+
+    def many(self, idxs: list[int]) -> list[str]:
+        """The texts of these ids (every one must be among ``ids``)."""
+        missing = [i for i in idxs if i not in self._joined]
+        if missing:
+            at = np.searchsorted(self._ids, missing)
+            if not (at < len(self._ids)).all() or (self._ids[at] != missing).any():
+                raise KeyError("a reference outside this table")
+            texts: list[str] = self._pieces[0][0]
+            text_at: npt.NDArray[Any] = self._pieces[0][1][at]
+            for (next_texts, next_at), separator in zip(self._pieces[1:], self._separators, strict=True):
+                texts = join_texts(texts, next_texts, text_at, next_at[at], separator)
+                text_at = np.arange(len(texts))
+            self._joined.update(zip(missing, texts, strict=True))
+        joined = self._joined
+        return [joined[i] for i in idxs]
+
+    def __getitem__(self, idx: int) -> str:
+        return self.many([idx])[0]
+
+    def get(self, idx: int) -> str | None:
+        at = int(np.searchsorted(self._ids, idx))
+        return self[idx] if at < len(self._ids) and int(self._ids[at]) == idx else None
 
 
 def _kept_members(
@@ -512,17 +551,17 @@ def _kept_members(
 def _call_graph_fill(
     invokes: npt.NDArray[np.uint32],
     fields: npt.NDArray[np.uint32],
-    method_text: Mapping[int, str],
-    field_text: Mapping[int, str],
+    method_texts: _ReferenceTexts,
+    field_texts: _ReferenceTexts,
     method_descriptor: Callable[[int], str],
     dex: DexFile,
 ) -> Callable[[MethodBody, int], None]:
     """``fill(body, caller)``: give a body every invoke and field read of its method ``caller``.
 
     ``invokes``/``fields`` hold every kept row (matcher and call graph) in code order;
-    ``method_text``/``field_text`` already hold the text of every (non-custom) invoke and field
-    target among them, resolved while the DEX was indexed, so decoding problems are reported
-    then, the fill cannot fail and holds no DexFile; only per-row work waits.
+    ``method_texts``/``field_texts`` hold the pieces of every (non-custom) invoke and field
+    target among them, decoded while the DEX was indexed, so decoding problems are reported
+    then; the fill only joins pieces, cannot fail and holds no DexFile.
     """
     custom = invokes[:, 1] >= _INVOKE_CUSTOM_MIN
     call_site_text = {
@@ -539,13 +578,13 @@ def _call_graph_fill(
             if opcode >= _INVOKE_CUSTOM_MIN:
                 calls.extend((offset, text) for text in call_site_text[target])
             else:
-                calls.append((offset, method_text[target]))
+                calls.append((offset, method_texts[target]))
                 if opcode in _DISPATCH_OPS:
                     dispatch.add(offset)
         a, b = np.searchsorted(field_callers, [caller, caller + 1]).tolist()
         body.invokes = calls
         body.dispatch_offsets = dispatch
-        body.field_reads = [(offset, field_text[target]) for _, _, target, offset in fields[a:b].tolist()]
+        body.field_reads = [(offset, field_texts[target]) for _, _, target, offset in fields[a:b].tolist()]
 
     return fill
 
