@@ -61,6 +61,34 @@ def test_prefix_may_name_a_class_and_its_inner_classes() -> None:
     assert m.match("com.mob.Other") is None
 
 
+def test_a_package_verdict_never_hides_a_class_the_detector_may_own() -> None:
+    # may_own_package(p) is False only when may_own is False for every class in p: checked on
+    # the shipped catalog for packages at, above, below and beside every prefix, and on
+    # obfuscated-looking packages under each vendor root.
+    for catalog in (TOY, sdk_catalog()):
+        det = SdkDetector(catalog)
+        packages = {"", "java.lang", "android.app", "com.example.app", "a.b", "a.b.c"}
+        for sdk in catalog.sdks:
+            for prefix in sdk.prefixes:
+                parts = prefix.split(".")
+                packages.update(".".join(parts[:k]) for k in range(1, len(parts) + 1))
+                packages.update({f"{prefix}.internal", f"{prefix}x", ".".join([*parts[:2], "a"])})
+        says_no = 0
+        classes = ["Main", "a", "Main$1", *{p.rpartition(".")[2] for p in catalog_prefixes(catalog)}]
+        for package in sorted(packages):
+            if det.may_own_package(package):
+                continue
+            says_no += 1
+            for simple in classes:
+                name = f"{package}.{simple}" if package else simple
+                assert not det.may_own(name), name
+        assert says_no > 3  # the shortcut does decide some packages
+
+
+def catalog_prefixes(catalog: SdkCatalog) -> list[str]:
+    return [p for sdk in catalog.sdks for p in sdk.prefixes]
+
+
 def test_broad_prefixes_never_identify_alone() -> None:
     det = SdkDetector(TOY)
     found = det.detect(["com.umeng.socialize.Share"])

@@ -247,12 +247,19 @@ def code_relevance(
         return verdict
 
     sdk_verdicts: dict[str, bool] = {}
+    package_verdicts: dict[str, bool] = {}
 
     def sdk_class(descriptor: str) -> bool:
-        # Decided once per class for the whole APK: every DEX references the same framework types.
+        # Decided once per class for the whole APK (every DEX references the same framework
+        # types), and for most classes by their package alone.
         verdict = sdk_verdicts.get(descriptor)
         if verdict is None:
-            verdict = sdk_verdicts[descriptor] = detector.may_own(descriptor_to_class(descriptor))
+            cut = descriptor.rfind("/")
+            package = descriptor[1:cut] if cut > 1 and descriptor[0] == "L" and descriptor[-1] == ";" else ""
+            possible = package_verdicts.get(package) if package else True
+            if possible is None:
+                possible = package_verdicts[package] = detector.may_own_package(package.replace("/", "."))
+            verdict = sdk_verdicts[descriptor] = possible and detector.may_own(descriptor_to_class(descriptor))
         return verdict
 
     texts = {"://", *CONSENT_MARKERS}

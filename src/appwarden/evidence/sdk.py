@@ -27,6 +27,8 @@ class PrefixMatcher:
 
     def __init__(self, prefixes: Mapping[str, str]) -> None:
         self._table = dict(prefixes)
+        #: Packages some prefix sits directly in: only there can a prefix name a class.
+        self.entry_parents = frozenset(p.rpartition(".")[0] for p in self._table)
         self._max_depth = max((p.count(".") + 1 for p in self._table), default=0)
         self._package_cache: dict[str, tuple[str, str] | None] = {}
 
@@ -39,6 +41,10 @@ class PrefixMatcher:
         hit = self._table.get(full)
         if hit is not None:
             return hit, full
+        return self.match_package(package)
+
+    def match_package(self, package: str) -> tuple[str, str] | None:
+        """(sdk id, matched prefix) for the longest prefix that is this dotted package or contains it."""
         if package in self._package_cache:
             return self._package_cache[package]
         result: tuple[str, str] | None = None
@@ -111,6 +117,17 @@ class SdkDetector:
             return True
         parts = class_name.split(".")
         return len(parts) >= 4 and len(parts[2]) <= 2 and f"{parts[0]}.{parts[1]}" in self._adoptable_roots
+
+    def may_own_package(self, package: str) -> bool:
+        """False only when :meth:`may_own` is False for every class directly in this dotted package.
+
+        Lets a caller decide for a whole package at once (an app references 10^4 framework and
+        own classes in a few hundred packages).
+        """
+        if package in self.prefixes.entry_parents or self.prefixes.match_package(package) is not None:
+            return True
+        parts = package.split(".")
+        return len(parts) >= 3 and len(parts[2]) <= 2 and f"{parts[0]}.{parts[1]}" in self._adoptable_roots
 
     def _adopt(self, class_name: str) -> str | None:
         """Obfuscated SDK code: 'com.umeng.a.b' belongs to the one SDK detected under 'com.umeng'.
