@@ -10,11 +10,13 @@ import shutil
 import subprocess
 import tracemalloc
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
 
 from apk import hostile  # tests/ is on pythonpath; tests/apk is a namespace package
+from appwarden.apk import zip as zipmod
 from appwarden.apk.zip import ApkArchive, ArchiveWarning, ZipEntry, ZipLimits
 from appwarden.errors import (
     AppwardenError,
@@ -29,6 +31,16 @@ FRAMEWORK_RES = Path("/usr/share/android-framework-res/framework-res.apk")
 
 needs_framework = pytest.mark.skipif(not FRAMEWORK_RES.exists(), reason=f"{FRAMEWORK_RES} not installed")
 needs_aapt = pytest.mark.skipif(shutil.which("aapt") is None, reason="aapt (Debian package aapt) not installed")
+
+
+@pytest.fixture(autouse=True, params=["isal", "zlib"])
+def inflate_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs with ISA-L's inflater (the default) and with zlib's (the fallback)."""
+    if request.param == "zlib":
+        monkeypatch.setattr(zipmod, "_inflate_backend", zlib)
+    else:
+        assert zipmod._inflate_backend is not zlib, "isal is a dependency: the default inflater must be ISA-L's"
+    return str(request.param)
 
 
 def _codes(archive: ApkArchive) -> list[str]:

@@ -43,10 +43,20 @@ import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import Final
 
 from appwarden.errors import HostileApkError, LimitExceededError, MalformedStructureError, UnreadableInputError
+
+# ISA-L inflates about twice as fast as zlib, through the same streaming API (bounded output
+# per call, unconsumed_tail, eof, an ``error`` class); zlib stays the fallback where no wheel exists.
+_inflate_backend: ModuleType
+try:
+    from isal import isal_zlib
+
+    _inflate_backend = isal_zlib
+except ImportError:  # pragma: no cover - depends on the platform's wheels
+    _inflate_backend = zlib
 
 __all__ = [
     "METHOD_DEFLATED",
@@ -719,7 +729,7 @@ class ApkArchive:
         # Stop at whichever comes first: the limit budget or the declared size (a size
         # lie is caught at its first extra byte instead of after inflating a bomb).
         cap = min(budget, entry.uncompressed_size)
-        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        inflater = _inflate_backend.decompressobj(-zlib.MAX_WBITS)
         produced = 0
         position = entry.data_offset
         end = entry.data_offset + entry.compressed_size
@@ -733,7 +743,7 @@ class ApkArchive:
             try:
                 # Bounded output per call; one byte past the cap is enough to know it is exceeded.
                 chunk = inflater.decompress(pending, min(_OUTPUT_CHUNK, cap - produced + 1))
-            except zlib.error as exc:
+            except (zlib.error, _inflate_backend.error) as exc:
                 raise MalformedStructureError(f"entry {entry.name!r} has corrupt deflate data: {exc}") from None
             pending = inflater.unconsumed_tail
             produced += len(chunk)
