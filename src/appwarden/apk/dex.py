@@ -542,6 +542,7 @@ class DexFile:
         self.warnings = self._warn.items
         self._strings: dict[int, str] = {}
         self._types: dict[int, str] = {}
+        self._type_texts: list[str | None] | None = None
         self._class_headers: list[tuple[int, str, str | None, tuple[str, ...], int]] | None = None
         self._method_name_list: list[int] | None = None
         self._method_proto_list: list[int] | None = None
@@ -903,19 +904,14 @@ class DexFile:
                 cache[idx] = text
 
     def prefetch_member_names(self, method_idxs: npt.ArrayLike, field_idxs: npt.ArrayLike) -> None:
-        """Batch-decode every type name and the names of these methods and fields (see prefetch_strings)."""
+        """Batch-decode the names of these methods and fields (see prefetch_strings; type names are
+        decoded as one table by :meth:`type_descriptor`)."""
         methods = np.asarray(method_idxs, dtype=np.int64)
         fields = np.asarray(field_idxs, dtype=np.int64)
         methods = methods[(methods >= 0) & (methods < len(self._method_name))]
         fields = fields[(fields >= 0) & (fields < len(self._field_name))]
         self.prefetch_strings(
-            np.concatenate(
-                (
-                    self._type_ids.astype(np.int64),
-                    self._method_name[methods].astype(np.int64),
-                    self._field_name[fields].astype(np.int64),
-                )
-            )
+            np.concatenate((self._method_name[methods].astype(np.int64), self._field_name[fields].astype(np.int64)))
         )
 
     def _decode_mutf8(self, raw: bytes, idx: int) -> str:
@@ -931,11 +927,33 @@ class DexFile:
 
     def type_descriptor(self, idx: int) -> str:
         """Type descriptor text, e.g. ``Ljava/lang/String;`` or ``[I``."""
+        texts = self._type_texts
+        if texts is None:
+            texts = self._type_texts = self._decode_type_texts()
+        if 0 <= idx < len(texts):
+            text = texts[idx]
+            if text is not None:
+                return text
         cached = self._types.get(idx)
         if cached is None:
             cached = self.string(int(self._type_ids[self._index(idx, len(self._type_ids), "type")]))
             self._types[idx] = cached
         return cached
+
+    def _decode_type_texts(self) -> list[str | None]:
+        """Every type descriptor at once, by the C accelerator: an app names 10^4 types and reads most.
+
+        None where the text is not plain, well-formed ASCII (and for every type without the
+        accelerator): :meth:`type_descriptor` decodes those one by one, with their warnings.
+        """
+        if _accel is None or not len(self._type_ids) or not len(self._string_offs):
+            return [None] * len(self._type_ids)
+        texts: list[str | None] = _accel.ascii_strings(
+            self._data,
+            np.ascontiguousarray(self._string_offs, dtype=np.uint32),
+            np.ascontiguousarray(self._type_ids, dtype=np.uint32),
+        )
+        return texts
 
     def _type_list(self, off: int) -> tuple[str, ...]:
         if off == 0:
@@ -1057,7 +1075,6 @@ class DexFile:
         read methods from :meth:`method_table` as arrays instead of EncodedMethod objects.
         """
         if self._class_headers is None:
-            self.prefetch_strings(self._type_ids)  # every class, superclass and interface name, in C
             headers: list[tuple[int, str, str | None, tuple[str, ...], int]] = []
             active = self._class_active.tolist()
             for pos, row in enumerate(self._class_defs.tolist()):
