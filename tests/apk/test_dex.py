@@ -728,3 +728,13 @@ def test_released_code_references_are_scanned_again_identically() -> None:
     for table in ("invokes", "strings", "fields"):
         assert getattr(again, table).rows.tolist() == getattr(first, table).rows.tolist()
     assert len(first.invokes) > 0
+
+
+@given(st.lists(st.integers(min_value=0, max_value=2**40), max_size=200))
+def test_distinct_equals_numpy_unique(values: list[int]) -> None:
+    import numpy as np
+
+    for dtype in (np.int64, np.uint32):
+        column = np.asarray([v % 2**32 for v in values] if dtype is np.uint32 else values, dtype=dtype)
+        assert dexmod.distinct(column).tolist() == np.unique(column).tolist()
+        assert dexmod.distinct(column).dtype == column.dtype

@@ -39,7 +39,7 @@ import numpy.typing as npt
 from appwarden import ENGINE_VERSION
 from appwarden.apk.arsc import ResourceTable
 from appwarden.apk.axml import parse_axml
-from appwarden.apk.dex import DexFile, DexLimits, TextPieces, expand_texts, join_texts
+from appwarden.apk.dex import DexFile, DexLimits, TextPieces, distinct, expand_texts, join_texts
 from appwarden.apk.signing import read_signers
 from appwarden.apk.zip import ApkArchive, ZipEntry, ZipLimits
 from appwarden.errors import LimitExceededError, MalformedStructureError, UnreadableInputError
@@ -306,7 +306,7 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
     if relevance is not None:
         candidates = dex.strings_containing(relevance.string_needles)
         folded = dex.strings_containing(relevance.string_needles_ignore_case, ignore_ascii_case=True)
-        string_filter = set(np.union1d(candidates, folded).tolist())
+        string_filter = set(distinct(np.concatenate((candidates, folded))).tolist())
     _read_static_strings(dex, static_values, string_filter)
 
     invokes = all_invokes = refs.invokes.rows
@@ -320,7 +320,7 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
         graph_invokes, invokes, late_invokes = invokes[eager | graph], invokes[eager], invokes[graph]
         eager, graph = _kept_members(dex, fields, relevance, dex.field_class_types(), custom_ok=False)
         graph_fields, fields, late_fields = fields[eager | graph], fields[eager], fields[graph]
-        deferred_callers = np.union1d(late_invokes[:, 0], late_fields[:, 0]).tolist()
+        deferred_callers = distinct(np.concatenate((late_invokes[:, 0], late_fields[:, 0]))).tolist()
         wanted = np.fromiter(string_filter or (), dtype=np.int64)
         strings = strings[np.isin(strings[:, 2], wanted)]
         defined_callers = with_code[np.isin(with_code[:, 0], np.fromiter(infos, dtype=np.int64)), 2]
@@ -332,13 +332,13 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
 
     # The text of every reference anyone may read, as pieces the DEX's own tables share; joined
     # only for the rows read now and for the methods the call graph walks (few of them).
-    plain_targets = np.unique(graph_invokes[graph_invokes[:, 1] < _INVOKE_CUSTOM_MIN][:, 2])
+    plain_targets = distinct(graph_invokes[graph_invokes[:, 1] < _INVOKE_CUSTOM_MIN][:, 2])
     class_pieces, (signature_text, signature_at) = dex.method_descriptor_parts(plain_targets)
     defined_signatures = {s: s for s in signatures}  # the MethodTable keys: reuse those strings
     signature_text = [defined_signatures.get(s, s) for s in signature_text]
     del defined_signatures
     method_texts = _ReferenceTexts(plain_targets, (class_pieces, (signature_text, signature_at)), ("->",))
-    field_targets = np.unique(graph_fields[:, 2])
+    field_targets = distinct(graph_fields[:, 2])
     field_texts = _ReferenceTexts(field_targets, dex.field_descriptor_parts(field_targets), ("->", ":"))
 
     def method_descriptor(idx: int) -> str:
@@ -347,12 +347,12 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
     # Rows are grouped by caller in code order: texts are resolved once per distinct reference
     # and handed to each method as one slice, so the per-row work stays in C. Each method's
     # lists are built before its body, which then holds them (or shared empties) as they are.
-    custom_callers = np.unique(invokes[invokes[:, 1] >= _INVOKE_CUSTOM_MIN][:, 0])
+    custom_callers = distinct(invokes[invokes[:, 1] >= _INVOKE_CUSTOM_MIN][:, 0])
     slow = np.isin(invokes[:, 0], custom_callers)
     plain = invokes[~slow]
     pairs = _offset_texts(plain, method_texts.many)
     is_dispatch = np.isin(plain[:, 1], _DISPATCH_OPS_ARRAY)
-    dispatching_callers = set(np.unique(plain[is_dispatch][:, 0]).tolist())
+    dispatching_callers = set(distinct(plain[is_dispatch][:, 0]).tolist())
     dispatch = plain[:, 3].tolist()
     dispatch_mask = is_dispatch.tolist()
     invokes_of: dict[int, list[tuple[int, str]]] = {}
@@ -448,17 +448,17 @@ def _sdk_class_invokes(
     keys = class_types[invokes[kept, 0]].astype(np.int64)
     keys <<= 32
     keys |= class_types[invokes[kept, 2]]
-    pairs = np.unique(keys)
+    pairs = distinct(keys)
     del keys
-    callee_types = np.unique(pairs & 0xFFFFFFFF)
+    callee_types = distinct(pairs & 0xFFFFFFFF)
     sdk_type = np.zeros(dex.type_count, dtype=bool)
     sdk_type[callee_types] = [relevance.sdk_class(dex.type_descriptor(t)) for t in callee_types.tolist()]
     pairs = pairs[sdk_type[pairs & 0xFFFFFFFF]]
     if not len(pairs):
         return {}
     callers = pairs >> 32
-    caller_text = {t: dex.type_descriptor(t) for t in np.unique(callers).tolist()}
-    callee_text = {t: dex.type_descriptor(t) for t in np.unique(pairs & 0xFFFFFFFF).tolist()}
+    caller_text = {t: dex.type_descriptor(t) for t in distinct(callers).tolist()}
+    callee_text = {t: dex.type_descriptor(t) for t in distinct(pairs & 0xFFFFFFFF).tolist()}
     # pairs are sorted, so each caller's callees are one run
     return {
         caller_text[caller]: frozenset(callee_text[t] for t in (pairs[a:b] & 0xFFFFFFFF).tolist())
@@ -542,7 +542,7 @@ def _kept_members(
         return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
     custom = rows[:, 1] >= _INVOKE_CUSTOM_MIN if custom_ok else np.zeros(len(rows), dtype=bool)
     member_types = class_types[rows[:, 2][~custom]]
-    used = np.unique(member_types)
+    used = distinct(member_types)
     keep_type = np.zeros(dex.type_count, dtype=bool)
     graph_type = np.zeros(dex.type_count, dtype=bool)
     descriptors = [dex.type_descriptor(t) for t in used.tolist()]
@@ -572,7 +572,7 @@ def _call_graph_fill(
     """
     custom = invokes[:, 1] >= _INVOKE_CUSTOM_MIN
     call_site_text = {
-        t: [method_descriptor(m) for m in dex.call_site_methods(t)] for t in np.unique(invokes[custom, 2]).tolist()
+        t: [method_descriptor(m) for m in dex.call_site_methods(t)] for t in distinct(invokes[custom, 2]).tolist()
     }
     invoke_callers = np.ascontiguousarray(invokes[:, 0])
     field_callers = np.ascontiguousarray(fields[:, 0])
