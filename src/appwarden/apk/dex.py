@@ -568,6 +568,7 @@ class DexFile:
         self._strings: dict[int, str] = {}
         self._types: dict[int, str] = {}
         self._type_texts: list[str | None] | None = None
+        self._string_region_cache: tuple[U32Array, int, int] | None = None
         self._class_headers: list[tuple[int, str, str | None, tuple[str, ...], int]] | None = None
         self._method_name_list: list[int] | None = None
         self._method_proto_list: list[int] | None = None
@@ -731,8 +732,13 @@ class DexFile:
                     "duplicate_class",
                     f"class_defs #{int(pos)} redefines {self.type_descriptor(int(class_idx[pos]))}; the first definition is used",
                 )
+        # Python ints from lists: iterating numpy arrays would box 10^4..10^5 scalars.
         superclass_of = {
-            int(c): int(s) for c, s, a in zip(class_idx, self._class_defs[:, 2], self._class_active, strict=True) if a
+            c: s
+            for c, s, a in zip(
+                class_idx.tolist(), self._class_defs[:, 2].tolist(), self._class_active.tolist(), strict=True
+            )
+            if a
         }
         done: set[int] = set()
         for start in superclass_of:
@@ -1228,16 +1234,10 @@ class DexFile:
         string data maps to a neighbouring string); never misses a string that contains a needle.
         With ``ignore_ascii_case`` needles must be lower case and ASCII letters match either case.
         """
-        offs = self._string_offs
-        if not len(offs):
+        if not len(self._string_offs):
             return np.zeros(0, np.int64)
-        # All string data lies between the first string's offset and the last string's NUL
-        # (an unterminated last string runs to the end of the file): search only there.
-        sorted_offs = np.sort(offs)
-        first, last = int(sorted_offs[0]), int(sorted_offs[-1])
+        sorted_offs, first, end = self._string_region()
         data = self._data if isinstance(self._data, bytes) else bytes(self._data)
-        end = data.find(b"\0", last)
-        end = len(data) if end < 0 else end + 1
         needle_list = [n for n in needles if n]
         if _accel is not None and all(len(n) >= 2 for n in needle_list):
             # One pass for all needles, without copying (or lower-casing) the region.
@@ -1262,6 +1262,18 @@ class DexFile:
                 nul = region.find(b"\0", pos, resume)
                 pos = region.find(needle, min(resume, nul + 1) if nul >= 0 else resume)
         return self._strings_at(sorted_offs, np.asarray(positions, dtype=np.int64))
+
+    def _string_region(self) -> tuple[U32Array, int, int]:
+        """(string data offsets sorted, start and end of the region holding all string data)."""
+        if self._string_region_cache is None:
+            # All string data lies between the first string's offset and the last string's NUL
+            # (an unterminated last string runs to the end of the file): search only there.
+            sorted_offs = np.sort(self._string_offs)
+            first, last = int(sorted_offs[0]), int(sorted_offs[-1])
+            data = self._data if isinstance(self._data, bytes) else bytes(self._data)
+            end = data.find(b"\0", last)
+            self._string_region_cache = (sorted_offs, first, len(data) if end < 0 else end + 1)
+        return self._string_region_cache
 
     def _strings_at(self, sorted_offs: U32Array, positions: IntArray) -> IntArray:
         """Indices of the strings whose data holds these file positions (sorted; see strings_containing)."""

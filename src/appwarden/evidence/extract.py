@@ -314,13 +314,13 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
     strings = refs.strings.rows
     # graph_*: every row anyone uses (matchers and call graph); invokes/fields: the matchers' rows.
     graph_invokes, graph_fields = invokes, fields
-    deferred_callers: list[int] = []
+    deferred_callers: npt.NDArray[Any] = np.zeros(0, dtype=np.uint32)
     if relevance is not None:
         eager, graph = _kept_members(dex, invokes, relevance, dex.method_class_types(), custom_ok=True)
         graph_invokes, invokes, late_invokes = invokes[eager | graph], invokes[eager], invokes[graph]
         eager, graph = _kept_members(dex, fields, relevance, dex.field_class_types(), custom_ok=False)
         graph_fields, fields, late_fields = fields[eager | graph], fields[eager], fields[graph]
-        deferred_callers = distinct(np.concatenate((late_invokes[:, 0], late_fields[:, 0]))).tolist()
+        deferred_callers = distinct(np.concatenate((late_invokes[:, 0], late_fields[:, 0])))
         wanted = np.fromiter(string_filter or (), dtype=np.int64)
         strings = strings[np.isin(strings[:, 2], wanted)]
         defined_callers = with_code[np.isin(with_code[:, 0], np.fromiter(infos, dtype=np.int64)), 2]
@@ -399,7 +399,7 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
         built = is_defined & np.isin(method_rows[:, 1], eager_callers)
         if not built.all():
             built |= is_defined & _in_classes_with_repeated_signatures(method_rows[:, 0], signatures)
-    deferred_set = set(deferred_callers)
+    deferred = np.isin(method_rows[:, 1], deferred_callers).tolist() if len(method_rows) else []
     bodies: dict[int, MethodBody] = {}
     dex_name = dex.name
     for i in np.flatnonzero(built).tolist():
@@ -417,15 +417,13 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
             dispatch_of.get(method_idx, _NO_DISPATCH),
         )
         owner.methods[signature] = defined
-        if method_idx in deferred_set:
+        if deferred[i]:
             bodies[method_idx] = defined
     unbuilt = np.flatnonzero(is_defined & ~built)
-    if deferred_callers or len(unbuilt):
+    if len(deferred_callers) or len(unbuilt):
         fill = _call_graph_fill(graph_invokes, graph_fields, method_texts, field_texts, method_descriptor, dex)
-        for caller in deferred_callers:
-            body = bodies.get(caller)
-            if body is not None:
-                body.deferred = _DeferredFill(fill, body, caller)
+        for caller, body in bodies.items():  # the built bodies among deferred_callers
+            body.deferred = _DeferredFill(fill, body, caller)
         if len(unbuilt):
             unbuilt_signatures = [signatures[i] for i in unbuilt.tolist()]
             _add_unbuilt_methods(owners, method_rows[unbuilt], unbuilt_signatures, dex_name, fill)
