@@ -874,7 +874,7 @@ def _extract(
         for body in program.methods()
         for _, s in body.strings
     ]
-    for descriptor in sorted(program.classes):
+    for descriptor in sorted(d for d, info in program.classes.items() if info.static_strings):
         name = descriptor_to_class(descriptor)
         code_strings += [(name, detector.owner_of(name), s) for s in program.classes[descriptor].static_strings]
     domains = DomainIndex(catalog, found)
