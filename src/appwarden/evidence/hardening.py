@@ -7,6 +7,7 @@ rules must know to qualify "not found" results.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -140,7 +141,9 @@ def detect_packers(class_names: Iterable[str], native_libs: Iterable[str], asset
         evidence: list[str] = []
         for pattern in sig.classes:
             if pattern.endswith("."):
-                hit = next((c for c in classes if c.startswith(pattern)), None)
+                # classes is sorted: the first name with this prefix, if any, sits where the prefix would.
+                at = bisect.bisect_left(classes, pattern)
+                hit = classes[at] if at < len(classes) and classes[at].startswith(pattern) else None
             else:
                 hit = pattern if pattern in classes else None
             if hit:
