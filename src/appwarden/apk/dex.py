@@ -1177,10 +1177,20 @@ class DexFile:
         Each piece is (distinct texts, position of each idx's text among them); the descriptor of
         ``idxs[i]`` is ``classes[0][classes[1][i]] + "->" + signatures[0][signatures[1][i]]``.
         """
+        return self.method_class_pieces(idxs), self.method_signature_pieces(idxs)
+
+    def method_class_pieces(self, idxs: npt.ArrayLike) -> TextPieces:
+        """(distinct declaring-class descriptors, position of each method_id's class among them)."""
         wanted = np.asarray(idxs, dtype=np.int64)
         self._check_batch(wanted, len(self._method_name), "method")
         _, class_text, class_at = self._texts(self._method_class[wanted], self.type_descriptor)
-        return (class_text, class_at), self._signature_table(wanted)
+        return class_text, class_at
+
+    def method_signature_pieces(self, idxs: npt.ArrayLike) -> TextPieces:
+        """(distinct ``name(params)ret`` texts, position of each method_id's text among them)."""
+        wanted = np.asarray(idxs, dtype=np.int64)
+        self._check_batch(wanted, len(self._method_name), "method")
+        return self._signature_table(wanted)
 
     def method_descriptors(self, idxs: Sequence[int]) -> list[str]:
         """``Lcls;->name(params)ret`` per method_id in ``idxs`` (batch form of MethodRef.descriptor)."""

@@ -333,11 +333,10 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
     # The text of every reference anyone may read, as pieces the DEX's own tables share; joined
     # only for the rows read now and for the methods the call graph walks (few of them).
     plain_targets = distinct(graph_invokes[graph_invokes[:, 1] < _INVOKE_CUSTOM_MIN][:, 2])
-    class_pieces, (signature_text, signature_at) = dex.method_descriptor_parts(plain_targets)
-    defined_signatures = {s: s for s in signatures}  # the MethodTable keys: reuse those strings
-    signature_text = [defined_signatures.get(s, s) for s in signature_text]
-    del defined_signatures
-    method_texts = _ReferenceTexts(plain_targets, (class_pieces, (signature_text, signature_at)), ("->",))
+    class_pieces = dex.method_class_pieces(plain_targets)
+    method_texts = _ReferenceTexts(
+        plain_targets, (class_pieces, _target_signatures(dex, plain_targets, with_code[:, 2], signatures)), ("->",)
+    )
     field_targets = distinct(graph_fields[:, 2])
     field_texts = _ReferenceTexts(field_targets, dex.field_descriptor_parts(field_targets), ("->", ":"))
 
@@ -428,6 +427,23 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
             unbuilt_signatures = [signatures[i] for i in unbuilt.tolist()]
             _add_unbuilt_methods(owners, method_rows[unbuilt], unbuilt_signatures, dex_name, fill)
     return class_count, defined_count
+
+
+def _target_signatures(
+    dex: DexFile, targets: npt.NDArray[Any], defined_ids: npt.NDArray[Any], defined_signatures: list[str]
+) -> TextPieces:
+    """Signature pieces of invoke ``targets``: a target this DEX defines (``defined_ids``, whose
+    signatures are ``defined_signatures``, the MethodTable keys) shares that string; only the
+    others are built."""
+    order = np.argsort(defined_ids, kind="stable")
+    ordered = defined_ids[order]
+    at = np.minimum(np.searchsorted(ordered, targets), max(len(ordered) - 1, 0))
+    defined = ordered[at] == targets if len(ordered) else np.zeros(len(targets), dtype=bool)
+    other_text, other_at = dex.method_signature_pieces(targets[~defined])
+    positions = np.empty(len(targets), dtype=np.intp)
+    positions[defined] = order[at[defined]]
+    positions[~defined] = len(defined_signatures) + other_at
+    return defined_signatures + other_text, positions
 
 
 def _sdk_class_invokes(
