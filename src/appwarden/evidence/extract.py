@@ -1059,7 +1059,15 @@ class _MatchedProgram(ProgramIndex):
 
     def __init__(self, program: ProgramIndex) -> None:
         super().__init__(classes=program.classes, class_invokes=program.class_invokes)
-        self._with_references = [b for b in program.built_methods() if b.invokes or b.field_reads or b.strings]
+        # Gathered unordered, then sorted (class, signature) as built_methods() would yield them:
+        # sorting the few thousand bodies with references beats sorting 10^4 classes and each one's methods.
+        found: list[tuple[str, str, MethodBody]] = []
+        for info in program.classes.values():
+            methods = info.methods
+            bodies = methods.built() if isinstance(methods, MethodTable) else methods
+            found += [(info.descriptor, s, b) for s, b in bodies.items() if b.invokes or b.field_reads or b.strings]
+        found.sort(key=lambda item: (item[0], item[1]))
+        self._with_references = [body for _, _, body in found]
 
     def methods(self) -> Iterator[MethodBody]:
         return iter(self._with_references)
