@@ -10,6 +10,7 @@ import random
 import re
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 import pytest
@@ -39,10 +40,16 @@ _TOOLS = ("aapt", "zipalign", "apksigner", "keytool")
 _JAVA_ENV = {**os.environ, "JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
 
 
-def _certificate(common_name: str, serial: int = 0x1234ABCD) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def _certificate(
+    common_name: str, serial: int = 0x1234ABCD, country: str = "CN"
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
+    # _validate=False lets a test carry what real certificates carry (NetEase's Yosemite.apk: C=000001).
     name = x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, common_name), x509.NameAttribute(NameOID.COUNTRY_NAME, "CN")]
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.COUNTRY_NAME, country, _validate=False),
+        ]
     )
     start = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
     certificate = (
@@ -106,6 +113,18 @@ def test_v1_returns_the_signer_named_by_signer_info_not_every_certificate() -> N
     with ApkArchive.open(builder.build()) as archive:
         signers = read_signers(archive)
     assert [(s.scheme, s.subject, s.serial_number) for s in signers] == [("v1", "C=CN,CN=JAR Signer", "4d")]
+
+
+def test_a_nonconforming_certificate_is_read_and_reported_as_a_warning_not_on_stderr() -> None:
+    odd, _ = _certificate("yosemite", serial=5, country="000001")
+    pairs = [(V2, hostile.scheme_block([[_der(odd)]]))]
+    with ApkArchive.open(hostile.with_signing_block(pairs)) as archive, warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        signers = read_signers(archive)
+        codes = [(w.code, w.where) for w in archive.warnings]
+    assert [s.subject for s in signers] == ["C=000001,CN=yosemite"]
+    assert codes == [("certificate_nonconforming", "signatures")]
+    assert escaped == []  # nothing reached the warnings module (stderr)
 
 
 def test_unsigned_archive_has_no_signers() -> None:

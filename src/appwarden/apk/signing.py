@@ -68,6 +68,17 @@ def read_signers(archive: ApkArchive) -> list[SignerCertificate]:
     Signatures are not verified. A scheme that cannot be parsed adds a warning
     to ``archive.warnings`` and contributes nothing.
     """
+    # cryptography warns (UserWarning) about certificates that break X.509 rules it tolerates,
+    # such as a 6-character country name; those belong in the scan's warnings, not on stderr.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        signers = _read_signers(archive)
+    for text in dict.fromkeys(str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)):
+        _warn(archive, "certificate_nonconforming", f"a signer certificate breaks X.509 rules: {text}", "signatures")
+    return signers
+
+
+def _read_signers(archive: ApkArchive) -> list[SignerCertificate]:
     signers: list[SignerCertificate] = []
     for entry in archive.entries:
         if not _V1_BLOCK.match(entry.name):
