@@ -34,7 +34,7 @@ test: env tools lint typecheck
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 bench: env tools
-	bash bench/fetch_corpus.sh
+	PY=$(CURDIR)/$(BIN)/python bash bench/fetch_corpus.sh
 	$(BIN)/python bench/run.py bench/corpus $(BENCH_ARGS)
 
 eval: env

@@ -95,12 +95,20 @@ class MethodTable(MutableMapping[str, MethodBody]):
         return signature in self._built or (isinstance(signature, str) and self._lazy_position(signature) >= 0)
 
     def __getitem__(self, signature: str) -> MethodBody:
+        body = self.get(signature)
+        if body is None:
+            raise KeyError(signature)
+        return body
+
+    def get(self, signature: str, default: MethodBody | None = None) -> MethodBody | None:  # type: ignore[override]
+        # Without the KeyError round trip of Mapping.get: the call graph asks classes for
+        # methods they inherit rather than define all the time.
         body = self._built.get(signature)
         if body is not None:
             return body
         at = self._lazy_position(signature)
         if at < 0:
-            raise KeyError(signature)
+            return default
         body = self._built[signature] = self._factory(self._class, signature, self._ids[at])
         return body
 
