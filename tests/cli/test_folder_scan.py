@@ -199,3 +199,37 @@ def test_same_file_name_in_two_subfolders_keeps_both_results(tmp_path: Path) -> 
         json.loads(p.read_text(encoding="utf-8"))["identity"]["package"] for p in out.rglob("*.json") if p.is_file()
     }
     assert packages == {"com.appwarden.sample.plain", "com.appwarden.sample.sdkdemo"}
+
+
+def test_largest_apks_are_scanned_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Longest-processing-time order: a big APK submitted last would leave the other workers idle.
+    sizes = {"small.apk": 10, "huge.apk": 3000, "medium.apk": 500}
+    for name, size in sizes.items():
+        (tmp_path / name).write_bytes(b"x" * size)
+    submitted: list[str] = []
+
+    class RecordingPool:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def __enter__(self) -> RecordingPool:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def submit(self, fn: object, path: str, options: object) -> object:
+            from concurrent.futures import Future
+
+            submitted.append(Path(path).name)
+            future: Future[scan_module.ScanOutcome] = Future()
+            future.set_result(scan_module.ScanOutcome(path, False, error_code="x", error_message="x", exit_code=1))
+            return future
+
+    monkeypatch.setattr(scan_module, "ProcessPoolExecutor", RecordingPool)
+    outcomes: list[str] = []
+    paths = sorted(tmp_path.glob("*.apk"))
+    options = scan_module.ScanOptions(app_type=None, policy_path=None, with_rules=False)
+    scan_module._run_pool(paths, options, 1, lambda apk, o: outcomes.append(apk.name))
+    assert submitted == ["huge.apk", "medium.apk", "small.apk"]
+    assert sorted(outcomes) == sorted(sizes)

@@ -344,7 +344,10 @@ def _run_pool(
 
         warm_up()  # once here: forked workers inherit the loaded modules and catalogs
     with ProcessPoolExecutor(workers, initializer=_limit_worker_memory, initargs=(memory_limit_mb,)) as pool:
-        futures: dict[Future[ScanOutcome], Path] = {pool.submit(_scan_one, str(p), options): p for p in apks}
+        # Largest first: scan time grows with APK size, and a big APK started last would keep
+        # one worker busy while the others have nothing left (longest-processing-time order).
+        by_size = sorted(apks, key=_size_or_zero, reverse=True)
+        futures: dict[Future[ScanOutcome], Path] = {pool.submit(_scan_one, str(p), options): p for p in by_size}
         for fut in as_completed(futures):
             apk = futures[fut]
             try:
@@ -356,6 +359,13 @@ def _run_pool(
                 outcome = ScanOutcome(str(apk), False, error_code="worker_error", error_message=str(exc), exit_code=1)
             record(apk, outcome)
     return sorted(unfinished)
+
+
+def _size_or_zero(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # unreadable: its worker reports why
 
 
 def _write_folder_reports(
