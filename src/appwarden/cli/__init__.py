@@ -35,11 +35,14 @@ def _invoked_command(argv: list[str]) -> str | None:
 
 
 def _register(argv: list[str]) -> None:
-    from appwarden.cli import policy, rules
-    from appwarden.cli.demo import demo
     from appwarden.cli.scan import scan
 
     app.command(help="Scan an APK or a folder of APKs.")(scan)
+    if _invoked_command(argv) == "scan":
+        return  # the command labs run per folder starts without the other sub-apps' imports
+    from appwarden.cli import policy, rules
+    from appwarden.cli.demo import demo
+
     app.command(help="Run the main job on the bundled sample apps.")(demo)
     app.add_typer(rules.app, name="rules")
     app.add_typer(policy.app, name="policy")
