@@ -115,6 +115,7 @@ def test_v1_returns_the_signer_named_by_signer_info_not_every_certificate() -> N
     assert [(s.scheme, s.subject, s.serial_number) for s in signers] == [("v1", "C=CN,CN=JAR Signer", "4d")]
 
 
+@pytest.mark.filterwarnings("ignore:Attribute's length:UserWarning")  # building the odd certificate here
 def test_a_nonconforming_certificate_is_read_and_reported_as_a_warning_not_on_stderr() -> None:
     odd, _ = _certificate("yosemite", serial=5, country="000001")
     pairs = [(V2, hostile.scheme_block([[_der(odd)]]))]
