@@ -95,6 +95,74 @@ def convert_upstream(entry: dict[str, Any], broad_namespaces: set[str]) -> dict[
     return record
 
 
+def namespace_vendor(prefixes: list[str], vendor_namespaces: dict[str, str]) -> str | None:
+    """The vendor owning the namespace of an SDK without a stated vendor (longest namespace wins).
+
+    Java packages are named after their owner's reversed domain, so ``androidx.*`` is Google's and
+    ``kotlinx.*`` JetBrains'; only namespaces listed in additions.yaml are trusted this way.
+    """
+    best: tuple[int, str] | None = None
+    for prefix in prefixes:
+        for namespace, vendor in vendor_namespaces.items():
+            covers = prefix == namespace or prefix.startswith(namespace + ".")
+            if covers and (best is None or len(namespace) > best[0]):
+                best = (len(namespace), vendor)
+    return best[1] if best else None
+
+
+#: First package segments that are Internet top-level domains (reversed-domain package names).
+_TLDS = frozenset(
+    [
+        "com",
+        "org",
+        "net",
+        "io",
+        "cn",
+        "de",
+        "uk",
+        "fr",
+        "jp",
+        "ru",
+        "me",
+        "co",
+        "info",
+        "tv",
+        "us",
+        "ca",
+        "au",
+        "nl",
+        "it",
+        "es",
+        "se",
+        "ch",
+        "at",
+        "be",
+        "dk",
+        "fi",
+        "no",
+        "pl",
+        "br",
+        "kr",
+        "in",
+        "hk",
+        "tw",
+    ]
+)
+
+
+def namespace_domain(prefixes: list[str]) -> str | None:
+    """The Internet domain a package namespace is named after (``com.koushikdutta.async`` ->
+    ``koushikdutta.com``, ``uk.co.senab.x`` -> ``senab.co.uk``), or None."""
+    for prefix in sorted(prefixes):
+        parts = prefix.split(".")
+        if len(parts) < 2 or parts[0] not in _TLDS:
+            continue
+        if parts[0] == "uk" and parts[1] == "co" and len(parts) >= 3:
+            return f"{parts[2]}.co.uk"
+        return f"{parts[1]}.{parts[0]}".lower()
+    return None
+
+
 def apply_addition(record: dict[str, Any] | None, add: dict[str, Any]) -> dict[str, Any]:
     """Merge one additions.yaml entry into an upstream record (or create a new record)."""
     if record is None:
@@ -163,6 +231,18 @@ def build(upstream_path: Path, additions_path: Path) -> dict[str, Any]:
             "country": v.get("country"),
             "domains": sorted(set(v.get("domains") or [])),
         }
+    # Upstream gives most vendors inline with their SDK (LibChecker's "team"), not in its vendor
+    # table: keep those records too, or the SDKs would name vendors the catalog does not have.
+    for entry in upstream["sdks"]:
+        inline = entry.get("vendor") or {}
+        if inline.get("id") and inline["id"] not in vendors:
+            vendors[inline["id"]] = {
+                "name": inline.get("name") or inline["id"],
+                "name_zh": inline.get("name_zh"),
+                "legal_names_zh": list(inline.get("legal_names_zh") or []),
+                "country": inline.get("country"),
+                "domains": [],
+            }
     for vid, v in (additions.get("vendors") or {}).items():
         vendors.setdefault(vid, {"name": vid, "name_zh": None, "legal_names_zh": [], "country": None, "domains": []})
         vendors[vid].update({k: v[k] for k in ("name", "name_zh", "legal_names_zh", "country") if k in v})
@@ -181,6 +261,11 @@ def build(upstream_path: Path, additions_path: Path) -> dict[str, Any]:
     for sdk_id, rec in records.items():
         rec["prefixes"] = [p for p in rec["prefixes"] if curated_prefixes.get(p, sdk_id) == sdk_id]
         rec["native_libs"] = [lib for lib in rec["native_libs"] if curated_libs.get(lib, sdk_id) == sdk_id]
+
+    vendor_namespaces: dict[str, str] = dict(additions.get("vendor_namespaces") or {})
+    unknown = sorted(set(vendor_namespaces.values()) - set(vendors))
+    if unknown:
+        raise SystemExit(f"vendor_namespaces name vendors that are not defined: {unknown}")
 
     # Broad prefixes: demoted here, once, so the matcher never has to know the rule.
     claimed: dict[str, str] = {}
@@ -207,13 +292,32 @@ def build(upstream_path: Path, additions_path: Path) -> dict[str, Any]:
             "domains",
         ):
             rec[key] = sorted(set(rec[key]))
+        if not rec["vendor"]:
+            rec["vendor"] = namespace_vendor(rec["prefixes"] + rec["broad_prefixes"], vendor_namespaces)
+        if not rec["vendor"]:
+            domain = namespace_domain(rec["prefixes"] + rec["broad_prefixes"])
+            if domain:
+                # Unnamed owner: the organisation holding the namespace's domain, said as such.
+                rec["vendor"] = f"ns-{domain}"
+                vendors.setdefault(
+                    rec["vendor"],
+                    {
+                        "name": f"{domain} (package namespace owner)",
+                        "name_zh": None,
+                        "legal_names_zh": [],
+                        "country": None,
+                        "domains": [],
+                    },
+                )
         vendor = vendors.get(rec["vendor"] or "")
         if vendor and not rec["country"]:
             rec["country"] = vendor.get("country")
 
     init_path = additions_path.parent / "init_apis.yaml"
     init_bytes = init_path.read_bytes() if init_path.exists() else b""
-    digest = hashlib.sha256(upstream_bytes + additions_bytes + init_bytes).hexdigest()
+    # The build's own rules (vendor inference, demotion) shape the output too.
+    tool_bytes = Path(__file__).read_bytes()
+    digest = hashlib.sha256(upstream_bytes + additions_bytes + init_bytes + tool_bytes).hexdigest()
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

@@ -73,3 +73,53 @@ def test_shipped_catalog_is_current() -> None:
     built = build_tool.build(UPSTREAM, DATA / "additions.yaml")
     shipped = json.loads((DATA / "catalog.json").read_text(encoding="utf-8"))
     assert shipped == built, "catalog.json is stale: run tools/build_sdk_catalog.py"
+
+
+def _upstream_sdk(sdk_id: str, prefixes: list[str], vendor: dict[str, str] | None) -> dict[str, object]:
+    return {
+        "id": sdk_id,
+        "name": sdk_id.title(),
+        "vendor": vendor,
+        "code_signatures": {"prefixes": prefixes, "broad_prefixes": [], "regex": []},
+        "sources": ["libchecker"],
+    }
+
+
+def test_every_sdk_names_a_vendor_the_catalog_defines(tmp_path: Path) -> None:
+    upstream = {
+        "generated": "x",
+        "vendors": {"google": {"name": "Google", "country": "US"}},
+        "sdks": [
+            _upstream_sdk("inline", ["com.acra.core"], {"id": "v-acra", "name": "ACRA"}),  # vendor given inline only
+            _upstream_sdk("jetpack-x", ["androidx.activity"], None),  # a trusted namespace
+            _upstream_sdk("kotlin-y", ["kotlinx.coroutines"], None),
+            _upstream_sdk("old-lib", ["com.koushikdutta.async"], None),  # the namespace's domain
+            _upstream_sdk("uk-lib", ["uk.co.senab.photoview"], None),
+            _upstream_sdk("native-only", [], None),  # nothing to go by
+        ],
+    }
+    (tmp_path / "up.json").write_text(json.dumps(upstream))
+    (tmp_path / "additions.yaml").write_text(
+        "vendor_namespaces: {androidx: google, kotlin: jetbrains, kotlinx: jetbrains}\n"
+        "vendors: {jetbrains: {name: JetBrains}}\n"
+    )
+    out = build_tool.build(tmp_path / "up.json", tmp_path / "additions.yaml")
+    vendor_of = {s["id"]: s["vendor"] for s in out["sdks"]}
+    assert vendor_of == {
+        "inline": "v-acra",
+        "jetpack-x": "google",
+        "kotlin-y": "jetbrains",
+        "old-lib": "ns-koushikdutta.com",
+        "uk-lib": "ns-senab.co.uk",
+        "native-only": None,
+    }
+    assert out["vendors"]["v-acra"]["name"] == "ACRA"
+    assert out["vendors"]["ns-koushikdutta.com"]["name"] == "koushikdutta.com (package namespace owner)"
+    assert {v for v in vendor_of.values() if v} <= set(out["vendors"])
+
+
+def test_namespace_vendors_must_be_defined(tmp_path: Path) -> None:
+    (tmp_path / "up.json").write_text(json.dumps({"generated": "x", "vendors": {}, "sdks": []}))
+    (tmp_path / "additions.yaml").write_text("vendor_namespaces: {androidx: nobody}\n")
+    with pytest.raises(SystemExit, match="nobody"):
+        build_tool.build(tmp_path / "up.json", tmp_path / "additions.yaml")

@@ -201,6 +201,13 @@ def test_shipped_catalog_invariants() -> None:
         assert wanted in ids, wanted
     chinese_with_domains = [v for v in catalog.vendors.values() if v.country == "CN" and v.domains]
     assert len(chinese_with_domains) >= 20
+    # Every SDK's vendor is a catalog vendor; only SDKs with nothing to go by have none.
+    assert all(s.vendor is None or s.vendor in catalog.vendors for s in catalog.sdks)
+    assert sum(1 for s in catalog.sdks if s.vendor is None) < 150
+    assert {s.id: s.vendor for s in catalog.sdks if s.id in {"jetpack-activity", "tbs"}} == {
+        "jetpack-activity": "google",
+        "tbs": "tencent",
+    }
 
 
 def test_shipped_catalog_identifies_common_chinese_sdks() -> None:
