@@ -738,3 +738,34 @@ def test_distinct_equals_numpy_unique(values: list[int]) -> None:
         column = np.asarray([v % 2**32 for v in values] if dtype is np.uint32 else values, dtype=dtype)
         assert dexmod.distinct(column).tolist() == np.unique(column).tolist()
         assert dexmod.distinct(column).dtype == column.dtype
+
+
+@pytest.mark.parametrize("damage", ["params past end", "params at the last bytes", "param type out of range"])
+def test_damaged_protos_fail_the_same_with_and_without_the_accelerator(
+    damage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The C batch leaves a damaged proto to the Python path, which names the problem.
+    b, _ids = dex_builder.simple_app()
+    raw = b.build()
+    count, protos_off = struct.unpack_from("<II", raw, 0x48)
+    dex = DexFile.parse(raw)
+    k = next(i for i in range(count) if int(dex._proto_ids[i][2]) != 0)
+    list_off = int(dex._proto_ids[k][2])
+    where, fmt, value = {
+        "params past end": (protos_off + 12 * k + 8, "<I", len(raw) + 100),
+        "params at the last bytes": (protos_off + 12 * k + 8, "<I", len(raw) - 2),
+        "param type out of range": (list_off + 4, "<H", 60000),
+    }[damage]
+    damaged = patch(raw, where, fmt, value)
+
+    def outcome() -> str:
+        try:
+            target = DexFile.parse(damaged)
+            target.method_signatures(list(range(target.method_refs_count)))
+        except MalformedStructureError as exc:
+            return str(exc)
+        return "no error"
+
+    accelerated = outcome()
+    monkeypatch.setattr(dexmod, "_accel", None)
+    assert accelerated == outcome() != "no error"
