@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from appwarden.errors import ConfigurationError
+from appwarden.evidence.policy.english import english_labels
 from appwarden.evidence.policy.model import CR_IDS
 from appwarden.evidence.policy.normalize import normalize_sentence
 from appwarden.evidence.policy.segment import heading_style
@@ -57,8 +58,8 @@ def char_ngrams(text: str) -> Counter[str]:
 _CHAPTER_CUES: tuple[tuple[str, str], ...] = (
     ("PC7", r"跨境|出境|境外|国际传输|跨国|全球范围转移|cross-border|transfer.*abroad"),
     ("PC3", r"未成年|儿童|未满|14周岁|十四周岁|minor|child"),
-    ("PC6", r"共享|转让|公开披露|委托处理|第三方|合作方|sdk|对外提供|披露"),
-    ("PC2", r"联系我们|如何联系|联系方式|我们是谁|关于我们|运营者|contact"),
+    ("PC6", r"共享|转让|公开披露|委托处理|第三方|合作方|sdk|对外提供|披露|\bshar(?:e|ing)\b|disclos|third[- ]part"),
+    ("PC2", r"联系我们|如何联系|联系方式|我们是谁|关于我们|运营者|contact|who we are|about us"),
     ("PC1", r"更新|变更|修订|适用范围|适用于|生效|本政策如何|本指引如何更新|update"),
     (
         "PC4",
@@ -291,8 +292,8 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 
 def rule_labels(text: str) -> set[str]:
-    """Labels a pattern decides on its own for a normalised sentence."""
-    return {label for label, rx in _RULES if rx.search(text)}
+    """Labels a pattern decides on its own for a normalised sentence (English ones: english.py)."""
+    return {label for label, rx in _RULES if rx.search(text)} | english_labels(text)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -267,6 +267,15 @@ def extract_sdks(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
 _LEGAL_NAME = re.compile(
     r"([\u4e00-\u9fff()（）A-Za-z0-9]{2,40}?(?:股份有限公司|有限责任公司|有限公司|(?<!有限)股份公司|集团公司))"
 )
+# Sentence-initial words capitalised only by position ("The", "This app is run by") are not the name.
+_EN_LEADING_WORDS = re.compile(
+    r"^(?:(?:The|This|That|Our|We|By|From|And|Of|App|Application|Is|Run|Operated|Provided)\s+)+"
+)
+# English legal names: "Example Tech Co., Ltd.", "Acme Inc.", "Foo GmbH" (capitalised words before the form).
+_LEGAL_NAME_EN = re.compile(
+    r"((?:[A-Z][A-Za-z0-9&'\-]*\s+){0,6}[A-Z][A-Za-z0-9&'\-]*,?\s+"
+    r"(?:Co\.,?\s*Ltd\.?|Ltd\.?|Limited|Inc\.?|LLC|L\.L\.C\.|GmbH|Corp\.|Corporation|S\.A\.|B\.V\.|Pte\.?\s*Ltd\.?|PLC|AG))"
+)
 _NAME_PREFIX_NOISE = re.compile(
     r"^.*?(?:本应用由|本产品由|本软件由|运营者为|运营主体为|开发者为|适用于|系指|是指|属于|即|为|由|是|指|于|与|和|及|或|、|:)"
 )
@@ -276,8 +285,9 @@ def extract_operator(sentences: Sequence[SentenceView], third_party_names: set[s
     """Legal names of the operator, most likely first (named in CR3 sentences, near 我们/简称/运营)."""
     weights: dict[str, float] = {}
     for s in sentences:
-        for m in _LEGAL_NAME.finditer(s.text):
-            name = m.group(1)
+        found = [m.group(1) for m in _LEGAL_NAME.finditer(s.text)]
+        found += [_EN_LEADING_WORDS.sub("", m.group(1)).strip() for m in _LEGAL_NAME_EN.finditer(s.text)]
+        for name in found:
             trimmed = _NAME_PREFIX_NOISE.sub("", name)
             name = trimmed if len(trimmed) >= 6 else name
             name = name.lstrip("()（）")
@@ -286,7 +296,11 @@ def extract_operator(sentences: Sequence[SentenceView], third_party_names: set[s
             w = 1.0
             if "CR3" in s.labels:
                 w += 3.0
-            if re.search(r"我们|简称|运营|开发|本公司|提供者|控制者|处理者|注册地址", s.text):
+            if re.search(
+                r"我们|简称|运营|开发|本公司|提供者|控制者|处理者|注册地址|\b(?:we|us|our|operat\w+|provid\w+|controller)\b",
+                s.text,
+                re.IGNORECASE,
+            ):
                 w += 1.0
             if s.in_table:
                 w -= 0.8
@@ -338,21 +352,49 @@ def extract_contacts(sentences: Sequence[SentenceView]) -> list[ContactChannel]:
 _DATE = re.compile(r"((?:19|20)\d{2})\s*(?:年|[-./])\s*(\d{1,2})\s*(?:月|[-./])\s*(\d{1,2})\s*日?")
 
 
+_MONTHS = {
+    m: i
+    for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)
+}
+# English dates: "March 1, 2024", "1 March 2024", "Mar. 1st, 2024".
+_DATE_EN = re.compile(
+    r"\b(?:(?P<m1>jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+(?P<d1>\d{1,2})(?:st|nd|rd|th)?,?\s+"
+    r"(?P<y1>(?:19|20)\d{2})|(?P<d2>\d{1,2})(?:st|nd|rd|th)?\s+(?P<m2>jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)"
+    r"[a-z]*\.?,?\s+(?P<y2>(?:19|20)\d{2}))\b",
+    re.IGNORECASE,
+)
+
+
+def _dates_in(text: str) -> Iterator[tuple[int, int, int, int, int]]:
+    """(year, month, day, start, end) of every date written the Chinese/ISO or the English way."""
+    for m in _DATE.finditer(text):
+        yield int(m.group(1)), int(m.group(2)), int(m.group(3)), m.start(), m.end()
+    for m in _DATE_EN.finditer(text):
+        month = (m.group("m1") or m.group("m2")).lower()[:3]
+        yield (
+            int(m.group("y1") or m.group("y2")),
+            _MONTHS[month],
+            int(m.group("d1") or m.group("d2")),
+            m.start(),
+            m.end(),
+        )
+
+
 def extract_dates(sentences: Sequence[SentenceView]) -> list[PolicyDate]:
     out: list[PolicyDate] = []
     for s in sentences:
-        for m in _DATE.finditer(s.text):
+        for year, month, day, start, end in _dates_in(s.text):
             try:
-                iso = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+                iso = dt.date(year, month, day).isoformat()
             except ValueError:
                 continue
-            window = s.text[max(0, m.start() - 15) : m.end() + 8]
+            window = s.text[max(0, start - 25) : end + 8]
             kind: Literal["effective", "updated", "published", "unknown"]
-            if re.search(r"生效|施行|实施", window):
+            if re.search(r"生效|施行|实施|effective|into (?:effect|force)", window, re.IGNORECASE):
                 kind = "effective"
-            elif re.search(r"更新|修订|修改|版本", window):
+            elif re.search(r"更新|修订|修改|版本|updated|revised|modified|version", window, re.IGNORECASE):
                 kind = "updated"
-            elif re.search(r"发布|公布", window):
+            elif re.search(r"发布|公布|published|issued", window, re.IGNORECASE):
                 kind = "published"
             elif "CR1" in s.labels:
                 kind = "unknown"

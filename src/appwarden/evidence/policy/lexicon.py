@@ -57,6 +57,59 @@ class PiLexicon:
             yield self.term_to_type[term], term, m.start()
 
 
+#: English wording of the PI types mobile-app policies name most, beyond each type's name_en.
+ENGLISH_PI_TERMS: dict[str, tuple[str, ...]] = {
+    "device_identifier": (
+        "device identifier",
+        "device identifiers",
+        "device id",
+        "device ids",
+        "unique device identifier",
+    ),
+    "imei": ("imei",),
+    "imsi": ("imsi",),
+    "android_id": ("android id", "androidid", "ssaid"),
+    "oaid": ("oaid",),
+    "idfa": ("idfa", "advertising id", "advertising identifier", "gaid"),
+    "mac_address": ("mac address",),
+    "ip_address": ("ip address",),
+    "location": ("location", "location information", "geolocation"),
+    "precise_location": ("precise location", "gps location", "gps"),
+    "coarse_location": ("approximate location", "coarse location"),
+    "contacts": ("contacts", "address book", "contact list"),
+    "mobile_phone_number": ("phone number", "mobile number", "telephone number"),
+    "email_address": ("email address", "e-mail address"),
+    "installed_app_list": ("installed apps", "installed applications", "app list", "list of installed apps"),
+    "running_app_list": ("running apps", "running applications"),
+    "clipboard_content": ("clipboard",),
+    "picture": ("photos", "pictures", "images", "photo album"),
+    "camera": ("camera",),
+    "audio_recording": ("microphone", "audio recordings", "voice recordings"),
+    "sms": ("sms", "text messages"),
+    "call_log": ("call log", "call logs", "call history"),
+    "calendar": ("calendar",),
+    "browsing_history": ("browsing history", "web history"),
+    "device_model": ("device model",),
+    "os_info": ("operating system version", "os version"),
+    "hardware_serial": ("serial number",),
+    "wifi_info": ("wi-fi information", "wifi information", "wi-fi network", "bssid", "ssid"),
+    "bluetooth_info": ("bluetooth",),
+    "sensor_data": ("sensor data", "accelerometer", "gyroscope"),
+    "device_accounts": ("device accounts",),
+    "fingerprint": ("fingerprint", "fingerprints"),
+    "name": ("full name", "real name"),
+}
+
+
+def _english_names(name_en: str | None) -> list[str]:
+    """name_en as a policy would write it: without the parenthetical, each '/' variant of two words or more."""
+    if not name_en:
+        return []
+    plain = re.sub(r"\s*\([^)]*\)", "", name_en).strip()
+    parts = [p.strip() for p in plain.split("/")] if "/" in plain else [plain]
+    return [p for p in parts if len(p.split()) >= 2 or (len(parts) == 1 and len(p) >= 6)]
+
+
 @lru_cache(maxsize=1)
 def pi_lexicon() -> PiLexicon:
     """The PI-type lexicon (loaded once)."""
@@ -72,7 +125,8 @@ def pi_lexicon() -> PiLexicon:
             category=entry.get("category") or "other",
         )
         types[t.id] = t
-        for term in [t.name_zh, *(entry.get("synonyms_zh") or [])]:
+        english = [*_english_names(entry.get("name_en")), *ENGLISH_PI_TERMS.get(t.id, ())]
+        for term in [t.name_zh, *(entry.get("synonyms_zh") or []), *english]:
             key = normalize_sentence(str(term))
             if len(key) >= 2 and key not in term_to_type:
                 term_to_type[key] = t.id

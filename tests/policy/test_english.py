@@ -1,0 +1,97 @@
+"""English policies: disclosure patterns, facts and PI types (appwarden.evidence.policy.english)."""
+
+from __future__ import annotations
+
+import pytest
+
+from appwarden.evidence.policy.analyse import analyse_policy
+from appwarden.evidence.policy.classify import rule_labels
+from appwarden.evidence.policy.english import english_labels, is_english
+from appwarden.evidence.policy.lexicon import ENGLISH_PI_TERMS, pi_lexicon
+from appwarden.evidence.policy.normalize import normalize_sentence
+
+
+def test_only_english_sentences_are_read_as_english() -> None:
+    assert is_english("We collect your location to show nearby stores.")
+    assert not is_english("我们会收集您的位置信息以向您展示附近的门店。")
+    assert not is_english("我们使用 Android ID 和 IMEI 识别设备")  # Chinese with English terms
+    assert not is_english("Privacy Policy")  # a heading, too short to say
+    assert english_labels("我们会与第三方共享您的设备信息") == set()
+
+
+CASES = [
+    ("Last updated: March 1, 2024", {"CR1"}),
+    ("This Privacy Policy applies to all of our apps and services.", {"CR2"}),
+    ('Example Tech Co., Ltd. ("we", "us") operates the app.', {"CR3"}),
+    ("If you have any questions, contact us at privacy@example.com.", {"CR4"}),
+    ("Children under 14 must obtain the consent of a parent or guardian before using the app.", {"CR5"}),
+    ("Before we collect your personal information we will ask for your consent.", {"CR6"}),
+    ("If we make material changes to this policy we will notify you by a pop-up notice.", {"CR7"}),
+    ("You may withdraw your consent at any time in Settings.", {"CR8"}),
+    ("You can turn off personalized ads in Settings > Privacy.", {"CR9", "CR12"}),
+    ("You have the right to access, correct or delete your personal information.", {"CR10"}),
+    ("We collect your location to show you nearby stores.", {"CR11", "CR13"}),
+    ("We keep your data for 6 months and then delete it.", {"CR14"}),
+    ("We protect your personal information with encryption and access controls.", {"CR15"}),
+    ("Some of the data we process is sensitive personal information, such as biometric data.", {"CR16"}),
+    ("In the event of a security incident we will notify you without delay.", {"CR17"}),
+    ("We share your device information with advertising partners to measure ad performance.", {"CR18", "CR21", "CR22"}),
+    ("We will not share your personal information with third parties without your consent.", {"CR18", "CR19"}),
+    ("Our third-party SDKs include Firebase Analytics and AppsFlyer.", {"CR20"}),
+    (
+        "Your information may be transferred to servers outside mainland China with your separate consent.",
+        {"CR23", "CR24"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("sentence", "expected"), CASES, ids=[c[0][:40] for c in CASES])
+def test_each_disclosure_type_has_a_pattern(sentence: str, expected: set[str]) -> None:
+    found = rule_labels(normalize_sentence(sentence))  # as the classifier applies them
+    assert expected <= found, (sentence, found)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "absent"),
+    [
+        ("We collect your location to show you nearby stores.", {"CR18", "CR20", "CR23"}),
+        ("You may withdraw your consent at any time in Settings.", {"CR18", "CR13", "CR3"}),
+        ("The app shows the weather forecast for your city every morning.", {f"CR{i}" for i in range(1, 27)}),
+    ],
+)
+def test_patterns_do_not_fire_on_unrelated_sentences(sentence: str, absent: set[str]) -> None:
+    assert not (rule_labels(normalize_sentence(sentence)) & absent)
+
+
+POLICY = """Privacy Policy
+Last updated: March 1, 2024
+1. Who we are
+Example Tech Ltd. operates this app. Contact us at privacy@example.com.
+2. Information we collect
+We collect your device identifier (IMEI, Android ID), location and contacts to provide the service.
+3. How we share information
+We share your device information with third-party SDK providers such as Firebase Analytics for crash reporting.
+4. Children
+If you are under 14, please obtain consent from your parent or guardian before using the app.
+5. Your rights
+You may access, correct or delete your personal information, or withdraw consent, in Settings.
+"""
+
+
+def test_an_english_policy_gets_its_facts_and_disclosures() -> None:
+    analysis = analyse_policy(POLICY.encode(), filename="policy.txt")
+    facts = analysis.facts
+    assert facts.operator == "Example Tech Ltd."
+    assert [(d.kind, d.date) for d in facts.dates] == [("updated", "2024-03-01")]
+    assert {"imei", "android_id", "location", "contacts", "device_identifier"} <= facts.declared_pi_types
+    for cr in ("CR1", "CR3", "CR4", "CR5", "CR8", "CR10", "CR11", "CR13", "CR18", "CR20"):
+        assert analysis.covered(cr), cr
+    assert not analysis.covered("CR23")
+
+
+def test_english_pi_terms_name_real_pi_types() -> None:
+    lexicon = pi_lexicon()
+    assert set(ENGLISH_PI_TERMS) <= set(lexicon.types)
+    found = {t for t, _, _ in lexicon.find("We read the clipboard and your installed apps, but not your SMS.")}
+    assert {"clipboard_content", "installed_app_list", "sms"} <= found
+    assert not {t for t, _, _ in lexicon.find("The design of the zip file")}  # whole words only
