@@ -248,19 +248,20 @@ def code_relevance(
         return verdict
 
     sdk_verdicts: dict[str, bool] = {}
-    package_verdicts: dict[str, bool] = {}
+    package_verdicts: dict[str, str] = {}
 
     def sdk_class(descriptor: str) -> bool:
         # Decided once per class for the whole APK (every DEX references the same framework
-        # types), and for most classes by their package alone.
+        # types), and for nearly every class by its package alone.
         verdict = sdk_verdicts.get(descriptor)
         if verdict is None:
             cut = descriptor.rfind("/")
             package = descriptor[1:cut] if cut > 1 and descriptor[0] == "L" and descriptor[-1] == ";" else ""
-            possible = package_verdicts.get(package) if package else True
-            if possible is None:
-                possible = package_verdicts[package] = detector.may_own_package(package.replace("/", "."))
-            verdict = sdk_verdicts[descriptor] = possible and detector.may_own(descriptor_to_class(descriptor))
+            ownership = package_verdicts.get(package) if package else "some"
+            if ownership is None:
+                ownership = package_verdicts[package] = detector.package_ownership(package.replace("/", "."))
+            verdict = ownership == "all" or (ownership == "some" and detector.may_own(descriptor_to_class(descriptor)))
+            sdk_verdicts[descriptor] = verdict
         return verdict
 
     texts = {"://", *CONSENT_MARKERS}

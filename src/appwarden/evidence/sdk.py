@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from appwarden.evidence.callgraph import InitSite
 from appwarden.evidence.calls import ProgramIndex, descriptor_to_class, split_member
@@ -118,16 +119,23 @@ class SdkDetector:
         parts = class_name.split(".")
         return len(parts) >= 4 and len(parts[2]) <= 2 and f"{parts[0]}.{parts[1]}" in self._adoptable_roots
 
-    def may_own_package(self, package: str) -> bool:
-        """False only when :meth:`may_own` is False for every class directly in this dotted package.
+    def package_ownership(self, package: str) -> Literal["all", "some", "none"]:
+        """What :meth:`may_own` says for the classes directly in this dotted package: True for
+        "all", False for "none", and for "some" it depends on the class (a prefix names a class here).
 
         Lets a caller decide for a whole package at once (an app references 10^4 framework and
         own classes in a few hundred packages).
         """
-        if package in self.prefixes.entry_parents or self.prefixes.match_package(package) is not None:
-            return True
+        if self.prefixes.match_package(package) is not None:
+            return "all"
         parts = package.split(".")
-        return len(parts) >= 3 and len(parts[2]) <= 2 and f"{parts[0]}.{parts[1]}" in self._adoptable_roots
+        if len(parts) >= 3 and len(parts[2]) <= 2 and f"{parts[0]}.{parts[1]}" in self._adoptable_roots:
+            return "all"
+        return "some" if package in self.prefixes.entry_parents else "none"
+
+    def may_own_package(self, package: str) -> bool:
+        """False only when :meth:`may_own` is False for every class directly in this dotted package."""
+        return self.package_ownership(package) != "none"
 
     def _adopt(self, class_name: str) -> str | None:
         """Obfuscated SDK code: 'com.umeng.a.b' belongs to the one SDK detected under 'com.umeng'.
