@@ -175,6 +175,9 @@ class CodeRelevance:
     #: Classes an SDK may own: invokes of them matter to find_called_sdks by class pair only
     #: (ProgramIndex.class_invokes), so they are not kept in method bodies for that.
     sdk_class: Callable[[str], bool]
+    #: Classes an SDK owns whatever is detected (a catalogued prefix matches): callers
+    #: find_called_sdks skips, so their class pairs are not recorded.
+    sdk_owned: Callable[[str], bool]
     #: Classes the APK defines: references to them matter only to the call graph, which reads
     #: them when it walks a method (MethodBody.deferred), so they are not materialised up front.
     call_graph_classes: frozenset[str]
@@ -247,21 +250,44 @@ def code_relevance(
             verdicts[descriptor] = verdict
         return verdict
 
-    sdk_verdicts: dict[str, bool] = {}
     package_verdicts: dict[str, str] = {}
+
+    def ownership_of_package(descriptor: str) -> str:
+        cut = descriptor.rfind("/")
+        if cut <= 1 or descriptor[0] != "L" or descriptor[-1] != ";":
+            return "some"  # no package to decide by
+        package = descriptor[1:cut]
+        ownership = package_verdicts.get(package)
+        if ownership is None:
+            ownership = package_verdicts[package] = detector.package_ownership(package.replace("/", "."))
+        return ownership
+
+    sdk_verdicts: dict[str, bool] = {}
 
     def sdk_class(descriptor: str) -> bool:
         # Decided once per class for the whole APK (every DEX references the same framework
         # types), and for nearly every class by its package alone.
         verdict = sdk_verdicts.get(descriptor)
         if verdict is None:
-            cut = descriptor.rfind("/")
-            package = descriptor[1:cut] if cut > 1 and descriptor[0] == "L" and descriptor[-1] == ";" else ""
-            ownership = package_verdicts.get(package) if package else "some"
-            if ownership is None:
-                ownership = package_verdicts[package] = detector.package_ownership(package.replace("/", "."))
-            verdict = ownership == "all" or (ownership == "some" and detector.may_own(descriptor_to_class(descriptor)))
+            ownership = ownership_of_package(descriptor)
+            verdict = ownership in ("sdk", "all") or (
+                ownership == "some" and detector.may_own(descriptor_to_class(descriptor))
+            )
             sdk_verdicts[descriptor] = verdict
+        return verdict
+
+    owned_verdicts: dict[str, bool] = {}
+
+    def sdk_owned(descriptor: str) -> bool:
+        # A catalogued prefix matches: owner_of names an SDK whatever is detected, so the class's
+        # invokes are never app code calling an SDK.
+        verdict = owned_verdicts.get(descriptor)
+        if verdict is None:
+            ownership = ownership_of_package(descriptor)
+            verdict = ownership == "sdk" or (
+                ownership == "some" and detector.prefixes.match(descriptor_to_class(descriptor)) is not None
+            )
+            owned_verdicts[descriptor] = verdict
         return verdict
 
     texts = {"://", *CONSENT_MARKERS}
@@ -270,6 +296,7 @@ def code_relevance(
     return CodeRelevance(
         keep_class=keep_class,
         sdk_class=sdk_class,
+        sdk_owned=sdk_owned,
         call_graph_classes=frozenset(defined),
         string_needles=tuple(sorted(mutf8(t) for t in texts if t)),
         string_needles_ignore_case=tuple(sorted(mutf8(t) for t in CONSENT_MARKERS_IGNORE_CASE)),
@@ -454,7 +481,8 @@ def _sdk_class_invokes(
     """Caller class -> SDK-ownable classes it invokes, over the (non-custom) invokes of ``callers``.
 
     Decided per distinct (caller class, callee class) pair, never per instruction: an app has
-    10^5 such invokes but a few thousand pairs.
+    10^5 such invokes but a few thousand pairs. Callers an SDK owns whatever is detected are left
+    out: find_called_sdks reads only the pairs of app-owned callers.
     """
     kept = (invokes[:, 1] < _INVOKE_CUSTOM_MIN) & np.isin(invokes[:, 0], callers)
     if not kept.any():
@@ -470,6 +498,10 @@ def _sdk_class_invokes(
     sdk_type = np.zeros(dex.type_count, dtype=bool)
     sdk_type[callee_types] = [relevance.sdk_class(dex.type_descriptor(t)) for t in callee_types.tolist()]
     pairs = pairs[sdk_type[pairs & 0xFFFFFFFF]]
+    caller_types = distinct(pairs >> 32)
+    owned_caller = np.zeros(dex.type_count, dtype=bool)
+    owned_caller[caller_types] = [relevance.sdk_owned(dex.type_descriptor(t)) for t in caller_types.tolist()]
+    pairs = pairs[~owned_caller[pairs >> 32]]
     if not len(pairs):
         return {}
     callers = pairs >> 32

@@ -119,15 +119,17 @@ class SdkDetector:
         parts = class_name.split(".")
         return len(parts) >= 4 and len(parts[2]) <= 2 and f"{parts[0]}.{parts[1]}" in self._adoptable_roots
 
-    def package_ownership(self, package: str) -> Literal["all", "some", "none"]:
+    def package_ownership(self, package: str) -> Literal["sdk", "all", "some", "none"]:
         """What :meth:`may_own` says for the classes directly in this dotted package: True for
-        "all", False for "none", and for "some" it depends on the class (a prefix names a class here).
+        "sdk" and "all", False for "none", and for "some" it depends on the class (a prefix names a
+        class here). "sdk": a prefix matches the package itself, so :meth:`owner_of` gives an SDK
+        for every class in it whatever is detected.
 
         Lets a caller decide for a whole package at once (an app references 10^4 framework and
         own classes in a few hundred packages).
         """
         if self.prefixes.match_package(package) is not None:
-            return "all"
+            return "sdk"
         parts = package.split(".")
         if len(parts) >= 3 and len(parts[2]) <= 2 and f"{parts[0]}.{parts[1]}" in self._adoptable_roots:
             return "all"
