@@ -601,11 +601,13 @@ def test_accelerated_needle_search_finds_the_same_strings(region: bytes, cuts: l
     data = b"HEAD" + region + b"\0"
     first, end = 4, len(data)
     starts = sorted({0, *(c for c in cuts if c < end - first)})
-    needles = [b"://", b"agr", b"\xe5\x90\x8c"] if ignore_case else [b"://", b"Agr", b"\xe5\x90\x8c"]
-    found = dexmod._accel.find_needles(data, first, end, array("I", starts), needles, ignore_case)
+    exact = [b"://", b"Agr", b"\xe5\x90\x8c"]
+    folded = [b"agr", b"//"] if ignore_case else []
+    found = dexmod._accel.find_needles(data, first, end, array("I", starts), exact, folded)
     positions = array("I")
     positions.frombytes(found)
-    expected = _strings_containing_reference(data, first, end, starts, needles, ignore_case)
+    expected = _strings_containing_reference(data, first, end, starts, exact, False)
+    expected += _strings_containing_reference(data, first, end, starts, folded, True)
     assert _strings_of(list(positions), starts) == _strings_of(expected, starts)
     assert len(positions) <= len(starts) + region.count(b"\0")  # at most one hit per string
 
@@ -614,9 +616,11 @@ def test_accelerated_needle_search_refuses_bad_arguments() -> None:
     if dexmod._accel is None:
         pytest.skip("the C accelerator is not built")
     with pytest.raises(ValueError, match="needles"):
-        dexmod._accel.find_needles(b"abc", 0, 3, array("I", [0]), [b"a"], False)
+        dexmod._accel.find_needles(b"abc", 0, 3, array("I", [0]), [b"a"], [])
+    with pytest.raises(ValueError, match="needles"):
+        dexmod._accel.find_needles(b"abc", 0, 3, array("I", [0]), [], [b"a"])
     with pytest.raises(ValueError, match="region"):
-        dexmod._accel.find_needles(b"abc", 0, 9, array("I", [0]), [b"ab"], False)
+        dexmod._accel.find_needles(b"abc", 0, 9, array("I", [0]), [b"ab"], [])
 
 
 def test_batch_member_texts_are_the_same_without_the_accelerator(
@@ -650,11 +654,19 @@ def test_strings_containing_is_the_same_without_the_accelerator(
     needles = [b"://", b"Landroid/", "同意".encode(), b"get"]
     for raw in (simple()[0], sample_dex.read_bytes()):
         dex = DexFile.parse(raw)
-        accelerated = (dex.strings_containing(needles), dex.strings_containing([b"an"], ignore_ascii_case=True))
+        accelerated = (
+            dex.strings_containing(needles),
+            dex.strings_containing([b"an"], ignore_ascii_case=True),
+            dex.strings_containing_any(needles, [b"an"]),
+        )
         with monkeypatch.context() as patched:
             patched.setattr(dexmod, "_accel", None)
             plain = DexFile.parse(raw)
-            reference = (plain.strings_containing(needles), plain.strings_containing([b"an"], ignore_ascii_case=True))
+            reference = (
+                plain.strings_containing(needles),
+                plain.strings_containing([b"an"], ignore_ascii_case=True),
+                plain.strings_containing_any(needles, [b"an"]),
+            )
         assert [a.tolist() for a in accelerated] == [r.tolist() for r in reference]
         assert len(accelerated[0]) and len(accelerated[1])
 

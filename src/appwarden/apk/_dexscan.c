@@ -632,16 +632,42 @@ static inline uint8_t fold(uint8_t c, int ignore_case) {
     return (ignore_case && c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
 }
 
-/* find_needles(data, first, end, starts, needles, ignore_case) -> bytes of uint32 positions.
- * One pass over data[first:end] for every needle at once (each at least 2 bytes; with ignore_case,
- * lower case, and ASCII letters of the data match either case). After a hit, the search resumes
- * after the next NUL but never past the next string start (starts: string offsets relative to
- * first, sorted): one position per string, as DexFile.strings_containing's Python loop gives. */
+static int needle_hit(PyObject *list, const uint8_t *d, Py_ssize_t i, Py_ssize_t end, int folded) {
+    const Py_ssize_t n = PyList_GET_SIZE(list);
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *nd = PyList_GET_ITEM(list, k);
+        const uint8_t *nb = (const uint8_t *)PyBytes_AS_STRING(nd);
+        Py_ssize_t len = PyBytes_GET_SIZE(nd);
+        if (len > end - i) continue;
+        Py_ssize_t j = 0;
+        while (j < len && fold(d[i + j], folded) == nb[j]) j++;
+        if (j == len) return 1;
+    }
+    return 0;
+}
+
+static int check_needles(PyObject *list) {
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(list); k++) {
+        PyObject *nd = PyList_GET_ITEM(list, k);
+        if (!PyBytes_Check(nd) || PyBytes_GET_SIZE(nd) < 2) {
+            PyErr_SetString(PyExc_ValueError, "find_needles: needles must be bytes of at least 2 bytes");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* find_needles(data, first, end, starts, needles, folded_needles) -> bytes of uint32 positions.
+ * One pass over data[first:end] for every needle at once (each at least 2 bytes): ``needles``
+ * match exactly, ``folded_needles`` (lower case) match ASCII letters of the data in either case.
+ * After a hit, the search resumes after the next NUL but never past the next string start
+ * (starts: string offsets relative to first, sorted): one position per string, as
+ * DexFile.strings_containing's Python loop gives for each list. */
 static PyObject *find_needles(PyObject *self, PyObject *args) {
-    PyObject *o_data, *o_starts, *needles;
+    PyObject *o_data, *o_starts, *needles, *folded;
     Py_ssize_t first, end;
-    int ignore_case;
-    if (!PyArg_ParseTuple(args, "OnnOO!p", &o_data, &first, &end, &o_starts, &PyList_Type, &needles, &ignore_case))
+    if (!PyArg_ParseTuple(args, "OnnOO!O!", &o_data, &first, &end, &o_starts, &PyList_Type, &needles, &PyList_Type,
+                          &folded))
         return NULL;
     Py_buffer data = {0}, starts = {0};
     PyObject *result = NULL;
@@ -653,47 +679,39 @@ static PyObject *find_needles(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "find_needles: region outside the data");
         goto done;
     }
-    const Py_ssize_t n_needles = PyList_GET_SIZE(needles);
-    for (Py_ssize_t k = 0; k < n_needles; k++) {
-        PyObject *nd = PyList_GET_ITEM(needles, k);
-        if (!PyBytes_Check(nd) || PyBytes_GET_SIZE(nd) < 2) {
-            PyErr_SetString(PyExc_ValueError, "find_needles: needles must be bytes of at least 2 bytes");
-            goto done;
-        }
-    }
-    /* A bit per leading byte pair of some needle: most positions are rejected by one lookup. */
-    pairs = PyMem_Calloc(65536 / 8, 1);
+    if (check_needles(needles) < 0 || check_needles(folded) < 0) goto done;
+    /* A bit per leading byte pair of some needle (exact pairs in the first half, folded pairs in
+     * the second): most positions are rejected by two lookups. */
+    pairs = PyMem_Calloc(2 * 65536 / 8, 1);
     if (!pairs) {
         PyErr_NoMemory();
         goto done;
     }
-    for (Py_ssize_t k = 0; k < n_needles; k++) {
-        const uint8_t *nd = (const uint8_t *)PyBytes_AS_STRING(PyList_GET_ITEM(needles, k));
-        unsigned key = ((unsigned)nd[0] << 8) | nd[1];
-        pairs[key >> 3] |= (uint8_t)(1u << (key & 7));
+    uint8_t *exact_pairs = pairs, *folded_pairs = pairs + 65536 / 8;
+    for (int pass = 0; pass < 2; pass++) {
+        PyObject *list = pass ? folded : needles;
+        uint8_t *bits = pass ? folded_pairs : exact_pairs;
+        for (Py_ssize_t k = 0; k < PyList_GET_SIZE(list); k++) {
+            const uint8_t *nd = (const uint8_t *)PyBytes_AS_STRING(PyList_GET_ITEM(list, k));
+            unsigned key = ((unsigned)nd[0] << 8) | nd[1];
+            bits[key >> 3] |= (uint8_t)(1u << (key & 7));
+        }
     }
+    const int any_folded = PyList_GET_SIZE(folded) > 0;
     const uint8_t *d = (const uint8_t *)data.buf;
     const uint32_t *sv = (const uint32_t *)starts.buf;
     const size_t n_starts = (size_t)starts.len / 4;
     size_t next = 0; /* index of the first string start after the current position */
     Py_ssize_t i = first;
     while (i + 1 < end) {
-        unsigned key = ((unsigned)fold(d[i], ignore_case) << 8) | fold(d[i + 1], ignore_case);
-        if (!(pairs[key >> 3] & (1u << (key & 7)))) {
-            i++;
-            continue;
+        unsigned key = ((unsigned)d[i] << 8) | d[i + 1];
+        int exact = (exact_pairs[key >> 3] >> (key & 7)) & 1;
+        int loose = 0;
+        if (any_folded) {
+            unsigned fkey = ((unsigned)fold(d[i], 1) << 8) | fold(d[i + 1], 1);
+            loose = (folded_pairs[fkey >> 3] >> (fkey & 7)) & 1;
         }
-        int hit = 0;
-        for (Py_ssize_t k = 0; k < n_needles && !hit; k++) {
-            PyObject *nd = PyList_GET_ITEM(needles, k);
-            const uint8_t *nb = (const uint8_t *)PyBytes_AS_STRING(nd);
-            Py_ssize_t len = PyBytes_GET_SIZE(nd);
-            if (len > end - i) continue;
-            Py_ssize_t j = 0;
-            while (j < len && fold(d[i + j], ignore_case) == nb[j]) j++;
-            hit = j == len;
-        }
-        if (!hit) {
+        if (!(exact && needle_hit(needles, d, i, end, 0)) && !(loose && needle_hit(folded, d, i, end, 1))) {
             i++;
             continue;
         }

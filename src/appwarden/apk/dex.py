@@ -1236,6 +1236,25 @@ class DexFile:
         distinct, inverse = np.unique(values, return_inverse=True)
         return distinct, [resolve(v) for v in distinct.tolist()], inverse
 
+    def strings_containing_any(self, needles: Iterable[bytes], folded_needles: Iterable[bytes]) -> IntArray:
+        """Indices of strings that may contain one of ``needles`` or, ignoring ASCII case, one of
+        ``folded_needles`` (lower case): the union of the two :meth:`strings_containing` answers,
+        found in one pass over the string data when the accelerator is built."""
+        exact = [n for n in needles if n]
+        folded = [n for n in folded_needles if n]
+        if _accel is not None and len(self._string_offs) and all(len(n) >= 2 for n in (*exact, *folded)):
+            return self._strings_with_needles(exact, folded)
+        both = np.concatenate((self.strings_containing(exact), self.strings_containing(folded, ignore_ascii_case=True)))
+        return distinct(both).astype(np.int64)
+
+    def _strings_with_needles(self, exact: list[bytes], folded: list[bytes]) -> IntArray:
+        sorted_offs, first, end = self._string_region()
+        data = self._data if isinstance(self._data, bytes) else bytes(self._data)
+        # One pass for all needles, without copying (or lower-casing) the region.
+        starts_rel = np.ascontiguousarray(sorted_offs - first, dtype=np.uint32)
+        found = _accel.find_needles(data, first, end, starts_rel, exact, folded)
+        return self._strings_at(sorted_offs, np.frombuffer(found, dtype="<u4").astype(np.int64) + first)
+
     def strings_containing(self, needles: Iterable[bytes], *, ignore_ascii_case: bool = False) -> IntArray:
         """Indices of strings whose data may contain one of ``needles`` (MUTF-8 bytes), sorted.
 
@@ -1246,15 +1265,13 @@ class DexFile:
         """
         if not len(self._string_offs):
             return np.zeros(0, np.int64)
-        sorted_offs, first, end = self._string_region()
-        data = self._data if isinstance(self._data, bytes) else bytes(self._data)
         needle_list = [n for n in needles if n]
         if _accel is not None and all(len(n) >= 2 for n in needle_list):
-            # One pass for all needles, without copying (or lower-casing) the region.
-            starts_rel = np.ascontiguousarray(sorted_offs - first, dtype=np.uint32)
-            found = _accel.find_needles(data, first, end, starts_rel, needle_list, ignore_ascii_case)
-            positions_arr = np.frombuffer(found, dtype="<u4").astype(np.int64) + first
-            return self._strings_at(sorted_offs, positions_arr)
+            return self._strings_with_needles(
+                [] if ignore_ascii_case else needle_list, needle_list if ignore_ascii_case else []
+            )
+        sorted_offs, first, end = self._string_region()
+        data = self._data if isinstance(self._data, bytes) else bytes(self._data)
         region = data[first:end]
         starts = (sorted_offs - first).tolist()
         if ignore_ascii_case:

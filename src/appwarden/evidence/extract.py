@@ -333,9 +333,9 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
     signatures = dex.method_signatures(with_code[:, 2].tolist())
     string_filter: set[int] | None = None
     if relevance is not None:
-        candidates = dex.strings_containing(relevance.string_needles)
-        folded = dex.strings_containing(relevance.string_needles_ignore_case, ignore_ascii_case=True)
-        string_filter = set(distinct(np.concatenate((candidates, folded))).tolist())
+        string_filter = set(
+            dex.strings_containing_any(relevance.string_needles, relevance.string_needles_ignore_case).tolist()
+        )
     _read_static_strings(dex, static_values, string_filter)
 
     invokes = all_invokes = refs.invokes.rows
