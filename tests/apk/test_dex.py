@@ -781,3 +781,40 @@ def test_damaged_protos_fail_the_same_with_and_without_the_accelerator(
     accelerated = outcome()
     monkeypatch.setattr(dexmod, "_accel", None)
     assert accelerated == outcome() != "no error"
+
+
+@given(
+    blob=st.binary(max_size=120).map(
+        # Bias towards encoded-value headers: strings (0x17..0x77), arrays, annotations, null, bool.
+        lambda b: bytes((x & 0xFF) if x % 3 else (0x17 | ((x >> 2) & 0x60)) for x in b)
+    ),
+    extra_offsets=st.lists(st.integers(min_value=0, max_value=4000), max_size=6),
+)
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+def test_encoded_array_strings_agree_with_the_python_reader(blob: bytes, extra_offsets: list[int]) -> None:
+    if dexmod._accel is None:
+        pytest.skip("the C accelerator is not built")
+    raw, _ = simple()
+    data = raw + blob
+    offsets = [len(raw), *extra_offsets]
+    dex = DexFile.parse(data)
+    accelerated = dex.encoded_array_strings(offsets)
+    saved = dexmod._accel
+    try:
+        dexmod._accel = None
+        reference = DexFile.parse(data).encoded_array_strings(offsets)
+    finally:
+        dexmod._accel = saved
+    assert accelerated == reference
+
+
+def test_deeply_nested_annotations_are_malformed_not_a_crash() -> None:
+    raw, _ = simple()
+    # encoded_array of 1 value: an annotation whose one element is an annotation ... 200 deep.
+    nested = (
+        b"\x01" + (b"\x1d" + dex_builder.uleb128(0) + dex_builder.uleb128(1) + dex_builder.uleb128(0)) * 200 + b"\x1e"
+    )
+    dex = DexFile.parse(raw + nested)
+    assert dex.encoded_array_strings([len(raw)]) == [None]
+    with pytest.raises(MalformedStructureError, match="nest deeper"):
+        dex.read_encoded_array(len(raw))

@@ -732,11 +732,116 @@ done:
     return result;
 }
 
+#define MAX_ENCODED_DEPTH 32
+
+/* Skip one encoded_value at *pos (rules of DexFile._read_encoded_value); when ``strings`` is not
+ * NULL (top level only), append the index of a VALUE_STRING to it. Returns 1, 0 when malformed,
+ * -1 with a Python error set. Nesting (arrays and annotations) is bounded by MAX_ENCODED_DEPTH. */
+static int skip_encoded_value(const uint8_t *d, size_t n, size_t *pos, int depth, PyObject *strings);
+
+static int skip_encoded_array(const uint8_t *d, size_t n, size_t *pos, int depth, PyObject *strings) {
+    if (depth > MAX_ENCODED_DEPTH) return 0;
+    uint32_t count;
+    if (!uleb(d, n, pos, &count)) return 0;
+    if ((uint64_t)count > n - *pos) return 0; /* every value takes at least one byte */
+    for (uint32_t k = 0; k < count; k++) {
+        int r = skip_encoded_value(d, n, pos, depth, strings);
+        if (r <= 0) return r;
+    }
+    return 1;
+}
+
+static int skip_encoded_value(const uint8_t *d, size_t n, size_t *pos, int depth, PyObject *strings) {
+    if (*pos >= n) return 0;
+    uint8_t header = d[(*pos)++];
+    unsigned kind = header & 0x1F, arg = header >> 5;
+    int max_width;
+    switch (kind) {
+        case 0x00: max_width = 1; break;
+        case 0x02: case 0x03: max_width = 2; break;
+        case 0x06: case 0x11: max_width = 8; break;
+        case 0x04: case 0x10: case 0x15: case 0x16: case 0x17: case 0x18: case 0x19: case 0x1A: case 0x1B:
+            max_width = 4; break;
+        case 0x1C: return skip_encoded_array(d, n, pos, depth + 1, NULL);
+        case 0x1D: {
+            uint32_t type_idx, size, name_idx;
+            if (depth + 1 > MAX_ENCODED_DEPTH) return 0;
+            if (!uleb(d, n, pos, &type_idx) || !uleb(d, n, pos, &size)) return 0;
+            if ((uint64_t)size > n - *pos) return 0;
+            for (uint32_t k = 0; k < size; k++) {
+                if (!uleb(d, n, pos, &name_idx)) return 0;
+                int r = skip_encoded_value(d, n, pos, depth + 1, NULL);
+                if (r <= 0) return r;
+            }
+            return 1;
+        }
+        case 0x1E: case 0x1F: return 1;
+        default: return 0;
+    }
+    unsigned width = arg + 1;
+    if ((int)width > max_width || *pos + width > n) return 0;
+    if (kind == 0x17 && strings) {
+        uint32_t value = 0;
+        for (unsigned b = 0; b < width; b++) value |= (uint32_t)d[*pos + b] << (8 * b);
+        PyObject *v = PyLong_FromUnsignedLong(value);
+        if (!v || PyList_Append(strings, v) < 0) {
+            Py_XDECREF(v);
+            return -1;
+        }
+        Py_DECREF(v);
+    }
+    *pos += width;
+    return 1;
+}
+
+/* encoded_array_strings(data, offsets) -> [list of string indices | None per offset]: the
+ * VALUE_STRING elements at the top level of the encoded_array at each offset (a class's static
+ * initial values), or None where the array is malformed (DexFile.read_encoded_array would raise). */
+static PyObject *encoded_array_strings(PyObject *self, PyObject *args) {
+    PyObject *o_data, *o_offs;
+    if (!PyArg_ParseTuple(args, "OO", &o_data, &o_offs)) return NULL;
+    Py_buffer data = {0}, offs = {0};
+    PyObject *result = NULL;
+    if (PyObject_GetBuffer(o_data, &data, PyBUF_SIMPLE) < 0) return NULL;
+    if (get_u32_array(o_offs, &offs, "offsets") < 0) goto done;
+    const uint8_t *d = (const uint8_t *)data.buf;
+    const size_t n = (size_t)data.len;
+    const uint32_t *ov = (const uint32_t *)offs.buf;
+    const size_t count = (size_t)offs.len / 4;
+    result = PyList_New((Py_ssize_t)count);
+    if (!result) goto done;
+    for (size_t i = 0; i < count; i++) {
+        PyObject *strings = PyList_New(0);
+        if (!strings) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        size_t pos = ov[i];
+        int ok = pos < n ? skip_encoded_array(d, n, &pos, 0, strings) : 0;
+        if (ok < 0) {
+            Py_DECREF(strings);
+            Py_CLEAR(result);
+            goto done;
+        }
+        if (!ok) {
+            Py_DECREF(strings);
+            strings = Py_None;
+            Py_INCREF(strings);
+        }
+        PyList_SET_ITEM(result, (Py_ssize_t)i, strings);
+    }
+done:
+    PyBuffer_Release(&offs);
+    PyBuffer_Release(&data);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"class_data", class_data, METH_VARARGS, "Decode every class_data_item (see dex._class_data_py)."},
     {"scan_code", scan_code, METH_VARARGS, "Scan every code item once (see dex._scan_code_py)."},
     {"ascii_strings", ascii_strings, METH_VARARGS, "Decode plain-ASCII string_data items (see DexFile.prefetch_strings)."},
     {"find_needles", find_needles, METH_VARARGS, "Positions of any of several byte strings, one per string (see DexFile.strings_containing)."},
+    {"encoded_array_strings", encoded_array_strings, METH_VARARGS, "Top-level string values of encoded arrays (see DexFile.encoded_array_strings)."},
     {"join_texts", join_texts, METH_VARARGS, "Concatenate str pairs by index (see dex._join_texts)."},
     {"ascii_protos", ascii_protos, METH_VARARGS, "Build plain-ASCII prototype texts (see DexFile.prefetch_protos)."},
     {NULL, NULL, 0, NULL},

@@ -53,6 +53,7 @@ MAX_WARNINGS: Final = 200
 SCAN_BUDGET_PER_BYTE: Final = 4
 #: encoded_value nesting deeper than this is refused (recursion bomb).
 MAX_ENCODED_DEPTH: Final = 32
+_VALUE_STRING: Final = 0x17
 
 # map_list item types used for sanity checks (dex-format "Type codes").
 _MAP_HEADER: Final = 0x0000
@@ -1419,6 +1420,24 @@ class DexFile:
         self._call_site_methods[call_site_idx] = cached
         return cached
 
+    def encoded_array_strings(self, offsets: Sequence[int]) -> list[list[int] | None]:
+        """Per offset, the string indices at the top level of the encoded_array there (a class's
+        static initial values), or None where :meth:`read_encoded_array` finds it malformed."""
+        if _accel is not None:
+            found: list[list[int] | None] = _accel.encoded_array_strings(
+                self._data, np.asarray(offsets, dtype=np.uint32)
+            )
+            return found
+        out: list[list[int] | None] = []
+        for off in offsets:
+            try:
+                values, _ = self.read_encoded_array(off)
+            except (MalformedStructureError, IndexError, ValueError):
+                out.append(None)
+                continue
+            out.append([int(v) for kind, v in values if kind == _VALUE_STRING])
+        return out
+
     def read_encoded_array(self, off: int, depth: int = 0) -> tuple[list[tuple[int, Any]], int]:
         """Decode an encoded_array at ``off``; return ([(value_type, value), ...], next offset).
 
@@ -1454,6 +1473,8 @@ class DexFile:
             values, pos = self.read_encoded_array(pos, depth + 1)
             return kind, values, pos
         if kind == 0x1D:
+            if depth + 1 > MAX_ENCODED_DEPTH:  # annotations nest too: bound them like arrays
+                raise MalformedStructureError(f"encoded values nest deeper than {MAX_ENCODED_DEPTH} levels")
             type_idx, pos = read_uleb128(self._data, pos, self.size)
             size, pos = read_uleb128(self._data, pos, self.size)
             if size > self.size - pos:

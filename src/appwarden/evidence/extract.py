@@ -732,8 +732,6 @@ class _DeferredFill:
         self.fill(self.body, self.caller)
 
 
-_VALUE_STRING = 0x17
-
 #: Code strings that may belong to a consent dialog (see _consent_like); also string needles.
 CONSENT_MARKERS: tuple[str, ...] = ("同意",)
 CONSENT_MARKERS_IGNORE_CASE: tuple[str, ...] = ("agree",)
@@ -750,14 +748,14 @@ def _read_static_strings(dex: DexFile, classes: list[tuple[ClassInfo, int]], wan
     unused, yet they are endpoints in the class. ``wanted`` (string indices) limits which are
     decoded; None keeps all.
     """
-    for info, static_values_off in classes:
-        try:
-            values, _ = dex.read_encoded_array(static_values_off)
-            info.static_strings.extend(
-                dex.string(int(v)) for kind, v in values if kind == _VALUE_STRING and (wanted is None or v in wanted)
-            )
-        except (MalformedStructureError, IndexError, ValueError):
+    found = dex.encoded_array_strings([off for _, off in classes])
+    for (info, _), strings in zip(classes, found, strict=True):
+        if strings is None:
             continue  # one unreadable initialiser list hides only that class's constants
+        try:
+            info.static_strings.extend(dex.string(v) for v in strings if wanted is None or v in wanted)
+        except (MalformedStructureError, IndexError, ValueError):
+            continue
 
 
 def extract_evidence(
