@@ -680,24 +680,26 @@ static PyObject *find_needles(PyObject *self, PyObject *args) {
         goto done;
     }
     if (check_needles(needles) < 0 || check_needles(folded) < 0) goto done;
-    /* A bit per leading byte pair of some needle (exact pairs in the first half, folded pairs in
-     * the second): most positions are rejected by two lookups. */
-    pairs = PyMem_Calloc(2 * 65536 / 8, 1);
+    /* A bit per byte pair that starts some needle as it may appear in the data (every case
+     * variant of a folded needle's first two bytes): one lookup rejects most positions. */
+    pairs = PyMem_Calloc(65536 / 8, 1);
     if (!pairs) {
         PyErr_NoMemory();
         goto done;
     }
-    uint8_t *exact_pairs = pairs, *folded_pairs = pairs + 65536 / 8;
     for (int pass = 0; pass < 2; pass++) {
         PyObject *list = pass ? folded : needles;
-        uint8_t *bits = pass ? folded_pairs : exact_pairs;
         for (Py_ssize_t k = 0; k < PyList_GET_SIZE(list); k++) {
             const uint8_t *nd = (const uint8_t *)PyBytes_AS_STRING(PyList_GET_ITEM(list, k));
-            unsigned key = ((unsigned)nd[0] << 8) | nd[1];
-            bits[key >> 3] |= (uint8_t)(1u << (key & 7));
+            for (int variant = 0; variant < (pass ? 4 : 1); variant++) {
+                uint8_t a = nd[0], b = nd[1];
+                if ((variant & 1) && a >= 'a' && a <= 'z') a = (uint8_t)(a - 32);
+                if ((variant & 2) && b >= 'a' && b <= 'z') b = (uint8_t)(b - 32);
+                unsigned key = ((unsigned)a << 8) | b;
+                pairs[key >> 3] |= (uint8_t)(1u << (key & 7));
+            }
         }
     }
-    const int any_folded = PyList_GET_SIZE(folded) > 0;
     const uint8_t *d = (const uint8_t *)data.buf;
     const uint32_t *sv = (const uint32_t *)starts.buf;
     const size_t n_starts = (size_t)starts.len / 4;
@@ -705,13 +707,8 @@ static PyObject *find_needles(PyObject *self, PyObject *args) {
     Py_ssize_t i = first;
     while (i + 1 < end) {
         unsigned key = ((unsigned)d[i] << 8) | d[i + 1];
-        int exact = (exact_pairs[key >> 3] >> (key & 7)) & 1;
-        int loose = 0;
-        if (any_folded) {
-            unsigned fkey = ((unsigned)fold(d[i], 1) << 8) | fold(d[i + 1], 1);
-            loose = (folded_pairs[fkey >> 3] >> (fkey & 7)) & 1;
-        }
-        if (!(exact && needle_hit(needles, d, i, end, 0)) && !(loose && needle_hit(folded, d, i, end, 1))) {
+        if (!((pairs[key >> 3] >> (key & 7)) & 1) ||
+            (!needle_hit(needles, d, i, end, 0) && !needle_hit(folded, d, i, end, 1))) {
             i++;
             continue;
         }
