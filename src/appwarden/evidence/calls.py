@@ -83,10 +83,10 @@ class MethodTable(MutableMapping[str, MethodBody]):
     def _lazy_position(self, signature: str) -> int:
         """Index of an unbuilt signature, or -1. Large classes get a dictionary on first use."""
         if len(self._signatures) <= 16:
-            try:
-                return self._signatures.index(signature)
-            except ValueError:
-                return -1
+            # Containment first: look-ups of inherited methods miss far more often than they hit,
+            # and a miss by tuple.index costs a raised ValueError.
+            signatures = self._signatures
+            return signatures.index(signature) if signature in signatures else -1
         if self._position is None:
             self._position = {sig: i for i, sig in enumerate(self._signatures)}
         return self._position.get(signature, -1)
