@@ -42,6 +42,8 @@ CASES = [
         "Your information may be transferred to servers outside mainland China with your separate consent.",
         {"CR23", "CR24"},
     ),
+    ("We use cookies and similar technologies to remember your preferences.", {"CR11"}),
+    ("We may process your information on a server outside the country where you live.", {"CR23"}),
 ]
 
 
