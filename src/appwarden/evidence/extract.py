@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import functools
 import gc
 import re
 from array import array
@@ -250,45 +251,33 @@ def code_relevance(
             verdicts[descriptor] = verdict
         return verdict
 
-    package_verdicts: dict[str, str] = {}
+    # Each verdict is decided once per class (or package) for the whole APK: every DEX references
+    # the same framework types, and nearly every class is decided by its package alone.
+    @functools.cache
+    def package_ownership(package: str) -> str:
+        return detector.package_ownership(package.replace("/", "."))
 
     def ownership_of_package(descriptor: str) -> str:
         cut = descriptor.rfind("/")
         if cut <= 1 or descriptor[0] != "L" or descriptor[-1] != ";":
             return "some"  # no package to decide by
-        package = descriptor[1:cut]
-        ownership = package_verdicts.get(package)
-        if ownership is None:
-            ownership = package_verdicts[package] = detector.package_ownership(package.replace("/", "."))
-        return ownership
+        return package_ownership(descriptor[1:cut])
 
-    sdk_verdicts: dict[str, bool] = {}
-
+    @functools.cache
     def sdk_class(descriptor: str) -> bool:
-        # Decided once per class for the whole APK (every DEX references the same framework
-        # types), and for nearly every class by its package alone.
-        verdict = sdk_verdicts.get(descriptor)
-        if verdict is None:
-            ownership = ownership_of_package(descriptor)
-            verdict = ownership in ("sdk", "all") or (
-                ownership == "some" and detector.may_own(descriptor_to_class(descriptor))
-            )
-            sdk_verdicts[descriptor] = verdict
-        return verdict
+        ownership = ownership_of_package(descriptor)
+        return ownership in ("sdk", "all") or (
+            ownership == "some" and detector.may_own(descriptor_to_class(descriptor))
+        )
 
-    owned_verdicts: dict[str, bool] = {}
-
+    @functools.cache
     def sdk_owned(descriptor: str) -> bool:
         # A catalogued prefix matches: owner_of names an SDK whatever is detected, so the class's
         # invokes are never app code calling an SDK.
-        verdict = owned_verdicts.get(descriptor)
-        if verdict is None:
-            ownership = ownership_of_package(descriptor)
-            verdict = ownership == "sdk" or (
-                ownership == "some" and detector.prefixes.match(descriptor_to_class(descriptor)) is not None
-            )
-            owned_verdicts[descriptor] = verdict
-        return verdict
+        ownership = ownership_of_package(descriptor)
+        return ownership == "sdk" or (
+            ownership == "some" and detector.prefixes.match(descriptor_to_class(descriptor)) is not None
+        )
 
     texts = {"://", *CONSENT_MARKERS}
     texts.update(s.descriptor for s in spec_list if s.kind == "string")

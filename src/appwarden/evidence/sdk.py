@@ -135,10 +135,6 @@ class SdkDetector:
             return "all"
         return "some" if package in self.prefixes.entry_parents else "none"
 
-    def may_own_package(self, package: str) -> bool:
-        """False only when :meth:`may_own` is False for every class directly in this dotted package."""
-        return self.package_ownership(package) != "none"
-
     def _adopt(self, class_name: str) -> str | None:
         """Obfuscated SDK code: 'com.umeng.a.b' belongs to the one SDK detected under 'com.umeng'.
 
