@@ -1,8 +1,9 @@
 """The speed-ups of extract_evidence must not change one byte of the Evidence.
 
 The fast path indexes only relevant references, hands matchers only the methods that have
-references (extract._MatchedProgram), shares empty reference lists between methods and pauses
-the cyclic garbage collector. The plain path turns all of that off; both must serialise to the
+references (extract._MatchedProgram), shares empty reference lists between methods, pauses
+the cyclic garbage collector and drops resources.arsc before the code once the manifest's
+references are resolved (extract.ManifestValues). The plain path turns all of that off; both must serialise to the
 same JSON on every sample app and on the small real-world corpus APKs.
 """
 
@@ -27,6 +28,7 @@ def _plain_path(path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         patch.setattr(extract, "_RELEVANCE", extract._keep_everything)
         patch.setattr(extract, "_MatchedProgram", lambda program: program)
         patch.setattr(extract, "_no_cyclic_gc", contextlib.nullcontext)
+        patch.setattr(extract, "ManifestValues", lambda _root, resolver: resolver)
         return extract_evidence(path).model_dump_json(indent=1)
 
 
@@ -132,3 +134,31 @@ def test_classes_defining_a_signature_twice_are_flagged_whole() -> None:
     # Class 1 repeats c()V: all its rows take the plain path; a()V in two classes is no repeat.
     assert flagged.tolist() == [False, False, True, True, True, False]
     assert not extract._in_classes_with_repeated_signatures(positions[:2], signatures[:2]).any()
+
+
+def test_manifest_values_answer_like_the_table_and_only_for_the_default_configuration() -> None:
+    from appwarden.apk.arsc import ResourceTable
+    from appwarden.apk.axml import ResourceRef, parse_axml
+    from appwarden.apk.zip import ApkArchive
+
+    path = EXAMPLES / "sdkdemo.apk"
+    if not path.exists():
+        pytest.skip("sdkdemo.apk is not built")
+    with ApkArchive.open(path) as archive:
+        root = parse_axml(archive.read("AndroidManifest.xml"))
+        table_resolver = extract.ArscResolver(ResourceTable.parse(archive.read("resources.arsc")))
+    values = extract.ManifestValues(root, table_resolver)
+    references = []
+    pending = [root]
+    while pending:
+        element = pending.pop()
+        references += [v for v in element.attributes.values() if isinstance(v, ResourceRef)]
+        pending.extend(element.children)
+    assert references  # the label at least
+    for ref in references:
+        assert values.text(ref) == table_resolver.text(ref)
+        assert values.reference_name(ref) == table_resolver.reference_name(ref)
+    assert values.text("literal") == "literal"
+    assert values.reference_name(ResourceRef(0x7F7F7F7F)) == "@0x7f7f7f7f"  # not in the manifest
+    with pytest.raises(ValueError):
+        values.text(references[0], "zh-rCN")

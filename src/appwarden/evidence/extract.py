@@ -141,6 +141,40 @@ class ArscResolver:
         return f"@{name}" if name else f"@0x{ref_id:08x}"
 
 
+class ManifestValues:
+    """ValueResolver for one manifest: every resource reference it holds, resolved up front.
+
+    The parsed resources.arsc (each configuration of each entry: 4 MB on an app with fifty
+    locales) would otherwise stay alive while the code is indexed, which is when a scan's
+    memory peaks; a manifest holds a few hundred references at most.
+    """
+
+    def __init__(self, root: mf.ManifestElement, resolver: mf.ValueResolver) -> None:
+        self._texts: dict[object, str | None] = {}
+        self._names: dict[object, str | None] = {}
+        pending = [root]
+        while pending:
+            element = pending.pop()
+            for value in (element.attributes or {}).values():
+                if mf.is_reference(value) and value not in self._names:
+                    self._names[value] = resolver.reference_name(value)
+                    self._texts[value] = resolver.text(value)
+            pending.extend(element.children or ())
+
+    def text(self, value: object, locale: str | None = None) -> str | None:
+        """The default configuration's text; only that one was resolved up front."""
+        if locale is not None:
+            raise ValueError("ManifestValues holds the default configuration only")
+        if not mf.is_reference(value):
+            return mf.LiteralResolver().text(value)
+        return self._texts.get(value)
+
+    def reference_name(self, value: object) -> str | None:
+        if value in self._names:
+            return self._names[value]
+        return mf.LiteralResolver().reference_name(value)
+
+
 def _dex_order(name: str) -> int:
     m = _DEX_NAME.match(name)
     assert m is not None
@@ -303,6 +337,18 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
     With ``relevance`` only the references it keeps are recorded (and only those strings are
     decoded); without, every invoke, field read and const-string is.
     """
+    return read_dex(dex, program, relevance)()
+
+
+def read_dex(
+    dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | None = None
+) -> Callable[[], tuple[int, int]]:
+    """:func:`index_dex` in two steps: read what the DEX holds now, build the method bodies on call.
+
+    The returned step holds nothing of the DexFile: a caller that drops the DEX between the two
+    (the bytes, tables and decoded names: twice the DEX's size) builds the bodies, the largest
+    Python structure of a scan, without them.
+    """
     infos: dict[int, ClassInfo] = {}
     static_values: list[tuple[ClassInfo, int]] = []
     class_count = 0
@@ -399,16 +445,57 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
         for caller, a, b in _segments(table_rows[:, 0]):
             found[caller] = texts[a:b]
 
-    positions = max(int(with_code[:, 0].max()) + 1 if len(with_code) else 0, max(infos, default=-1) + 1)
+    fill = _call_graph_fill(graph_invokes, graph_fields, method_texts, field_texts, method_descriptor, dex)
+    return functools.partial(
+        _build_bodies,
+        dex.name,
+        class_count,
+        infos,
+        with_code[:, [0, 2]],
+        signatures,
+        _MethodReferences(invokes_of, field_reads_of, strings_of, dispatch_of),
+        None if relevance is None else deferred_callers,
+        fill,
+    )
+
+
+@dataclass(frozen=True)
+class _MethodReferences:
+    """What the matchers read of each method (by method id), resolved while its DEX was open."""
+
+    invokes: dict[int, list[tuple[int, str]]]
+    field_reads: dict[int, list[tuple[int, str]]]
+    strings: dict[int, list[tuple[int, str]]]
+    dispatch: dict[int, set[int]]
+
+
+def _build_bodies(
+    dex_name: str,
+    class_count: int,
+    infos: dict[int, ClassInfo],
+    method_rows: npt.NDArray[np.uint32],
+    signatures: list[str],
+    references: _MethodReferences,
+    deferred_callers: npt.NDArray[Any] | None,
+    fill: Callable[[MethodBody, int], None],
+) -> tuple[int, int]:
+    """The second step of :func:`read_dex`: each defined method's body on its class.
+
+    ``method_rows`` are (class position, method id) of each method with code, ``signatures``
+    theirs; without ``deferred_callers`` (no relevance filter) every body is built now.
+    """
+    invokes_of, field_reads_of = references.invokes, references.field_reads
+    strings_of, dispatch_of = references.strings, references.dispatch
+    positions = max(int(method_rows[:, 0].max()) + 1 if len(method_rows) else 0, max(infos, default=-1) + 1)
     owners: list[ClassInfo | None] = [None] * positions
     for pos, info in infos.items():
         owners[pos] = info
     owned = np.zeros(positions, dtype=bool)
     owned[list(infos)] = True
-    method_rows = with_code[:, [0, 2]]
     is_defined = owned[method_rows[:, 0]] if len(method_rows) else np.zeros(0, dtype=bool)
     defined_count = int(is_defined.sum())
-    if relevance is None:
+    if deferred_callers is None:
+        deferred_callers = np.zeros(0, dtype=np.uint32)
         built = is_defined
     else:
         # Only bodies some matcher reads are built now; the call graph builds the rest on demand.
@@ -418,7 +505,6 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
             built |= is_defined & _in_classes_with_repeated_signatures(method_rows[:, 0], signatures)
     deferred = np.isin(method_rows[:, 1], deferred_callers).tolist() if len(method_rows) else []
     bodies: dict[int, MethodBody] = {}
-    dex_name = dex.name
     for i in np.flatnonzero(built).tolist():
         pos, method_idx = method_rows[i].tolist()
         owner = owners[pos]
@@ -438,7 +524,6 @@ def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | No
             bodies[method_idx] = defined
     unbuilt = np.flatnonzero(is_defined & ~built)
     if len(deferred_callers) or len(unbuilt):
-        fill = _call_graph_fill(graph_invokes, graph_fields, method_texts, field_texts, method_descriptor, dex)
         for caller, body in bodies.items():  # the built bodies among deferred_callers
             body.deferred = _DeferredFill(fill, body, caller)
         if len(unbuilt):
@@ -818,6 +903,20 @@ def _extract(
             label_zh = resolver.text(basics.label_value, preferred)
             if label_zh == label:
                 label_zh = None  # the zh configuration does not translate the label
+    # What the later stages read of the resource table, taken now: the table goes before the code.
+    resource_strings: dict[str, str] = {}
+    consent_sources: dict[str, str] = {}
+    if table is not None:
+        resource_strings = table.strings()
+        consent_sources = {f"res:string/{k}": v for k, v in resource_strings.items()}
+        for loc in table.locales():
+            if not loc.startswith("zh"):
+                continue
+            for k, v in table.strings(loc).items():
+                if v != resource_strings.get(k):
+                    consent_sources.setdefault(f"res:string/{k}[{loc}]", v)
+        resolver = ManifestValues(root, resolver)
+        del table
 
     signers = [
         Signer(
@@ -914,17 +1013,6 @@ def _extract(
 
     # -- files: assets, raw resources, strings ----------------------------------------------
     report("files")
-    resource_strings: dict[str, str] = {}
-    consent_sources: dict[str, str] = {}
-    if table is not None:
-        resource_strings = table.strings()
-        consent_sources = {f"res:string/{k}": v for k, v in resource_strings.items()}
-        for loc in table.locales():
-            if not loc.startswith("zh"):
-                continue
-            for k, v in table.strings(loc).items():
-                if v != resource_strings.get(k):
-                    consent_sources.setdefault(f"res:string/{k}[{loc}]", v)
     resource_texts = app_resource_texts({**consent_sources})
     asset_texts = list(_text_files(archive, limits, warnings))
     code_strings = [
@@ -1043,26 +1131,29 @@ def _index_code(
         # Index into a scratch program first: a DEX that fails half-way contributes nothing.
         scratch = ProgramIndex()
         try:
-            class_count, _ = index_dex(dex, scratch, relevance)
+            build_bodies = read_dex(dex, scratch, relevance)
         except (LimitExceededError, MalformedStructureError) as exc:
             warnings.append(_dex_skipped(name, exc))
             continue
+        summary = DexSummary(
+            name=name,
+            size=dex.size,
+            version=dex.version,
+            class_count=0,
+            method_count=dex.method_refs_count,
+            string_count=dex.strings_count(),
+        )
+        dex_warnings = [ParseWarning(code=code, message=message, where=name) for code, message in dex.warnings]
+        # Every name the bodies need is decoded: the DEX goes before they are built.
+        del dex, dex_or_warning, kept
+        class_count, _ = build_bodies()
         for info in scratch.classes.values():
             if program.add_class(info):  # an earlier DEX's definition wins, as on Android
                 callees = scratch.class_invokes.get(info.descriptor)
                 if callees:
                     program.class_invokes[info.descriptor] = callees
-        summaries.append(
-            DexSummary(
-                name=name,
-                size=dex.size,
-                version=dex.version,
-                class_count=class_count,
-                method_count=dex.method_refs_count,
-                string_count=dex.strings_count(),
-            )
-        )
-        warnings.extend(ParseWarning(code=code, message=message, where=name) for code, message in dex.warnings)
+        summaries.append(summary.model_copy(update={"class_count": class_count}))
+        warnings.extend(dex_warnings)
     return program, summaries
 
 
