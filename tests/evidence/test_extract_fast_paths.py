@@ -129,11 +129,18 @@ def test_classes_defining_a_signature_twice_are_flagged_whole() -> None:
     import numpy as np
 
     positions = np.array([0, 0, 1, 1, 1, 2], dtype=np.uint32)
-    signatures = ["a()V", "b()V", "c()V", "d()V", "c()V", "a()V"]
-    flagged = extract._in_classes_with_repeated_signatures(positions, signatures)
-    # Class 1 repeats c()V: all its rows take the plain path; a()V in two classes is no repeat.
+    # Signatures as (name, proto) pieces: a()V b()V c()V d()V c()V a()I
+    names, name_at = ["a", "b", "c", "d"], np.array([0, 1, 2, 3, 2, 0])
+    protos, proto_at = ["()V", "()I"], np.array([0, 0, 0, 0, 0, 1])
+    parts = ((names, name_at), (protos, proto_at))
+    flagged = extract._in_classes_with_repeated_signatures(positions, parts)
+    # Class 1 repeats c()V: all its rows take the plain path; a()V and a()I differ.
     assert flagged.tolist() == [False, False, True, True, True, False]
-    assert not extract._in_classes_with_repeated_signatures(positions[:2], signatures[:2]).any()
+    first_two = ((names, name_at[:2]), (protos, proto_at[:2]))
+    assert not extract._in_classes_with_repeated_signatures(positions[:2], first_two).any()
+    # The same name with another proto in one class is an overload, not a repeat.
+    overload = ((names, np.array([0, 0])), (protos, np.array([0, 1])))
+    assert not extract._in_classes_with_repeated_signatures(positions[:2], overload).any()
 
 
 def test_manifest_values_answer_like_the_table_and_only_for_the_default_configuration() -> None:

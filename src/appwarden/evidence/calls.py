@@ -58,9 +58,11 @@ class MethodTable(MutableMapping[str, MethodBody]):
     """A class's methods by signature, most of them not yet built.
 
     An app defines 10^5 methods and no matcher needs a body for most of them: only the call
-    graph may walk into them, and it walks a few. The table keeps those as a signature and a
-    DEX method id (a tuple slot and four bytes each) and builds a body the first time one is
-    looked up; built bodies are kept, so a method is always the same object.
+    graph may walk into them, and it walks a few. The table keeps those as a DEX method id (four
+    bytes each) and their signatures, given as a tuple or as a callable that makes the tuple on
+    the first look-up (most classes are never looked up, so their signature strings, 5 MB on a
+    large app, are never made); it builds a body the first time one is looked up, and keeps it,
+    so a method is always the same object.
     """
 
     __slots__ = ("_built", "_class", "_factory", "_ids", "_position", "_signatures")
@@ -69,7 +71,7 @@ class MethodTable(MutableMapping[str, MethodBody]):
         self,
         class_descriptor: str,
         built: dict[str, MethodBody],
-        signatures: tuple[str, ...],
+        signatures: tuple[str, ...] | Callable[[], tuple[str, ...]],
         ids: array[int],
         factory: MethodFactory,
     ) -> None:
@@ -80,15 +82,22 @@ class MethodTable(MutableMapping[str, MethodBody]):
         self._factory = factory
         self._position: dict[str, int] | None = None
 
+    def _unbuilt(self) -> tuple[str, ...]:
+        """The signatures of ``_ids``, in the same order."""
+        signatures = self._signatures
+        if not isinstance(signatures, tuple):
+            signatures = self._signatures = signatures()
+        return signatures
+
     def _lazy_position(self, signature: str) -> int:
         """Index of an unbuilt signature, or -1. Large classes get a dictionary on first use."""
-        if len(self._signatures) <= 16:
+        signatures = self._unbuilt()
+        if len(signatures) <= 16:
             # Containment first: look-ups of inherited methods miss far more often than they hit,
             # and a miss by tuple.index costs a raised ValueError.
-            signatures = self._signatures
             return signatures.index(signature) if signature in signatures else -1
         if self._position is None:
-            self._position = {sig: i for i, sig in enumerate(self._signatures)}
+            self._position = {sig: i for i, sig in enumerate(signatures)}
         return self._position.get(signature, -1)
 
     def __contains__(self, signature: object) -> bool:
@@ -121,16 +130,17 @@ class MethodTable(MutableMapping[str, MethodBody]):
         self._built.pop(signature, None)
         at = self._lazy_position(signature)
         if at >= 0:
-            self._signatures = self._signatures[:at] + self._signatures[at + 1 :]
+            signatures = self._unbuilt()
+            self._signatures = signatures[:at] + signatures[at + 1 :]
             del self._ids[at]
             self._position = None
 
     def __iter__(self) -> Iterator[str]:
         yield from self._built
-        yield from (sig for sig in self._signatures if sig not in self._built)
+        yield from (sig for sig in self._unbuilt() if sig not in self._built)
 
     def __len__(self) -> int:
-        return len(self._built) + sum(1 for sig in self._signatures if sig not in self._built)
+        return len(self._built) + sum(1 for sig in self._unbuilt() if sig not in self._built)
 
     def built(self) -> dict[str, MethodBody]:
         """The bodies built so far (never builds one)."""

@@ -365,7 +365,8 @@ def read_dex(
     # The names every signature and descriptor below needs, decoded in one batch.
     dex.prefetch_member_names(np.concatenate((table[:, 2], refs.invokes.target)), refs.fields.target)
     with_code = table[table[:, 4] != 0]
-    signatures = dex.method_signatures(with_code[:, 2].tolist())
+    # Joined only for the bodies built now: most methods' signatures are never read.
+    signature_parts = dex.method_signature_parts(with_code[:, 2])
     string_filter: set[int] | None = None
     if relevance is not None:
         string_filter = set(
@@ -399,7 +400,7 @@ def read_dex(
     plain_targets = distinct(graph_invokes[graph_invokes[:, 1] < _INVOKE_CUSTOM_MIN][:, 2])
     class_pieces = dex.method_class_pieces(plain_targets)
     method_texts = _ReferenceTexts(
-        plain_targets, (class_pieces, _target_signatures(dex, plain_targets, with_code[:, 2], signatures)), ("->",)
+        plain_targets, (class_pieces, *dex.method_signature_parts(plain_targets)), ("->", "")
     )
     field_targets = distinct(graph_fields[:, 2])
     field_texts = _ReferenceTexts(field_targets, dex.field_descriptor_parts(field_targets), ("->", ":"))
@@ -452,7 +453,7 @@ def read_dex(
         class_count,
         infos,
         with_code[:, [0, 2]],
-        signatures,
+        signature_parts,
         _MethodReferences(invokes_of, field_reads_of, strings_of, dispatch_of),
         None if relevance is None else deferred_callers,
         fill,
@@ -474,15 +475,15 @@ def _build_bodies(
     class_count: int,
     infos: dict[int, ClassInfo],
     method_rows: npt.NDArray[np.uint32],
-    signatures: list[str],
+    signature_parts: tuple[TextPieces, TextPieces],
     references: _MethodReferences,
     deferred_callers: npt.NDArray[Any] | None,
     fill: Callable[[MethodBody, int], None],
 ) -> tuple[int, int]:
     """The second step of :func:`read_dex`: each defined method's body on its class.
 
-    ``method_rows`` are (class position, method id) of each method with code, ``signatures``
-    theirs; without ``deferred_callers`` (no relevance filter) every body is built now.
+    ``method_rows`` are (class position, method id) of each method with code, ``signature_parts``
+    the (name, proto) pieces of their signatures; without ``deferred_callers`` (no relevance filter) every body is built now.
     """
     invokes_of, field_reads_of = references.invokes, references.field_reads
     strings_of, dispatch_of = references.strings, references.dispatch
@@ -502,14 +503,16 @@ def _build_bodies(
         eager_callers = np.fromiter({*invokes_of, *field_reads_of, *strings_of}, dtype=np.int64)
         built = is_defined & np.isin(method_rows[:, 1], eager_callers)
         if not built.all():
-            built |= is_defined & _in_classes_with_repeated_signatures(method_rows[:, 0], signatures)
+            built |= is_defined & _in_classes_with_repeated_signatures(method_rows[:, 0], signature_parts)
     deferred = np.isin(method_rows[:, 1], deferred_callers).tolist() if len(method_rows) else []
     bodies: dict[int, MethodBody] = {}
-    for i in np.flatnonzero(built).tolist():
+    (names, name_at), (protos, proto_at) = signature_parts
+    built_rows = np.flatnonzero(built)
+    built_signatures = join_texts(names, protos, name_at[built_rows], proto_at[built_rows], "")
+    for i, signature in zip(built_rows.tolist(), built_signatures, strict=True):
         pos, method_idx = method_rows[i].tolist()
         owner = owners[pos]
         assert owner is not None
-        signature = signatures[i]
         defined = MethodBody(
             dex_name,
             owner.descriptor,
@@ -527,26 +530,12 @@ def _build_bodies(
         for caller, body in bodies.items():  # the built bodies among deferred_callers
             body.deferred = _DeferredFill(fill, body, caller)
         if len(unbuilt):
-            unbuilt_signatures = [signatures[i] for i in unbuilt.tolist()]
-            _add_unbuilt_methods(owners, method_rows[unbuilt], unbuilt_signatures, dex_name, fill)
+            unbuilt_parts = ((names, name_at[unbuilt]), (protos, proto_at[unbuilt]))
+            _add_unbuilt_methods(owners, method_rows[unbuilt], unbuilt_parts, dex_name, fill)
     return class_count, defined_count
 
 
-def _target_signatures(
-    dex: DexFile, targets: npt.NDArray[Any], defined_ids: npt.NDArray[Any], defined_signatures: list[str]
-) -> TextPieces:
-    """Signature pieces of invoke ``targets``: a target this DEX defines (``defined_ids``, whose
-    signatures are ``defined_signatures``, the MethodTable keys) shares that string; only the
-    others are built."""
-    order = np.argsort(defined_ids, kind="stable")
-    ordered = defined_ids[order]
-    at = np.minimum(np.searchsorted(ordered, targets), max(len(ordered) - 1, 0))
-    defined = ordered[at] == targets if len(ordered) else np.zeros(len(targets), dtype=bool)
-    other_text, other_at = dex.method_signature_pieces(targets[~defined])
-    positions = np.empty(len(targets), dtype=np.intp)
-    positions[defined] = order[at[defined]]
-    positions[~defined] = len(defined_signatures) + other_at
-    return defined_signatures + other_text, positions
+_PAIR_SLICE_ROWS = 1 << 15
 
 
 def _sdk_class_invokes(
@@ -562,12 +551,16 @@ def _sdk_class_invokes(
     if not kept.any():
         return {}
     class_types = dex.method_class_types()
-    # One int64 key per invoke, built in place: this runs beside the largest DEX's other tables.
-    keys = class_types[invokes[kept, 0]].astype(np.int64)
-    keys <<= 32
-    keys |= class_types[invokes[kept, 2]]
-    pairs = distinct(keys)
-    del keys
+    # One int64 key per invoke, a slice of rows at a time: this runs beside the largest DEX's
+    # other tables, and a slice's distinct pairs are far fewer than its rows.
+    found: list[npt.NDArray[np.int64]] = []
+    for start in range(0, len(invokes), _PAIR_SLICE_ROWS):
+        rows = invokes[start : start + _PAIR_SLICE_ROWS][kept[start : start + _PAIR_SLICE_ROWS]]
+        keys = class_types[rows[:, 0]].astype(np.int64)
+        keys <<= 32
+        keys |= class_types[rows[:, 2]]
+        found.append(distinct(keys))
+    pairs = distinct(np.concatenate(found))
     callee_types = distinct(pairs & 0xFFFFFFFF)
     sdk_type = np.zeros(dex.type_count, dtype=bool)
     sdk_type[callee_types] = [relevance.sdk_class(dex.type_descriptor(t)) for t in callee_types.tolist()]
@@ -740,36 +733,37 @@ def _call_graph_fill(
 
 
 def _in_classes_with_repeated_signatures(
-    positions: npt.NDArray[np.uint32], signatures: list[str]
+    positions: npt.NDArray[np.uint32], signature_parts: tuple[TextPieces, TextPieces]
 ) -> npt.NDArray[np.bool_]:
     """Rows of classes that may define one signature twice (malformed DEX): those keep the plain path.
 
     Where a signature repeats, the later definition replaces the earlier one; building those
     classes' bodies in row order keeps that rule without teaching it to MethodTable. Rows are
-    compared by (class, hash of signature) in numpy: a hash collision only sends one more class
-    down the plain path, which gives the same bodies.
+    compared by (class, rank of the (name, proto) pair) in numpy.
     """
     if len(positions) < 2:
         return np.zeros(len(positions), dtype=bool)
-    # One int64 per row: the class position above 40 low bits of the signature's hash.
-    keys = np.fromiter(map(hash, signatures), dtype=np.int64, count=len(signatures))
-    keys &= (1 << 40) - 1
-    keys |= positions.astype(np.int64) << 40
+    (_, name_at), (protos, proto_at) = signature_parts
+    pairs = name_at.astype(np.int64) * max(len(protos), 1) + proto_at
+    _, pair_rank = np.unique(pairs, return_inverse=True)
+    keys = positions.astype(np.uint64) << np.uint64(32)
+    keys |= pair_rank.astype(np.uint64)
     keys.sort()
     repeated = keys[1:][keys[1:] == keys[:-1]]
     if not len(repeated):
         return np.zeros(len(positions), dtype=bool)
-    return np.isin(positions, repeated >> 40)
+    return np.isin(positions, (repeated >> np.uint64(32)).astype(np.uint32))
 
 
 def _add_unbuilt_methods(
     owners: list[ClassInfo | None],
     rows: npt.NDArray[np.uint32],
-    signatures: list[str],
+    signature_parts: tuple[TextPieces, TextPieces],
     dex_name: str,
     fill: Callable[[MethodBody, int], None],
 ) -> None:
-    """Give each class the methods no matcher needs as :class:`MethodTable` entries (``rows``: position, id)."""
+    """Give each class the methods no matcher needs as :class:`MethodTable` entries (``rows``: position, id;
+    ``signature_parts``: their signatures' (name, proto) pieces, joined per class on its first look-up)."""
 
     def build(class_descriptor: str, signature: str, method_idx: int) -> MethodBody:
         body = MethodBody(
@@ -778,10 +772,11 @@ def _add_unbuilt_methods(
         fill(body, method_idx)
         return body
 
+    (names, name_at), (protos, proto_at) = signature_parts
     if len(rows) > 1 and (rows[1:, 0] < rows[:-1, 0]).any():  # method_table keeps a class's rows together
         order = np.argsort(rows[:, 0], kind="stable")
-        rows = rows[order]
-        signatures = [signatures[i] for i in order.tolist()]
+        rows, name_at, proto_at = rows[order], name_at[order], proto_at[order]
+    signatures = _UnbuiltSignatures(names, protos, name_at, proto_at)
     ids = np.ascontiguousarray(rows[:, 1], dtype=np.uint32)
     for pos, a, b in _segments(rows[:, 0]):
         owner = owners[pos]
@@ -789,7 +784,43 @@ def _add_unbuilt_methods(
         built = owner.methods if isinstance(owner.methods, dict) else dict(owner.methods)
         method_ids = array("I")
         method_ids.frombytes(ids[a:b].tobytes())
-        owner.methods = MethodTable(owner.descriptor, built, tuple(signatures[a:b]), method_ids, build)
+        owner.methods = MethodTable(owner.descriptor, built, _ClassSignatures(signatures, a, b), method_ids, build)
+
+
+class _UnbuiltSignatures:
+    """The signatures of one DEX's unbuilt methods as (name, proto) pieces, joined a class at a time."""
+
+    __slots__ = ("_name_at", "_names", "_proto_at", "_protos")
+
+    def __init__(
+        self, names: list[str], protos: list[str], name_at: npt.NDArray[Any], proto_at: npt.NDArray[Any]
+    ) -> None:
+        self._names, self._protos = names, protos
+        # Four bytes a method where a signature string costs sixty.
+        self._name_at = np.ascontiguousarray(name_at, dtype=np.uint32)
+        self._proto_at = np.ascontiguousarray(proto_at, dtype=np.uint32)
+
+    def between(self, start: int, end: int) -> tuple[str, ...]:
+        return tuple(
+            name + proto
+            for name, proto in zip(
+                [self._names[i] for i in self._name_at[start:end].tolist()],
+                [self._protos[i] for i in self._proto_at[start:end].tolist()],
+                strict=True,
+            )
+        )
+
+
+class _ClassSignatures:
+    """One class's slice of :class:`_UnbuiltSignatures`, as MethodTable's zero-argument callable."""
+
+    __slots__ = ("_end", "_signatures", "_start")
+
+    def __init__(self, signatures: _UnbuiltSignatures, start: int, end: int) -> None:
+        self._signatures, self._start, self._end = signatures, start, end
+
+    def __call__(self) -> tuple[str, ...]:
+        return self._signatures.between(self._start, self._end)
 
 
 class _DeferredFill:
