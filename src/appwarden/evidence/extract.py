@@ -362,11 +362,7 @@ def read_dex(
             static_values.append((info, static_values_off))
     table = dex.method_table()
     refs = dex.code_references()
-    # The names every signature and descriptor below needs, decoded in one batch.
-    dex.prefetch_member_names(np.concatenate((table[:, 2], refs.invokes.target)), refs.fields.target)
     with_code = table[table[:, 4] != 0]
-    # Joined only for the bodies built now: most methods' signatures are never read.
-    signature_parts = dex.method_signature_parts(with_code[:, 2])
     string_filter: set[int] | None = None
     if relevance is not None:
         string_filter = set(
@@ -395,9 +391,14 @@ def read_dex(
         del refs, all_invokes
         dex.release_code_references()
 
+    # The names every signature and descriptor below needs, decoded in one batch: those of the
+    # kept rows only (a reference no one reads needs no name).
+    plain_targets = distinct(graph_invokes[graph_invokes[:, 1] < _INVOKE_CUSTOM_MIN][:, 2])
+    dex.prefetch_member_names(np.concatenate((with_code[:, 2], plain_targets)), graph_fields[:, 2])
+    # Joined only for the bodies built now: most methods' signatures are never read.
+    signature_parts = dex.method_signature_parts(with_code[:, 2])
     # The text of every reference anyone may read, as pieces the DEX's own tables share; joined
     # only for the rows read now and for the methods the call graph walks (few of them).
-    plain_targets = distinct(graph_invokes[graph_invokes[:, 1] < _INVOKE_CUSTOM_MIN][:, 2])
     class_pieces = dex.method_class_pieces(plain_targets)
     method_texts = _ReferenceTexts(
         plain_targets, (class_pieces, *dex.method_signature_parts(plain_targets)), ("->", "")
@@ -706,17 +707,23 @@ def _call_graph_fill(
     call_site_text = {
         t: [method_descriptor(m) for m in dex.call_site_methods(t)] for t in distinct(invokes[custom, 2]).tolist()
     }
-    # Caller columns as arrays for bisect: a fill looks up one caller, where numpy's per-call
-    # overhead would dominate.
-    invoke_callers = array("I", np.ascontiguousarray(invokes[:, 0], dtype=np.uint32).tobytes())
-    field_callers = array("I", np.ascontiguousarray(fields[:, 0], dtype=np.uint32).tobytes())
+    # Columns as arrays, each of the narrowest type, for bisect and slicing: they stay for the
+    # whole scan (10^5 rows of the largest DEX), and a fill looks up one caller, where numpy's
+    # per-call overhead would dominate.
+    invoke_callers, invoke_opcodes = _column(invokes[:, 0], "I"), _column(invokes[:, 1], "B")
+    invoke_targets, invoke_offsets = _column(invokes[:, 2]), _column(invokes[:, 3], "I")
+    field_callers, field_targets, field_offsets = (
+        _column(fields[:, 0], "I"),
+        _column(fields[:, 2]),
+        _column(fields[:, 3], "I"),
+    )
 
     def fill(body: MethodBody, caller: int) -> None:
         calls: list[tuple[int, str]] = []
         dispatch: set[int] = set()
         a = bisect.bisect_left(invoke_callers, caller)
         b = bisect.bisect_left(invoke_callers, caller + 1, a)
-        for _, opcode, target, offset in invokes[a:b].tolist():
+        for opcode, target, offset in zip(invoke_opcodes[a:b], invoke_targets[a:b], invoke_offsets[a:b], strict=True):
             if opcode >= _INVOKE_CUSTOM_MIN:
                 calls.extend((offset, text) for text in call_site_text[target])
             else:
@@ -727,9 +734,20 @@ def _call_graph_fill(
         b = bisect.bisect_left(field_callers, caller + 1, a)
         body.invokes = calls
         body.dispatch_offsets = dispatch
-        body.field_reads = [(offset, field_texts[target]) for _, _, target, offset in fields[a:b].tolist()]
+        body.field_reads = [
+            (offset, field_texts[target]) for target, offset in zip(field_targets[a:b], field_offsets[a:b], strict=True)
+        ]
 
     return fill
+
+
+def _column(values: npt.NDArray[np.uint32], typecode: str | None = None) -> array[int]:
+    """One column as an array of ``typecode``; without one, 16-bit when every value fits (member
+    ids in invoke and field instructions are 16-bit), else 32-bit."""
+    if typecode is None:
+        typecode = "H" if not len(values) or int(values.max()) <= 0xFFFF else "I"
+    dtype = {"B": np.uint8, "H": np.uint16, "I": np.uint32}[typecode]
+    return array(typecode, np.ascontiguousarray(values, dtype=dtype).tobytes())
 
 
 def _in_classes_with_repeated_signatures(
