@@ -84,6 +84,10 @@ def androguard_folder(folder: str, processes: int) -> None:
 
 def main() -> None:
     tool, path = sys.argv[1], sys.argv[2]
+    if tool.startswith("appwarden"):
+        from appwarden.allocator import map_large_blocks
+
+        map_large_blocks()  # as the `appwarden` command and the API's scan workers run
     if tool.startswith("androguard"):
         from loguru import logger
 

@@ -16,6 +16,9 @@ app = typer.Typer(no_args_is_help=True, help="appwarden: app personal-informatio
 @app.callback()
 def _root() -> None:
     """appwarden: app personal-information protection testing."""
+    from appwarden.allocator import map_large_blocks
+
+    map_large_blocks()  # before any scan: forked folder-scan workers inherit it
 
 
 @app.command()

@@ -24,6 +24,7 @@ from typing import Literal, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from appwarden.allocator import map_large_blocks
 from appwarden.findings import ScanReport
 from appwarden.governance import audit
 from appwarden.governance.errors import InvalidInput, NotFound
@@ -132,9 +133,10 @@ class LocalProcessExecutor(_FutureExecutor):
 
     def __init__(self, scanner: ScannerRef, workers: int = 2) -> None:
         # spawn, not fork: the server process has threads (uvicorn, DB pool) that fork would copy mid-state.
-        super().__init__(
-            ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")), scanner
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=map_large_blocks
         )
+        super().__init__(pool, scanner)
 
 
 class ThreadExecutor(_FutureExecutor):
