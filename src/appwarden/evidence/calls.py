@@ -147,14 +147,15 @@ class MethodTable(MutableMapping[str, MethodBody]):
         return self._built
 
 
-@dataclass
+@dataclass(slots=True)
 class ClassInfo:
+    # Slots and a shared empty tuple: an app defines 10^4..10^5 classes, alive for the whole scan.
     descriptor: str
     dex: str
     superclass: str | None = None
     interfaces: tuple[str, ...] = ()
     methods: MutableMapping[str, MethodBody] = field(default_factory=dict)
-    static_strings: list[str] = field(default_factory=list)  # initial values of static String fields
+    static_strings: tuple[str, ...] = ()  # initial values of static String fields
 
 
 @dataclass

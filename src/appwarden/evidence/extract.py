@@ -378,10 +378,11 @@ def read_dex(
     deferred_callers: npt.NDArray[Any] = np.zeros(0, dtype=np.uint32)
     if relevance is not None:
         eager, graph = _kept_members(dex, invokes, relevance, dex.method_class_types(), custom_ok=True)
-        graph_invokes, invokes, late_invokes = invokes[eager | graph], invokes[eager], invokes[graph]
+        graph_invokes, invokes, late_invokes = invokes[eager | graph], invokes[eager], invokes[graph, 0]
         eager, graph = _kept_members(dex, fields, relevance, dex.field_class_types(), custom_ok=False)
-        graph_fields, fields, late_fields = fields[eager | graph], fields[eager], fields[graph]
-        deferred_callers = distinct(np.concatenate((late_invokes[:, 0], late_fields[:, 0])))
+        graph_fields, fields, late_fields = fields[eager | graph], fields[eager], fields[graph, 0]
+        deferred_callers = distinct(np.concatenate((late_invokes, late_fields)))  # callers of graph-only rows
+        del late_invokes, late_fields
         wanted = np.fromiter(string_filter or (), dtype=np.int64)
         strings = strings[np.isin(strings[:, 2], wanted)]
         defined_callers = with_code[np.isin(with_code[:, 0], np.fromiter(infos, dtype=np.int64)), 2]
@@ -875,10 +876,11 @@ def _read_static_strings(dex: DexFile, classes: list[tuple[ClassInfo, int]], wan
     for (info, _), strings in zip(classes, found, strict=True):
         if strings is None:
             continue  # one unreadable initialiser list hides only that class's constants
-        try:
-            info.static_strings.extend(dex.string(v) for v in strings if wanted is None or v in wanted)
-        except (MalformedStructureError, IndexError, ValueError):
-            continue
+        texts: list[str] = []
+        with contextlib.suppress(MalformedStructureError, IndexError, ValueError):  # keeps those decoded before
+            texts.extend(dex.string(v) for v in strings if wanted is None or v in wanted)
+        if texts:
+            info.static_strings = (*info.static_strings, *texts)
 
 
 def extract_evidence(
