@@ -8,6 +8,7 @@ import zipfile
 from array import array
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -701,32 +702,43 @@ def test_batch_member_texts_equal_the_single_lookups() -> None:
         dex.method_signatures([dex.method_refs_count])
 
 
-def test_prefetched_strings_equal_lazily_decoded_ones() -> None:
+def test_batch_decoded_strings_equal_lazily_decoded_ones() -> None:
     b = dex_builder.DexBuilder()
     texts = ["plain", "", "caf\u00e9", "\U0001f600 smile", "a\0b", "https://x.example/y"]
     ids = [b.string(t) for t in texts]
     b.add_class("Lapp/Main;")
     data = b.build()
-    eager = DexFile.parse(data)
-    eager.prefetch_strings([*ids, -1, 10**6])  # out-of-range indices are ignored
+    batch = DexFile.parse(data)
     lazy = DexFile.parse(data)
-    assert [eager.string(i) for i in ids] == [lazy.string(i) for i in ids] == texts
-    assert eager.warnings == lazy.warnings
+    order = np.array(sorted(ids), dtype=np.uint32)
+    assert batch.string_batch(order) == [lazy.string(i) for i in order.tolist()]
+    assert sorted(batch.string_batch(order)) == sorted(texts)
+    assert batch.warnings == lazy.warnings
+    with pytest.raises(MalformedStructureError):  # out of range: as string() says
+        batch.string_batch(np.array([ids[0], 10**6], dtype=np.uint32))
 
 
-def test_prefetch_leaves_irregular_string_data_to_the_warning_path() -> None:
+def test_batch_leaves_irregular_string_data_to_the_warning_path() -> None:
     b = dex_builder.DexBuilder()
     idx = b.string("hello")
     b.add_class("Lapp/Main;")
     data = bytearray(b.build())
     at = data.find(b"\x05hello\x00")
     data[at] = 4  # declared length no longer matches the data: string() warns
-    eager = DexFile.parse(bytes(data))
-    eager.prefetch_strings([idx])
+    batch = DexFile.parse(bytes(data))
     lazy = DexFile.parse(bytes(data))
-    assert eager.string(idx) == lazy.string(idx) == "hello"
-    assert eager.warnings == lazy.warnings
-    assert any(code == "string_length_mismatch" for code, _ in eager.warnings)
+    assert batch.string_batch(np.array([idx], dtype=np.uint32)) == [lazy.string(idx)] == ["hello"]
+    assert batch.warnings == lazy.warnings
+    assert any(code == "string_length_mismatch" for code, _ in batch.warnings)
+
+
+def test_batch_built_protos_equal_lazily_built_ones() -> None:
+    with zipfile.ZipFile(Path(__file__).resolve().parents[2] / "examples" / "sdkdemo.apk") as apk:
+        data = apk.read("classes.dex")
+    batch, lazy = DexFile.parse(data), DexFile.parse(data)
+    protos = np.arange(len(batch._proto_ids), dtype=np.uint32)
+    assert batch.proto_batch(protos) == [lazy.proto(i) for i in protos.tolist()]
+    assert batch.warnings == lazy.warnings
 
 
 def test_released_code_references_are_scanned_again_identically() -> None:

@@ -836,11 +836,11 @@ done:
 static PyMethodDef methods[] = {
     {"class_data", class_data, METH_VARARGS, "Decode every class_data_item (see dex._class_data_py)."},
     {"scan_code", scan_code, METH_VARARGS, "Scan every code item once (see dex._scan_code_py)."},
-    {"ascii_strings", ascii_strings, METH_VARARGS, "Decode plain-ASCII string_data items (see DexFile.prefetch_strings)."},
+    {"ascii_strings", ascii_strings, METH_VARARGS, "Decode plain-ASCII string_data items (see DexFile.string_batch)."},
     {"find_needles", find_needles, METH_VARARGS, "Positions of any of several byte strings, one per string (see DexFile.strings_containing)."},
     {"encoded_array_strings", encoded_array_strings, METH_VARARGS, "Top-level string values of encoded arrays (see DexFile.encoded_array_strings)."},
     {"join_texts", join_texts, METH_VARARGS, "Concatenate str pairs by index (see dex._join_texts)."},
-    {"ascii_protos", ascii_protos, METH_VARARGS, "Build plain-ASCII prototype texts (see DexFile.prefetch_protos)."},
+    {"ascii_protos", ascii_protos, METH_VARARGS, "Build plain-ASCII prototype texts (see DexFile.proto_batch)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -134,19 +134,6 @@ def distinct(values: npt.ArrayLike) -> npt.NDArray[Any]:
     return ordered[keep]
 
 
-def _distinct_in_range(idxs: npt.ArrayLike, count: int) -> U32Array:
-    """The distinct values of ``idxs`` in 0..count-1, sorted, as uint32.
-
-    By marking a table of ``count`` flags rather than sorting: the callers pass 10^5 invoke
-    targets into tables of 10^4..10^5 entries.
-    """
-    values = np.asarray(idxs, dtype=np.int64)
-    values = values[(values >= 0) & (values < count)]
-    seen = np.zeros(count, dtype=bool)
-    seen[values] = True
-    return np.flatnonzero(seen).astype(np.uint32)
-
-
 def expand_texts(texts: list[str], at: npt.NDArray[np.intp] | npt.NDArray[np.uint32]) -> list[str]:
     """``[texts[i] for i in at]``, by numpy's object indexing (several times faster at 10^5 rows)."""
     if not len(texts):
@@ -889,59 +876,6 @@ class DexFile:
         self._strings[idx] = text
         return text
 
-    def prefetch_strings(self, idxs: npt.ArrayLike) -> None:
-        """Decode these strings now in one batch; :meth:`string` then returns them from its cache.
-
-        Only plain-ASCII, well-formed string data is decoded here (by the C accelerator, to the
-        same text :meth:`string` gives without any warning); everything else stays lazy, so
-        warnings are raised exactly as before. Out-of-range indices are ignored.
-        """
-        if _accel is None or not len(self._string_offs):
-            return
-        wanted = _distinct_in_range(idxs, len(self._string_offs))
-        if not len(wanted):
-            return
-        offs = np.ascontiguousarray(self._string_offs, dtype=np.uint32)
-        texts = _accel.ascii_strings(self._data, offs, wanted)
-        cache = self._strings
-        for idx, text in zip(wanted.tolist(), texts, strict=True):
-            if text is not None:
-                cache.setdefault(idx, text)
-
-    def prefetch_protos(self, idxs: npt.ArrayLike) -> None:
-        """Build these prototype texts now in one batch; :meth:`proto` then returns them from its cache.
-
-        As with :meth:`prefetch_strings`, only protos whose parameter list and type names are in
-        range and plain ASCII are built here (by the C accelerator, to the text :meth:`proto`
-        gives); the rest stay lazy, so errors and warnings are raised exactly as before.
-        """
-        if _accel is None or not len(self._proto_ids):
-            return
-        wanted = _distinct_in_range(idxs, len(self._proto_ids))
-        wanted = wanted[[i not in self._protos for i in wanted.tolist()]] if self._protos else wanted
-        if not len(wanted):
-            return
-        texts = _accel.ascii_protos(
-            self._data,
-            np.ascontiguousarray(self._string_offs, dtype=np.uint32),
-            np.ascontiguousarray(self._type_ids, dtype=np.uint32),
-            np.ascontiguousarray(self._proto_ids, dtype=np.uint32),
-            wanted,
-        )
-        cache = self._protos
-        for idx, text in zip(wanted.tolist(), texts, strict=True):
-            if text is not None:
-                cache[idx] = text
-
-    def prefetch_member_names(self, method_idxs: npt.ArrayLike, field_idxs: npt.ArrayLike) -> None:
-        """Batch-decode the names of these methods and fields (see prefetch_strings; type names are
-        decoded as one table by :meth:`type_descriptor`)."""
-        methods = _distinct_in_range(method_idxs, len(self._method_name))
-        fields = _distinct_in_range(field_idxs, len(self._field_name))
-        self.prefetch_strings(
-            np.concatenate((self._method_name[methods].astype(np.int64), self._field_name[fields].astype(np.int64)))
-        )
-
     def _decode_mutf8(self, raw: bytes, idx: int) -> str:
         try:
             # MUTF-8 = CESU-8 plus 0xC0 0x80 for NUL: decode surrogates separately, then pair them.
@@ -1161,9 +1095,10 @@ class DexFile:
         self._check_batch(wanted, len(self._method_name), "method")
         name_idxs = self._method_name[wanted]
         proto_idxs = self._method_proto[wanted]
-        names, name_text = self._distinct_texts(name_idxs, self.string)
-        self.prefetch_protos(proto_idxs)
-        protos, proto_text = self._distinct_texts(proto_idxs, self.proto)
+        names = distinct(name_idxs)
+        name_text = self.string_batch(names)
+        protos = distinct(proto_idxs)
+        proto_text = self.proto_batch(protos)
         # uint32 positions: half the size of numpy's intp, and these stay for the call graph.
         name_at = np.searchsorted(names, name_idxs).astype(np.uint32)
         proto_at = np.searchsorted(protos, proto_idxs).astype(np.uint32)
@@ -1174,9 +1109,10 @@ class DexFile:
         name_idxs = self._method_name[wanted]
         proto_idxs = self._method_proto[wanted]
         # Decode names, then protos, in the same order as before (warnings keep their order)...
-        names, name_text = self._distinct_texts(name_idxs, self.string)
-        self.prefetch_protos(proto_idxs)
-        protos, proto_text = self._distinct_texts(proto_idxs, self.proto)
+        names = distinct(name_idxs)
+        name_text = self.string_batch(names)
+        protos = distinct(proto_idxs)
+        proto_text = self.proto_batch(protos)
         # ...and build one string per distinct (name, proto): "<init>()V" is shared by thousands
         # of methods, so this saves both the concatenations and their memory.
         pairs, inverse = np.unique(
@@ -1221,7 +1157,8 @@ class DexFile:
         wanted = np.asarray(idxs, dtype=np.int64)
         self._check_batch(wanted, len(self._field_name), "field")
         _, class_text, class_at = self._texts(self._field_class[wanted], self.type_descriptor)
-        _, name_text, name_at = self._texts(self._field_name[wanted], self.string)
+        field_names, name_at = np.unique(self._field_name[wanted], return_inverse=True)
+        name_text = self.string_batch(field_names)
         _, type_text, type_at = self._texts(self._field_type[wanted], self.type_descriptor)
         return (class_text, class_at), (name_text, name_at), (type_text, type_at)
 
@@ -1238,11 +1175,39 @@ class DexFile:
             bad = int(idxs[(idxs < 0) | (idxs >= count)][0])
             self._index(bad, count, what)
 
-    @staticmethod
-    def _distinct_texts(values: npt.NDArray[Any], resolve: Callable[[int], str]) -> tuple[IntArray, list[str]]:
-        """(distinct values in increasing order, resolve(v) of each)."""
-        found = distinct(values)
-        return found, [resolve(v) for v in found.tolist()]
+    def string_batch(self, idxs: npt.NDArray[np.integer[Any]]) -> list[str]:
+        """:meth:`string` of each of these distinct string ids, in order, without caching them.
+
+        The plain-ASCII, well-formed ones come from one C batch; the rest go through
+        :meth:`string`, so its warnings and errors are raised as before, in the same order. A
+        batch's texts go to callers that keep them as pieces: caching them as well (a dict entry
+        and an int key each, 10^4..10^5 of them) doubled their memory while the DEX was open.
+        """
+        if _accel is None or not len(idxs) or not len(self._string_offs):
+            return [self.string(i) for i in idxs.tolist()]
+        wanted = np.ascontiguousarray(idxs[idxs < len(self._string_offs)], dtype=np.uint32)
+        offs = np.ascontiguousarray(self._string_offs, dtype=np.uint32)
+        fast = iter(_accel.ascii_strings(self._data, offs, wanted))
+        count = len(self._string_offs)
+        return [text if i < count and (text := next(fast)) is not None else self.string(i) for i in idxs.tolist()]
+
+    def proto_batch(self, idxs: npt.NDArray[np.integer[Any]]) -> list[str]:
+        """:meth:`proto` of each of these distinct proto ids, in order, without caching them (as
+        :meth:`string_batch`)."""
+        count = len(self._proto_ids)
+        if _accel is None or not len(idxs) or not count:
+            return [self.proto(i) for i in idxs.tolist()]
+        wanted = np.ascontiguousarray(idxs[idxs < count], dtype=np.uint32)
+        fast = iter(
+            _accel.ascii_protos(
+                self._data,
+                np.ascontiguousarray(self._string_offs, dtype=np.uint32),
+                np.ascontiguousarray(self._type_ids, dtype=np.uint32),
+                np.ascontiguousarray(self._proto_ids, dtype=np.uint32),
+                wanted,
+            )
+        )
+        return [text if i < count and (text := next(fast)) is not None else self.proto(i) for i in idxs.tolist()]
 
     @staticmethod
     def _texts(

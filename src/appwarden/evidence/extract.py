@@ -392,18 +392,18 @@ def read_dex(
         del refs, all_invokes
         dex.release_code_references()
 
-    # The names every signature and descriptor below needs, decoded in one batch: those of the
-    # kept rows only (a reference no one reads needs no name).
     plain_targets = distinct(graph_invokes[graph_invokes[:, 1] < _INVOKE_CUSTOM_MIN][:, 2])
-    dex.prefetch_member_names(np.concatenate((with_code[:, 2], plain_targets)), graph_fields[:, 2])
-    # Joined only for the bodies built now: most methods' signatures are never read.
-    signature_parts = dex.method_signature_parts(with_code[:, 2])
+    # Signatures of the defined methods and of the invoked ones as (name, proto) pieces, decoded
+    # in one batch so that both share each name and proto; joined only for the bodies built now
+    # and the references read now: most signatures are never read.
+    (names, name_at), (protos, proto_at) = dex.method_signature_parts(np.concatenate((with_code[:, 2], plain_targets)))
+    defined = len(with_code)
+    signature_parts = ((names, name_at[:defined]), (protos, proto_at[:defined]))
+    target_parts = ((names, name_at[defined:]), (protos, proto_at[defined:]))
     # The text of every reference anyone may read, as pieces the DEX's own tables share; joined
     # only for the rows read now and for the methods the call graph walks (few of them).
     class_pieces = dex.method_class_pieces(plain_targets)
-    method_texts = _ReferenceTexts(
-        plain_targets, (class_pieces, *dex.method_signature_parts(plain_targets)), ("->", "")
-    )
+    method_texts = _ReferenceTexts(plain_targets, (class_pieces, *target_parts), ("->", ""))
     field_targets = distinct(graph_fields[:, 2])
     field_texts = _ReferenceTexts(field_targets, dex.field_descriptor_parts(field_targets), ("->", ":"))
 
