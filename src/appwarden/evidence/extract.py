@@ -410,9 +410,59 @@ def read_dex(
     def method_descriptor(idx: int) -> str:
         return method_texts.get(idx) or dex.method_ref(idx).descriptor()  # a call site's method may be new
 
-    # Rows are grouped by caller in code order: texts are resolved once per distinct reference
-    # and handed to each method as one slice, so the per-row work stays in C. Each method's
-    # lists are built before its body, which then holds them (or shared empties) as they are.
+    # The last texts that need the DEX: the methods behind invoke-custom call sites and the
+    # kept const-strings. Everything after that is built once the DEX is gone.
+    call_site_texts = {
+        t: [method_descriptor(m) for m in dex.call_site_methods(t)]
+        for t in distinct(graph_invokes[graph_invokes[:, 1] >= _INVOKE_CUSTOM_MIN][:, 2]).tolist()
+    }
+    string_ids = distinct(strings[:, 2])
+    string_texts = dict(zip(string_ids.tolist(), (dex.string(i) for i in string_ids.tolist()), strict=True))
+    texts = _DexTexts(method_texts, field_texts, call_site_texts, string_texts)
+    return functools.partial(
+        _build_bodies,
+        dex.name,
+        class_count,
+        infos,
+        with_code[:, [0, 2]],
+        signature_parts,
+        _KeptRows(invokes, fields, strings, graph_invokes, graph_fields),
+        texts,
+        None if relevance is None else deferred_callers,
+    )
+
+
+@dataclass(frozen=True)
+class _KeptRows:
+    """One DEX's kept reference rows (caller, opcode, target, offset), in code order: the matchers'
+    (``invokes``, ``fields``, ``strings``) and those the call graph may also read (``graph_*``)."""
+
+    invokes: npt.NDArray[np.uint32]
+    fields: npt.NDArray[np.uint32]
+    strings: npt.NDArray[np.uint32]
+    graph_invokes: npt.NDArray[np.uint32]
+    graph_fields: npt.NDArray[np.uint32]
+
+
+@dataclass(frozen=True)
+class _DexTexts:
+    """The texts of one DEX's kept references, taken while the DEX was open: invoke and field
+    targets as pieces, invoke-custom call sites' methods and const-strings by id."""
+
+    methods: _ReferenceTexts
+    fields: _ReferenceTexts
+    call_sites: dict[int, list[str]]
+    strings: dict[int, str]
+
+
+def _method_references(rows: _KeptRows, texts: _DexTexts) -> _MethodReferences:
+    """What the matchers read of each method, from the kept rows and their texts.
+
+    Rows are grouped by caller in code order: texts are resolved once per distinct reference
+    and handed to each method as one slice, so the per-row work stays in C. Each method's
+    lists are built before its body, which then holds them (or shared empties) as they are.
+    """
+    invokes, method_texts = rows.invokes, texts.methods
     custom_callers = distinct(invokes[invokes[:, 1] >= _INVOKE_CUSTOM_MIN][:, 0])
     slow = np.isin(invokes[:, 0], custom_callers)
     plain = invokes[~slow]
@@ -430,8 +480,7 @@ def read_dex(
     for caller, opcode, target, offset in invokes[slow].tolist():
         calls = invokes_of.setdefault(caller, [])
         if opcode >= _INVOKE_CUSTOM_MIN:
-            for m in dex.call_site_methods(target):
-                calls.append((offset, method_descriptor(m)))
+            calls.extend((offset, text) for text in texts.call_sites[target])
         else:
             calls.append((offset, method_texts[target]))
             if opcode in _DISPATCH_OPS:
@@ -439,27 +488,16 @@ def read_dex(
 
     field_reads_of: dict[int, list[tuple[int, str]]] = {}
     strings_of: dict[int, list[tuple[int, str]]] = {}
-    describe_strings: Callable[[list[int]], list[str]] = lambda idxs: [dex.string(i) for i in idxs]  # noqa: E731
+    string_texts = texts.strings
+    describe_strings: Callable[[list[int]], list[str]] = lambda idxs: [string_texts[i] for i in idxs]  # noqa: E731
     for table_rows, describe, found in (
-        (fields, field_texts.many, field_reads_of),
-        (strings, describe_strings, strings_of),
+        (rows.fields, texts.fields.many, field_reads_of),
+        (rows.strings, describe_strings, strings_of),
     ):
-        texts = _offset_texts(table_rows, describe)
+        row_texts = _offset_texts(table_rows, describe)
         for caller, a, b in _segments(table_rows[:, 0]):
-            found[caller] = texts[a:b]
-
-    fill = _call_graph_fill(graph_invokes, graph_fields, method_texts, field_texts, method_descriptor, dex)
-    return functools.partial(
-        _build_bodies,
-        dex.name,
-        class_count,
-        infos,
-        with_code[:, [0, 2]],
-        signature_parts,
-        _MethodReferences(invokes_of, field_reads_of, strings_of, dispatch_of),
-        None if relevance is None else deferred_callers,
-        fill,
-    )
+            found[caller] = row_texts[a:b]
+    return _MethodReferences(invokes_of, field_reads_of, strings_of, dispatch_of)
 
 
 @dataclass(frozen=True)
@@ -478,15 +516,19 @@ def _build_bodies(
     infos: dict[int, ClassInfo],
     method_rows: npt.NDArray[np.uint32],
     signature_parts: tuple[TextPieces, TextPieces],
-    references: _MethodReferences,
+    rows: _KeptRows,
+    texts: _DexTexts,
     deferred_callers: npt.NDArray[Any] | None,
-    fill: Callable[[MethodBody, int], None],
 ) -> tuple[int, int]:
     """The second step of :func:`read_dex`: each defined method's body on its class.
 
     ``method_rows`` are (class position, method id) of each method with code, ``signature_parts``
-    the (name, proto) pieces of their signatures; without ``deferred_callers`` (no relevance filter) every body is built now.
+    the (name, proto) pieces of their signatures; without ``deferred_callers`` (no relevance
+    filter) every body is built now.
     """
+    references = _method_references(rows, texts)
+    fill = _call_graph_fill(rows.graph_invokes, rows.graph_fields, texts)
+    del rows  # the fill keeps the columns it needs, narrower
     invokes_of, field_reads_of = references.invokes, references.field_reads
     strings_of, dispatch_of = references.strings, references.dispatch
     positions = max(int(method_rows[:, 0].max()) + 1 if len(method_rows) else 0, max(infos, default=-1) + 1)
@@ -690,24 +732,16 @@ def _kept_members(
 
 
 def _call_graph_fill(
-    invokes: npt.NDArray[np.uint32],
-    fields: npt.NDArray[np.uint32],
-    method_texts: _ReferenceTexts,
-    field_texts: _ReferenceTexts,
-    method_descriptor: Callable[[int], str],
-    dex: DexFile,
+    invokes: npt.NDArray[np.uint32], fields: npt.NDArray[np.uint32], texts: _DexTexts
 ) -> Callable[[MethodBody, int], None]:
     """``fill(body, caller)``: give a body every invoke and field read of its method ``caller``.
 
-    ``invokes``/``fields`` hold every kept row (matcher and call graph) in code order;
-    ``method_texts``/``field_texts`` hold the pieces of every (non-custom) invoke and field
-    target among them, decoded while the DEX was indexed, so decoding problems are reported
-    then; the fill only joins pieces, cannot fail and holds no DexFile.
+    ``invokes``/``fields`` hold every kept row (matcher and call graph) in code order; ``texts``
+    the pieces of every (non-custom) invoke and field target among them and the methods of
+    every call site, decoded while the DEX was indexed, so decoding problems are reported then;
+    the fill only joins pieces, cannot fail and holds no DexFile.
     """
-    custom = invokes[:, 1] >= _INVOKE_CUSTOM_MIN
-    call_site_text = {
-        t: [method_descriptor(m) for m in dex.call_site_methods(t)] for t in distinct(invokes[custom, 2]).tolist()
-    }
+    method_texts, field_texts, call_site_text = texts.methods, texts.fields, texts.call_sites
     # Columns as arrays, each of the narrowest type, for bisect and slicing: they stay for the
     # whole scan (10^5 rows of the largest DEX), and a fill looks up one caller, where numpy's
     # per-call overhead would dominate.
@@ -1198,6 +1232,7 @@ def _index_code(
         # Every name the bodies need is decoded: the DEX goes before they are built.
         del dex, dex_or_warning, kept
         class_count, _ = build_bodies()
+        del build_bodies  # its rows and texts would otherwise stay through the next DEX
         for info in scratch.classes.values():
             if program.add_class(info):  # an earlier DEX's definition wins, as on Android
                 callees = scratch.class_invokes.get(info.descriptor)
