@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
+import random
 import re
 import subprocess
 import zipfile
@@ -93,6 +96,37 @@ def test_policy_app_documents_and_consent() -> None:
     paths = {d.path for d in ev.privacy_policy.bundled_documents}
     assert {"assets/privacy_policy.html", "res/raw/user_agreement.txt"} <= paths
     assert ev.privacy_policy.has_consent_dialog
+    # Documents are hashed while streamed: the digest is the whole file's, as zipfile reads it.
+    with zipfile.ZipFile(example_apk("policy")) as apk:
+        for document in ev.privacy_policy.bundled_documents:
+            content = apk.read(document.path)
+            assert document.sha256 == hashlib.sha256(content).hexdigest()
+            assert document.size == len(content)
+
+
+def test_large_text_assets_are_read_one_at_a_time(tmp_path: Path) -> None:
+    """Text assets (URL search) and policy candidates are streamed: five 4 MB corpora, as an
+    input-method app bundles, must not all be in memory at once."""
+    import tracemalloc
+
+    source = example_apk("plain")
+    apk = tmp_path / "corpora.apk"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(apk, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in original.infolist():
+            out.writestr(item, original.read(item.filename))
+        for n in range(5):
+            words = base64.b64encode(random.Random(n).randbytes(3 << 20)).decode()  # 4 MB, not a "bomb"
+            out.writestr(f"assets/corpus{n}.txt", words)
+    baseline = extract_evidence(source)  # warm: lazy imports and catalogs are not counted
+    assert baseline.identity.package
+    tracemalloc.start()
+    try:
+        ev = extract_evidence(apk)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert {d.path for d in ev.privacy_policy.bundled_documents}.isdisjoint({f"assets/corpus{n}.txt" for n in range(5)})
+    assert peak < 12 * 2**20  # one 4 MB corpus (and its decoded text) at a time, not 20 MB
 
 
 def test_plain_label_zh_and_multidex() -> None:

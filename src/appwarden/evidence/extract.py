@@ -27,6 +27,7 @@ import bisect
 import contextlib
 import functools
 import gc
+import hashlib
 import re
 from array import array
 from collections import deque
@@ -80,6 +81,7 @@ from appwarden.evidence.model import (
 from appwarden.evidence.permissions import read_permissions
 from appwarden.evidence.policy_signals import (
     POLICY_DIRS,
+    POLICY_HEAD_BYTES,
     POLICY_NAME_PATTERN,
     PackagedFile,
     decode_text,
@@ -1099,7 +1101,7 @@ def _extract(
     # -- files: assets, raw resources, strings ----------------------------------------------
     report("files")
     resource_texts = app_resource_texts({**consent_sources})
-    asset_texts = list(_text_files(archive, limits, warnings))
+    asset_texts = _text_files(archive, limits, warnings)  # read one at a time by collect_endpoints
     code_strings = [
         (descriptor_to_class(body.class_descriptor), detector.owner_of(descriptor_to_class(body.class_descriptor)), s)
         for body in program.methods()
@@ -1120,9 +1122,8 @@ def _extract(
         warnings.append(
             ParseWarning(code="endpoints_truncated", message=f"only the first {MAX_ENDPOINTS} endpoints are recorded")
         )
-    policy_files = list(_policy_files(archive, limits, warnings))
     policy = policy_signals(
-        policy_files,
+        _policy_files(archive, limits, warnings),  # one file at a time
         urls=[e.url for e in endpoints],
         strings=consent_sources,
         code_strings=[(f"dex:{cls}", s) for cls, _owner, s in code_strings if _consent_like(s)],
@@ -1342,10 +1343,19 @@ def _policy_files(archive: ApkArchive, limits: ScanLimits, warnings: list[ParseW
         texty = entry.name.lower().endswith((".html", ".htm", ".txt", ".md"))
         if not (by_name or texty) or entry.uncompressed_size > limits.max_policy_document_bytes:
             continue
+        # Streamed: what the policy signals need is the head and the hash, and a bundled
+        # dictionary or corpus (a 4 MB .txt is common) need not be held to get them.
+        digest = hashlib.sha256()
+        head = bytearray()
         try:
-            yield PackagedFile(path=entry.name, size=entry.uncompressed_size, data=archive.read(entry.name))
+            for chunk in archive.iter_read(entry):
+                digest.update(chunk)
+                if len(head) < POLICY_HEAD_BYTES:
+                    head += chunk[: POLICY_HEAD_BYTES - len(head)]
         except MalformedStructureError as exc:  # hostile-container errors propagate
             warnings.append(ParseWarning(code="asset_unreadable", message=str(exc), where=entry.name))
+            continue
+        yield PackagedFile(path=entry.name, size=entry.uncompressed_size, data=bytes(head), sha256=digest.hexdigest())
 
 
 #: String-resource names that belong to AndroidX, Material and other libraries, not to the app.

@@ -37,6 +37,8 @@ _MEDIA_TYPES = {
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+#: How much of a bundled document the signals read: the head that names and titles it.
+POLICY_HEAD_BYTES = 4096
 #: Longest consent string kept verbatim, and how many are kept at most.
 MAX_CONSENT_TEXT = 2000
 MAX_CONSENT_STRINGS = 200
@@ -44,11 +46,16 @@ MAX_CONSENT_STRINGS = 200
 
 @dataclass(frozen=True)
 class PackagedFile:
-    """A file inside the APK with (up to) its first bytes; ``data`` is the full content when small."""
+    """A file inside the APK with (up to) its first bytes; ``data`` is the full content when small.
+
+    ``sha256`` is the whole file's, when the reader hashed it while streaming it; without it,
+    ``data`` must be the full content.
+    """
 
     path: str
     size: int
     data: bytes
+    sha256: str | None = None
 
 
 def media_type_of(path: str) -> str:
@@ -111,12 +118,12 @@ def policy_signals(
     for f in files:
         if not f.path.startswith(POLICY_DIRS) or not is_policy_document(f.path, f.data[:1024]):
             continue
-        head = decode_text(f.data[:4096]) if media_type_of(f.path) != "application/pdf" else ""
+        head = decode_text(f.data[:POLICY_HEAD_BYTES]) if media_type_of(f.path) != "application/pdf" else ""
         documents.append(
             BundledPolicy(
                 path=f.path,
                 size=f.size,
-                sha256=hashlib.sha256(f.data).hexdigest(),
+                sha256=f.sha256 or hashlib.sha256(f.data).hexdigest(),
                 media_type=media_type_of(f.path),
                 title=_title(f.path, head),
             )
