@@ -379,20 +379,21 @@ def read_dex(
     graph_invokes, graph_fields = invokes, fields
     deferred_callers: npt.NDArray[Any] = np.zeros(0, dtype=np.uint32)
     if relevance is not None:
+        wanted = np.fromiter(string_filter or (), dtype=np.int64)
+        strings = strings[np.isin(strings[:, 2], wanted)]
+        # The scan's field, string and class tables go now that their kept rows are copied; the
+        # invoke table (all_invokes) stays until the SDK class pairs below are read from it.
+        del refs
+        dex.release_code_references()
         eager, graph = _kept_members(dex, invokes, relevance, dex.method_class_types(), custom_ok=True)
         graph_invokes, invokes, late_invokes = invokes[eager | graph], invokes[eager], invokes[graph, 0]
         eager, graph = _kept_members(dex, fields, relevance, dex.field_class_types(), custom_ok=False)
         graph_fields, fields, late_fields = fields[eager | graph], fields[eager], fields[graph, 0]
         deferred_callers = distinct(np.concatenate((late_invokes, late_fields)))  # callers of graph-only rows
         del late_invokes, late_fields
-        wanted = np.fromiter(string_filter or (), dtype=np.int64)
-        strings = strings[np.isin(strings[:, 2], wanted)]
         defined_callers = with_code[np.isin(with_code[:, 0], np.fromiter(infos, dtype=np.int64)), 2]
         program.class_invokes.update(_sdk_class_invokes(dex, all_invokes, defined_callers, relevance))
-        # Everything below reads the kept copies: the full scan tables (the largest arrays of
-        # the largest DEX) can go before the texts are resolved.
-        del refs, all_invokes
-        dex.release_code_references()
+        del all_invokes  # everything below reads the kept copies
 
     plain_targets = distinct(graph_invokes[graph_invokes[:, 1] < _INVOKE_CUSTOM_MIN][:, 2])
     # Signatures of the defined methods and of the invoked ones as (name, proto) pieces, decoded
