@@ -37,11 +37,9 @@ console = Console()
 TOOLS = ["floor", "appwarden", "appwarden+rules", "androguard-parse", "androguard-analyze"]
 
 
-def dex_bytes(apk: Path) -> int:
+def dex_sizes(apk: Path) -> list[int]:
     with zipfile.ZipFile(apk) as z:
-        return sum(
-            i.file_size for i in z.infolist() if i.filename.startswith("classes") and i.filename.endswith(".dex")
-        )
+        return [i.file_size for i in z.infolist() if i.filename.startswith("classes") and i.filename.endswith(".dex")]
 
 
 def measure(tool: str, apk: Path, timeout: float) -> dict[str, float] | None:
@@ -95,8 +93,14 @@ def main() -> int:
     rows: list[dict[str, object]] = []
     for apk in apks:
         size = apk.stat().st_size
-        dsize = dex_bytes(apk)
-        entry: dict[str, object] = {"apk": apk.name, "apk_bytes": size, "dex_bytes": dsize, "tools": {}}
+        sizes = dex_sizes(apk)
+        entry: dict[str, object] = {
+            "apk": apk.name,
+            "apk_bytes": size,
+            "dex_bytes": sum(sizes),
+            "largest_dex_bytes": max(sizes, default=0),
+            "tools": {},
+        }
         for tool in tools:
             # androguard-analyze is slow: one run is enough to establish a ratio of 50x or more.
             reps = 1 if tool == "androguard-analyze" else args.repeat
@@ -231,7 +235,63 @@ def summarise(rows: list[dict[str, object]], tools: list[str]) -> dict[str, obje
         for r in rows
         if str(r["apk"]).startswith("synthetic") and (s := _sec(r, "appwarden")) is not None and int(r["dex_bytes"])  # type: ignore[call-overload]
     ]
-    return {"per_tool": per_tool, "ratios": ratios, "linearity": lin}
+    return {"per_tool": per_tool, "ratios": ratios, "linearity": lin, "memory": memory_against_dex(rows)}
+
+
+#: APKs whose largest DEX is smaller than this are left out of the memory target: a few hundred
+#: KB of DEX is lost in the allocator's noise, and "3x the largest DEX" says nothing there.
+MEMORY_TARGET_MIN_DEX = 2**20
+MEMORY_TARGET = 3.0
+
+
+def _growth_mb(entry: dict[str, object], tool: str) -> float | None:
+    """Peak RSS over the RSS after warm-up: the highest peak and the lowest base of the runs."""
+    tools = entry["tools"]
+    assert isinstance(tools, dict)
+    t = tools.get(tool, {})
+    if not isinstance(t, dict) or "rss_peak_mb" not in t:
+        return None
+    return float(t["rss_peak_mb"] - t["rss_base_mb"])
+
+
+def memory_against_dex(rows: list[dict[str, object]]) -> dict[str, object]:
+    """The memory target: peak RSS growth of one scan under 3x the APK's largest DEX plus a
+    fixed base. Per APK the growth and its ratio to the largest DEX (androguard's beside it);
+    over all APKs a least-squares line growth = base + slope x largest DEX, whose slope is the
+    part that scales and whose base is the part that does not."""
+    per_apk: list[dict[str, object]] = []
+    for r in rows:
+        largest = int(r["largest_dex_bytes"]) / 2**20  # type: ignore[call-overload]
+        ours = _growth_mb(r, "appwarden")
+        if ours is None or not largest:
+            continue
+        theirs = _growth_mb(r, "androguard-analyze")
+        per_apk.append(
+            {
+                "apk": r["apk"],
+                "largest_dex_mb": largest,
+                "growth_mb": ours,
+                "growth_over_largest_dex": ours / largest,
+                "androguard_growth_mb": theirs,
+                "androguard_over_appwarden": theirs / ours if theirs and ours > 0 else None,
+                "in_target": largest * 2**20 >= MEMORY_TARGET_MIN_DEX,
+            }
+        )
+    fit: dict[str, float] = {}
+    points = [(float(m["largest_dex_mb"]), float(m["growth_mb"])) for m in per_apk]  # type: ignore[arg-type]
+    if len(points) >= 2 and len({x for x, _ in points}) >= 2:
+        slope, base = statistics.linear_regression([x for x, _ in points], [y for _, y in points])
+        fit = {"slope": slope, "base_mb": base}
+    measured = [m for m in per_apk if m["in_target"]]
+    worst = max((float(m["growth_over_largest_dex"]) for m in measured), default=None)  # type: ignore[arg-type]
+    return {
+        "target": MEMORY_TARGET,
+        "per_apk": per_apk,
+        "fit": fit,
+        "worst_ratio": worst,
+        "met": sum(1 for m in measured if float(m["growth_over_largest_dex"]) <= MEMORY_TARGET),  # type: ignore[arg-type]
+        "measured": len(measured),
+    }
 
 
 def print_tables(rows: list[dict[str, object]], summary: dict[str, object], tools: list[str]) -> None:
@@ -265,6 +325,30 @@ def print_tables(rows: list[dict[str, object]], summary: dict[str, object], tool
     assert isinstance(lin, list)
     for item in lin:
         console.print(f"linearity {item['apk']}: {item['dex_mb']:.2f} MB DEX, {item['s_per_dex_mb']:.3f} s/MB")
+    memory = summary.get("memory")
+    if isinstance(memory, dict) and memory["per_apk"]:
+        mt = Table(title="peak RSS growth of one scan against the largest DEX (target: 3x plus a fixed base)")
+        for col in ("apk", "largest DEX MB", "appwarden MB", "x largest DEX", "AnalyzeAPK MB", "x appwarden"):
+            mt.add_column(col, justify="right")
+        for m in memory["per_apk"]:
+            theirs, times = m["androguard_growth_mb"], m["androguard_over_appwarden"]
+            mt.add_row(
+                str(m["apk"]),
+                f"{m['largest_dex_mb']:.2f}",
+                f"{m['growth_mb']:.1f}",
+                f"{m['growth_over_largest_dex']:.1f}" if m["in_target"] else "(small)",
+                f"{theirs:.0f}" if theirs is not None else "-",
+                f"{times:.0f}" if times is not None else "-",
+            )
+        console.print(mt)
+        fit = memory["fit"]
+        if fit:
+            console.print(f"memory fit: growth = {fit['base_mb']:.1f} MB + {fit['slope']:.2f} x largest DEX")
+        if memory["worst_ratio"] is not None:
+            console.print(
+                f"memory: {memory['met']}/{memory['measured']} APKs with a DEX of 1 MB or more within "
+                f"{memory['target']:.0f}x; worst {memory['worst_ratio']:.2f}x"
+            )
     folder = summary.get("folder")
     if isinstance(folder, dict):
         ft = Table(title=f"whole folder of {folder['apks']} APKs, wall clock from process start")
