@@ -12,6 +12,7 @@ RSS and the ratios; writes everything as JSON to bench/results/.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
@@ -72,6 +73,10 @@ def main() -> int:
     ap.add_argument("--synthetic", default="250,1000,4000", help="class counts of synthetic APKs ('' for none)")
     ap.add_argument("--no-folder-scan", action="store_true", help="skip the whole-folder wall-clock comparison")
     args = ap.parse_args()
+    # pip compiles an installed package's bytecode; this checkout is an editable install, and
+    # where PYTHONDONTWRITEBYTECODE is set (as on this project's machines) every process would
+    # compile appwarden's sources again (0.4 s of each folder scan's start-up). Compile them once.
+    compileall.compile_dir(ROOT / "src" / "appwarden", quiet=1)
 
     apks = sorted((ROOT / "examples").glob("*.apk"))
     for folder in args.folders:
@@ -99,6 +104,7 @@ def main() -> int:
             "apk_bytes": size,
             "dex_bytes": sum(sizes),
             "largest_dex_bytes": max(sizes, default=0),
+            "real_world": apk not in synthetic and apk.parent != ROOT / "examples",
             "tools": {},
         }
         for tool in tools:
@@ -274,7 +280,8 @@ def memory_against_dex(rows: list[dict[str, object]]) -> dict[str, object]:
                 "growth_over_largest_dex": ours / largest,
                 "androguard_growth_mb": theirs,
                 "androguard_over_appwarden": theirs / ours if theirs and ours > 0 else None,
-                "in_target": largest * 2**20 >= MEMORY_TARGET_MIN_DEX,
+                # The issue sets its targets on real-world APKs: not the samples, not the synthetic ones.
+                "in_target": bool(r.get("real_world")) and largest * 2**20 >= MEMORY_TARGET_MIN_DEX,
             }
         )
     fit: dict[str, float] = {}
@@ -328,7 +335,7 @@ def print_tables(rows: list[dict[str, object]], summary: dict[str, object], tool
     memory = summary.get("memory")
     if isinstance(memory, dict) and memory["per_apk"]:
         mt = Table(title="peak RSS growth of one scan against the largest DEX (target: 3x plus a fixed base)")
-        for col in ("apk", "largest DEX MB", "appwarden MB", "x largest DEX", "AnalyzeAPK MB", "x appwarden"):
+        for col in ("apk", "largest DEX MB", "appwarden MB", "x DEX", "target", "AnalyzeAPK MB", "x appwarden"):
             mt.add_column(col, justify="right")
         for m in memory["per_apk"]:
             theirs, times = m["androguard_growth_mb"], m["androguard_over_appwarden"]
@@ -336,7 +343,8 @@ def print_tables(rows: list[dict[str, object]], summary: dict[str, object], tool
                 str(m["apk"]),
                 f"{m['largest_dex_mb']:.2f}",
                 f"{m['growth_mb']:.1f}",
-                f"{m['growth_over_largest_dex']:.1f}" if m["in_target"] else "(small)",
+                f"{m['growth_over_largest_dex']:.1f}",
+                "yes" if m["in_target"] else "-",  # real-world, largest DEX of 1 MB or more
                 f"{theirs:.0f}" if theirs is not None else "-",
                 f"{times:.0f}" if times is not None else "-",
             )
@@ -346,7 +354,7 @@ def print_tables(rows: list[dict[str, object]], summary: dict[str, object], tool
             console.print(f"memory fit: growth = {fit['base_mb']:.1f} MB + {fit['slope']:.2f} x largest DEX")
         if memory["worst_ratio"] is not None:
             console.print(
-                f"memory: {memory['met']}/{memory['measured']} APKs with a DEX of 1 MB or more within "
+                f"memory: {memory['met']}/{memory['measured']} real-world APKs with a DEX of 1 MB or more within "
                 f"{memory['target']:.0f}x; worst {memory['worst_ratio']:.2f}x"
             )
     folder = summary.get("folder")
