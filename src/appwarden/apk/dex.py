@@ -1095,9 +1095,7 @@ class DexFile:
         """``name(params)ret`` per method_id in ``idxs`` (batch form of :meth:`method_signature`)."""
         if not len(idxs):
             return []
-        wanted = np.asarray(idxs, dtype=np.int64)
-        self._check_batch(wanted, len(self._method_name), "method")
-        return expand_texts(*self._signature_table(wanted))
+        return expand_texts(*self.method_signature_pieces(idxs))
 
     def method_signature_parts(self, idxs: npt.ArrayLike) -> tuple[TextPieces, TextPieces]:
         """The pieces of ``name(params)ret`` per method_id in ``idxs``: (names, protos), as in
@@ -1114,24 +1112,13 @@ class DexFile:
         proto_text = self.proto_batch(protos)
         return (name_text, _positions_in(names, name_idxs)), (proto_text, _positions_in(protos, proto_idxs))
 
-    def _signature_table(self, wanted: IntArray) -> TextPieces:
-        """(distinct ``name(params)ret`` texts, position of each wanted method_id's text among them)."""
-        name_idxs = self._method_name[wanted]
-        proto_idxs = self._method_proto[wanted]
-        # Decode names, then protos, in the same order as before (warnings keep their order)...
-        names = distinct(name_idxs)
-        name_text = self.string_batch(names)
-        protos = distinct(proto_idxs)
-        proto_text = self.proto_batch(protos)
-        # ...and build one string per distinct (name, proto): "<init>()V" is shared by thousands
-        # of methods, so this saves both the concatenations and their memory.
-        pairs, inverse = np.unique(
-            (name_idxs.astype(np.int64) << 16) | proto_idxs.astype(np.int64), return_inverse=True
-        )
-        texts = join_texts(
-            name_text, proto_text, np.searchsorted(names, pairs >> 16), np.searchsorted(protos, pairs & 0xFFFF), ""
-        )
-        return texts, inverse
+    def method_signature_pieces(self, idxs: npt.ArrayLike) -> TextPieces:
+        """(distinct ``name(params)ret`` texts, position of each method_id's text among them)."""
+        (name_text, name_at), (proto_text, proto_at) = self.method_signature_parts(idxs)
+        # One string per distinct (name, proto): "<init>()V" is shared by thousands of methods,
+        # so this saves both the concatenations and their memory.
+        pairs, inverse = np.unique((name_at.astype(np.int64) << 32) | proto_at, return_inverse=True)
+        return join_texts(name_text, proto_text, pairs >> 32, pairs & 0xFFFFFFFF, ""), inverse
 
     def method_descriptor_parts(self, idxs: npt.ArrayLike) -> tuple[TextPieces, TextPieces]:
         """The pieces of ``Lcls;->name(params)ret`` per method_id in ``idxs``: (classes, signatures).
@@ -1147,12 +1134,6 @@ class DexFile:
         self._check_batch(wanted, len(self._method_name), "method")
         _, class_text, class_at = self._texts(self._method_class[wanted], self.type_descriptor)
         return class_text, class_at
-
-    def method_signature_pieces(self, idxs: npt.ArrayLike) -> TextPieces:
-        """(distinct ``name(params)ret`` texts, position of each method_id's text among them)."""
-        wanted = np.asarray(idxs, dtype=np.int64)
-        self._check_batch(wanted, len(self._method_name), "method")
-        return self._signature_table(wanted)
 
     def method_descriptors(self, idxs: Sequence[int]) -> list[str]:
         """``Lcls;->name(params)ret`` per method_id in ``idxs`` (batch form of MethodRef.descriptor)."""
