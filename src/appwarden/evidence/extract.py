@@ -505,7 +505,7 @@ def _method_references(rows: _KeptRows, texts: _DexTexts) -> _MethodReferences:
 
 @dataclass(frozen=True)
 class _MethodReferences:
-    """What the matchers read of each method (by method id), resolved while its DEX was open."""
+    """What the matchers read of each method (by method id): reference lists and dispatch offsets."""
 
     invokes: dict[int, list[tuple[int, str]]]
     field_reads: dict[int, list[tuple[int, str]]]
@@ -531,7 +531,6 @@ def _build_bodies(
     """
     references = _method_references(rows, texts)
     fill = _call_graph_fill(rows.graph_invokes, rows.graph_fields, texts)
-    del rows  # the fill keeps the columns it needs, narrower
     invokes_of, field_reads_of = references.invokes, references.field_reads
     strings_of, dispatch_of = references.strings, references.dispatch
     positions = max(int(method_rows[:, 0].max()) + 1 if len(method_rows) else 0, max(infos, default=-1) + 1)
