@@ -81,12 +81,12 @@ def test_scan_restores_the_garbage_collector_state(enabled: bool) -> None:
         gc.enable() if was else gc.disable()
 
 
-@pytest.mark.parametrize("budget", [0, 2**40], ids=["every-dex-read-twice", "every-dex-kept"])
+@pytest.mark.parametrize("keep_all", [False, True], ids=["every-dex-read-twice", "every-dex-kept"])
 def test_dex_kept_between_passes_or_read_again_gives_the_same_evidence(
-    budget: int, monkeypatch: pytest.MonkeyPatch
+    keep_all: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The multidex sample has several DEX files: with budget 0 each one is inflated again in the
-    # second pass, with an unbounded budget all are kept; neither may change a fact or a warning.
+    # The multidex sample has several DEX files: each one inflated again in the second pass, or
+    # all kept from the first; neither may change a fact or a warning.
     path = EXAMPLES / "multidex.apk"
     default = extract_evidence(path).model_dump_json(indent=1)
     reads: list[str] = []
@@ -96,13 +96,28 @@ def test_dex_kept_between_passes_or_read_again_gives_the_same_evidence(
         reads.append(name)
         return original_read(self, name)
 
-    monkeypatch.setattr(extract, "_kept_dex_budget", lambda sizes: budget)
+    monkeypatch.setattr(extract, "_kept_between_passes", lambda sizes: [keep_all] * len(sizes))
     monkeypatch.setattr(extract.ApkArchive, "read", counting_read)
     assert extract_evidence(path).model_dump_json(indent=1) == default
     dex_reads = [n for n in reads if n.endswith(".dex")]
     dex_names = sorted(set(dex_reads))
     assert len(dex_names) >= 2
-    assert len(dex_reads) == (2 * len(dex_names) if budget == 0 else len(dex_names))
+    assert len(dex_reads) == (len(dex_names) if keep_all else 2 * len(dex_names))
+
+
+@pytest.mark.parametrize(
+    ("sizes", "kept"),
+    [
+        ([], []),
+        ([10], [True]),
+        ([10, 1, 2], [True, False, False]),  # small files after the largest: alive at the peak
+        ([2, 9, 6], [True, True, False]),
+        ([8, 8, 8, 9], [True, False, False, True]),  # earlier ones up to the largest's size
+        ([3, 3, 3, 9, 1], [True, True, True, True, False]),
+    ],
+)
+def test_dex_files_kept_between_passes(sizes: list[int], kept: list[bool]) -> None:
+    assert extract._kept_between_passes(sizes) == kept
 
 
 def test_methods_no_matcher_reads_stay_unbuilt_until_the_call_graph_asks() -> None:

@@ -1179,19 +1179,16 @@ def _index_code(
     Two passes: which classes the APK defines must be known before any DEX is indexed, because
     the call graph follows references to classes of any DEX. Warnings keep DEX order.
 
-    Memory: the first pass keeps a parsed DEX for the second only while the DEX kept add up to
-    no more than 1.25 times the largest one (:func:`_kept_dex_budget`); the others are read
-    again when their turn comes. A typical app (one big DEX, some small ones) is inflated once,
-    and an app of ten equal 8 MB DEX files never holds more than two of them and a quarter.
+    Memory: the first pass keeps parsed for the second only the DEX files
+    :func:`_kept_between_passes` picks; the others are inflated again when their turn comes.
     """
     dex_entries = sorted((e for e in archive.entries if _DEX_NAME.match(e.name)), key=lambda e: _dex_order(e.name))
-    budget = _kept_dex_budget([e.uncompressed_size for e in dex_entries])
+    keep = _kept_between_passes([e.uncompressed_size for e in dex_entries])
     parsed: deque[tuple[str, DexFile | ParseWarning | None]] = deque()
     # Superclasses named by each definition, as tuples: a set per class would cost 216 bytes for
     # the one superclass nearly every class has (10^4..10^5 classes, alive beside the largest DEX).
     defined: dict[str, tuple[str, ...]] = {}
-    kept_bytes = 0
-    for entry in dex_entries:
+    for entry, keep_parsed in zip(dex_entries, keep, strict=True):
         item: DexFile | ParseWarning | None = _parse_dex(archive, entry.name, limits)
         if isinstance(item, DexFile):
             with contextlib.suppress(MalformedStructureError):  # indexing reports it below; the DEX contributes nothing
@@ -1199,9 +1196,7 @@ def _index_code(
                     supers = defined.setdefault(descriptor, ())
                     if superclass and superclass not in supers:
                         defined[descriptor] = (*supers, superclass)
-            if kept_bytes + item.size <= budget:
-                kept_bytes += item.size
-            else:
+            if not keep_parsed:
                 item = None  # read again in the second pass
         parsed.append((entry.name, item))
     relevance = _RELEVANCE(api_specs(), catalog, detector, defined)
@@ -1244,14 +1239,26 @@ def _index_code(
     return program, summaries
 
 
-def _kept_dex_budget(sizes: list[int]) -> int:
-    """How many inflated DEX bytes the first pass may keep for the second: 1.25x the largest DEX.
+def _kept_between_passes(sizes: list[int]) -> list[bool]:
+    """Which DEX files (sizes in indexing order) the first pass keeps parsed for the second.
 
-    The quarter lets the small DEX files of a typical multidex app (Appium's server: one of
-    10.8 MB, fifteen adding up to 3 MB) stay parsed instead of being inflated twice; the peak,
-    reached while the largest is indexed, did not move (124 MB both ways).
+    A scan peaks while its largest DEX is indexed, and a DEX indexed after it but kept would be
+    alive then: those are inflated again instead (Appium's server: fifteen small files, 3 MB, after
+    its 10.8 MB one; 0.6 MB off the peak for 18 ms of inflating). The largest is kept, and the ones indexed
+    before it while they add up to no more than it: they are released before it is read, and an
+    app of ten equal 8 MB DEX files never holds more than two of them in the first pass.
     """
-    return max(sizes, default=0) * 5 // 4
+    if not sizes:
+        return []
+    largest_at = sizes.index(max(sizes))
+    keep = [False] * len(sizes)
+    keep[largest_at] = True
+    earlier = 0
+    for i in range(largest_at):
+        if earlier + sizes[i] <= sizes[largest_at]:
+            earlier += sizes[i]
+            keep[i] = True
+    return keep
 
 
 def _parse_dex(archive: ApkArchive, name: str, limits: ScanLimits) -> DexFile | ParseWarning:
