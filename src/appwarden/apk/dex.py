@@ -24,6 +24,10 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
 import numpy as np
+
+# np.unique imports numpy.ma on its first call (np.ma.is_masked): loaded with the reader instead,
+# its megabyte of modules is part of the fixed start-up cost rather than of the first scan's peak.
+import numpy.ma
 import numpy.typing as npt
 
 from appwarden.errors import LimitExceededError, MalformedStructureError

@@ -1199,6 +1199,9 @@ def _index_code(
             if not keep_parsed:
                 item = None  # read again in the second pass
         parsed.append((entry.name, item))
+        # The loop variable would hold the last DEX kept (a single-DEX app's only one) through the
+        # second pass, past the point where indexing drops it before building its bodies.
+        del item
     relevance = _RELEVANCE(api_specs(), catalog, detector, defined)
     program = ProgramIndex()
     summaries: list[DexSummary] = []
