@@ -138,6 +138,31 @@ def distinct(values: npt.ArrayLike) -> npt.NDArray[Any]:
     return ordered[keep]
 
 
+#: Largest id range :func:`member_of` answers by a flag table (64 MiB of flags); beyond, it sorts.
+_MEMBER_TABLE_MAX = 1 << 26
+
+
+def member_of(values: npt.ArrayLike, ids: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """``np.isin(values, ids)`` for non-negative integer ids, by a flag table over their range.
+
+    np.isin's own table path makes an intp copy of every value in range plus two masks: 13 MB of
+    temporaries for a 700k-row invoke column, at the moment the largest DEX is being indexed. A
+    flag per possible id (bytes: ids are member or string indices of one DEX) costs the flags and
+    the answer.
+    """
+    values_arr, ids_arr = np.asarray(values), np.asarray(ids)
+    if not len(values_arr) or not len(ids_arr):
+        return np.zeros(values_arr.shape, dtype=bool)
+    low = min(int(values_arr.min()), int(ids_arr.min()))
+    top = max(int(values_arr.max()), int(ids_arr.max()))
+    if low < 0 or top >= _MEMBER_TABLE_MAX:
+        return np.isin(values_arr, ids_arr, kind="sort")
+    flags = np.zeros(top + 1, dtype=bool)
+    flags[ids_arr] = True
+    member: npt.NDArray[np.bool_] = flags[values_arr]
+    return member
+
+
 def _positions_in(found: npt.NDArray[Any], values: npt.NDArray[Any]) -> U32Array:
     """Position of each of ``values`` among ``found`` (sorted, distinct, holding every value), as
     uint32: by a look-up table over the value range rather than a search, whose int64 answers
@@ -999,7 +1024,7 @@ class DexFile:
         wanted_types = [t for t in range(len(self._type_ids)) if self.type_descriptor(t) in class_descriptors]
         if not wanted_types:
             return []
-        return [int(i) for i in np.flatnonzero(np.isin(self._method_class, wanted_types))]
+        return [int(i) for i in np.flatnonzero(member_of(self._method_class, wanted_types))]
 
     # -- classes ------------------------------------------------------------------------------
 
@@ -1285,7 +1310,7 @@ class DexFile:
         k = np.searchsorted(sorted_offs, positions, side="right") - 1
         hit_offs = distinct(sorted_offs[k[k >= 0]])
         # Several string_ids may share one string_data item: select every id at a hit offset.
-        return np.flatnonzero(np.isin(self._string_offs, hit_offs)).astype(np.int64)
+        return np.flatnonzero(member_of(self._string_offs, hit_offs)).astype(np.int64)
 
     def method_owner_class(self, method_idx: int) -> str:
         """Descriptor of the class that declares this method reference."""
@@ -1337,7 +1362,7 @@ class DexFile:
         if not callee_method_idxs or not len(table):
             return
         wanted = np.fromiter(callee_method_idxs, dtype=np.int64, count=len(callee_method_idxs))
-        mask = np.isin(table.target, wanted) & (table.opcode < 0xFC)
+        mask = member_of(table.target, wanted) & (table.opcode < 0xFC)
         yield from ((caller, callee, offset) for caller, callee, offset in table.rows[mask][:, [0, 2, 3]].tolist())
 
     def callees_of(self, caller_method_idx: int) -> list[int]:

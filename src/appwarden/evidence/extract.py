@@ -42,7 +42,7 @@ import numpy.typing as npt
 from appwarden import ENGINE_VERSION
 from appwarden.apk.arsc import ResourceTable
 from appwarden.apk.axml import parse_axml
-from appwarden.apk.dex import DexFile, DexLimits, TextPieces, distinct, expand_texts, join_texts
+from appwarden.apk.dex import DexFile, DexLimits, TextPieces, distinct, expand_texts, join_texts, member_of
 from appwarden.apk.signing import read_signers
 from appwarden.apk.zip import ApkArchive, ZipEntry, ZipLimits
 from appwarden.errors import LimitExceededError, MalformedStructureError, UnreadableInputError
@@ -373,14 +373,14 @@ def read_dex(
     _read_static_strings(dex, static_values, string_filter)
 
     invokes = all_invokes = refs.invokes.rows
-    fields = refs.fields.rows[np.isin(refs.fields.opcode, _FIELD_READ_OPS_ARRAY)]
+    fields = refs.fields.rows[member_of(refs.fields.opcode, _FIELD_READ_OPS_ARRAY)]
     strings = refs.strings.rows
     # graph_*: every row anyone uses (matchers and call graph); invokes/fields: the matchers' rows.
     graph_invokes, graph_fields = invokes, fields
     deferred_callers: npt.NDArray[Any] = np.zeros(0, dtype=np.uint32)
     if relevance is not None:
         wanted = np.fromiter(string_filter or (), dtype=np.int64)
-        strings = strings[np.isin(strings[:, 2], wanted)]
+        strings = strings[member_of(strings[:, 2], wanted)]
         # The scan's field, string and class tables go now that their kept rows are copied; the
         # invoke table (all_invokes) stays until the SDK class pairs below are read from it.
         del refs
@@ -391,7 +391,7 @@ def read_dex(
         graph_fields, fields, late_fields = fields[eager | graph], fields[eager], fields[graph, 0]
         deferred_callers = distinct(np.concatenate((late_invokes, late_fields)))  # callers of graph-only rows
         del late_invokes, late_fields
-        defined_callers = with_code[np.isin(with_code[:, 0], np.fromiter(infos, dtype=np.int64)), 2]
+        defined_callers = with_code[member_of(with_code[:, 0], np.fromiter(infos, dtype=np.int64)), 2]
         program.class_invokes.update(_sdk_class_invokes(dex, all_invokes, defined_callers, relevance))
         del all_invokes  # everything below reads the kept copies
 
@@ -467,10 +467,10 @@ def _method_references(rows: _KeptRows, texts: _DexTexts) -> _MethodReferences:
     """
     invokes, method_texts = rows.invokes, texts.methods
     custom_callers = distinct(invokes[invokes[:, 1] >= _INVOKE_CUSTOM_MIN][:, 0])
-    slow = np.isin(invokes[:, 0], custom_callers)
+    slow = member_of(invokes[:, 0], custom_callers)
     plain = invokes[~slow]
     pairs = _offset_texts(plain, method_texts.many)
-    is_dispatch = np.isin(plain[:, 1], _DISPATCH_OPS_ARRAY)
+    is_dispatch = member_of(plain[:, 1], _DISPATCH_OPS_ARRAY)
     dispatching_callers = set(distinct(plain[is_dispatch][:, 0]).tolist())
     dispatch = plain[:, 3].tolist()
     dispatch_mask = is_dispatch.tolist()
@@ -547,10 +547,10 @@ def _build_bodies(
     else:
         # Only bodies some matcher reads are built now; the call graph builds the rest on demand.
         eager_callers = np.fromiter({*invokes_of, *field_reads_of, *strings_of}, dtype=np.int64)
-        built = is_defined & np.isin(method_rows[:, 1], eager_callers)
+        built = is_defined & member_of(method_rows[:, 1], eager_callers)
         if not built.all():
             built |= is_defined & _in_classes_with_repeated_signatures(method_rows[:, 0], signature_parts)
-    deferred = np.isin(method_rows[:, 1], deferred_callers).tolist() if len(method_rows) else []
+    deferred = member_of(method_rows[:, 1], deferred_callers).tolist() if len(method_rows) else []
     bodies: dict[int, MethodBody] = {}
     (names, name_at), (protos, proto_at) = signature_parts
     built_rows = np.flatnonzero(built)
@@ -593,7 +593,7 @@ def _sdk_class_invokes(
     10^5 such invokes but a few thousand pairs. Callers an SDK owns whatever is detected are left
     out: find_called_sdks reads only the pairs of app-owned callers.
     """
-    kept = (invokes[:, 1] < _INVOKE_CUSTOM_MIN) & np.isin(invokes[:, 0], callers)
+    kept = (invokes[:, 1] < _INVOKE_CUSTOM_MIN) & member_of(invokes[:, 0], callers)
     if not kept.any():
         return {}
     class_types = dex.method_class_types()
@@ -807,7 +807,7 @@ def _in_classes_with_repeated_signatures(
     repeated = keys[1:][keys[1:] == keys[:-1]]
     if not len(repeated):
         return np.zeros(len(positions), dtype=bool)
-    return np.isin(positions, (repeated >> np.uint64(32)).astype(np.uint32))
+    return member_of(positions, (repeated >> np.uint64(32)).astype(np.uint32))
 
 
 def _add_unbuilt_methods(

@@ -1,0 +1,25 @@
+"""member_of: np.isin's answer for the id columns of a DEX scan, by a flag table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from appwarden.apk.dex import member_of
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_member_of_matches_isin(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 5000, size=3000).astype(np.uint32)
+    ids = rng.integers(0, 6000, size=rng.integers(0, 400)).astype(np.int64)
+    assert np.array_equal(member_of(values, ids), np.isin(values, ids))
+
+
+def test_member_of_empty_and_extreme_ranges() -> None:
+    values = np.array([0, 3, 2**31], dtype=np.int64)
+    assert member_of(values, np.zeros(0, dtype=np.int64)).tolist() == [False, False, False]
+    assert member_of(np.zeros(0, dtype=np.uint32), np.array([1])).tolist() == []
+    # a hostile range too wide for a flag table, or negative ids, take np.isin's sorting path
+    assert member_of(values, np.array([2**31])).tolist() == [False, False, True]
+    assert member_of(np.array([-1, 4]), np.array([-1])).tolist() == [True, False]
