@@ -233,3 +233,18 @@ def test_largest_apks_are_scanned_first(tmp_path: Path, monkeypatch: pytest.Monk
     scan_module._run_pool(paths, options, 1, lambda apk, o: outcomes.append(apk.name))
     assert submitted == ["huge.apk", "medium.apk", "small.apk"]
     assert sorted(outcomes) == sorted(sizes)
+
+
+def test_folder_summary_counts_come_from_each_result(tmp_path: Path) -> None:
+    """The summary row of each APK gives the SDK and call counts of the JSON written for it: the
+    worker reports them, so the parent never re-reads megabytes of JSON to print a table."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    copy_samples(folder, "plain", "sdkdemo")
+    result = scan(folder, "--format", "json", "-o", out, "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line for line in result.stderr.splitlines() if line.count("│") >= 5}
+    for name in ("plain", "sdkdemo"):
+        evidence = json.loads((out / f"{name}.json").read_text(encoding="utf-8"))
+        cells = [c.strip() for c in rows[f"{name}.apk"].split("│")]
+        assert cells[-2] == f"{len(evidence['sdks'])} / {len(evidence['api_calls'])}"
+        assert evidence["identity"]["package"].startswith(cells[3].rstrip("…"))

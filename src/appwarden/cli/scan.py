@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import signal
@@ -83,6 +82,12 @@ class ScanOutcome:
     error_message: str | None = None
     exit_code: int = 0
     seconds: float = 0.0
+    #: What the folder summary and the --fail-on gate read, taken by the worker from the result
+    #: it already holds: the parent then never parses the JSON (megabytes for an app with 10^4
+    #: call sites) unless it writes reports from it.
+    package: str = ""
+    count: str = ""
+    max_severity: str | None = None
 
 
 def _limit_worker_memory(megabytes: int) -> None:
@@ -132,11 +137,26 @@ def _scan_one_unlimited(path: str, options: ScanOptions) -> ScanOutcome:
             # Indented here, in the worker: pydantic's serializer does it in a fraction of the time
             # the parent would need to re-parse and re-indent (megabytes for apps with 10^4 call sites).
             text = report.model_dump_json(indent=2)
+            package, count, max_severity = report.app.package, str(len(report.findings)), report.max_severity()
         else:
             from appwarden.evidence.extract import extract_evidence
 
-            text = extract_evidence(path).model_dump_json(indent=2)
-        return ScanOutcome(path=path, ok=True, result_json=text, seconds=time.perf_counter() - started)
+            evidence = extract_evidence(path)
+            text = evidence.model_dump_json(indent=2)
+            package, count, max_severity = (
+                evidence.identity.package,
+                f"{len(evidence.sdks)} / {len(evidence.api_calls)}",
+                None,
+            )
+        return ScanOutcome(
+            path=path,
+            ok=True,
+            result_json=text,
+            seconds=time.perf_counter() - started,
+            package=package,
+            count=count,
+            max_severity=max_severity,
+        )
     except AppwardenError as exc:
         return ScanOutcome(
             path=path,
@@ -306,21 +326,20 @@ def _scan_folder(
             if _run_pool([apk], options, 1, record, memory_limit_mb):
                 record(apk, ScanOutcome(str(apk), False, error_code="worker_died", error_message=_DIED, exit_code=1))
     outcomes.sort(key=lambda o: o.path)
-    reports: list[ScanReport] = []
-    if options.with_rules:
+    if options.with_rules and report is not None and output is not None:
         named = [
             (Path(o.path), ScanReport.model_validate_json(o.result_json)) for o in outcomes if o.ok and o.result_json
         ]
-        reports = [r for _, r in named]
-        if report is not None and output is not None:
-            _write_folder_reports(named, folder, report, output, lang)
-    _print_folder_summary(outcomes, reports)
+        _write_folder_reports(named, folder, report, output, lang)
+    _print_folder_summary(outcomes, with_rules=options.with_rules)
     failed = [o for o in outcomes if not o.ok]
     for o in failed:
         _error(o.path, o.error_code, o.error_message)
     gate = 0
-    for r in reports:
-        gate = max(gate, _gate(r.max_severity(), fail_on))
+    if options.with_rules:
+        for o in outcomes:
+            if o.ok:
+                gate = max(gate, _gate(o.max_severity, fail_on))
     if failed:
         return max(o.exit_code for o in failed)
     return gate
@@ -512,24 +531,17 @@ def print_findings_summary(report: ScanReport) -> None:
     console.print(t)
 
 
-def _print_folder_summary(outcomes: list[ScanOutcome], reports: list[ScanReport]) -> None:
+def _print_folder_summary(outcomes: list[ScanOutcome], *, with_rules: bool) -> None:
     t = Table(title=f"{len(outcomes)} APKs")
     t.add_column("file")
     t.add_column("status")
     t.add_column("package")
     t.add_column("seconds", justify="right")
-    t.add_column("findings" if reports else "SDKs / calls", justify="right")
+    t.add_column("findings" if with_rules else "SDKs / calls", justify="right")
     for o in outcomes:
         name = Path(o.path).name
         if not o.ok:
             t.add_row(escape(name), f"[red]{escape(o.error_code or '')}[/red]", "", f"{o.seconds:.2f}", "")
             continue
-        data = json.loads(o.result_json or "{}")
-        if "findings" in data:
-            ident = data["app"]
-            count = str(len(data["findings"]))
-        else:
-            ident = data["identity"]
-            count = f"{len(data.get('sdks', []))} / {len(data.get('api_calls', []))}"
-        t.add_row(escape(name), "[green]ok[/green]", escape(ident.get("package", "")), f"{o.seconds:.2f}", count)
+        t.add_row(escape(name), "[green]ok[/green]", escape(o.package), f"{o.seconds:.2f}", o.count)
     err_console.print(t)
