@@ -48,3 +48,18 @@ def test_a_folder_scan_parent_leaves_certificate_parsing_to_its_workers() -> Non
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False"]
+
+
+def test_an_evidence_only_folder_scan_parent_does_not_load_the_rule_catalog() -> None:
+    probe = (
+        "import sys; sys.argv = ['appwarden', 'scan', 'dir']\n"
+        "import appwarden.cli\n"
+        "from appwarden.pipeline import warm_up\n"
+        "from appwarden.rules import catalog_loader\n"
+        "warm_up(with_rules=False)\n"
+        "print(catalog_loader._default_catalog.cache_info().currsize)\n"
+        "warm_up()\n"
+        "print(catalog_loader._default_catalog.cache_info().currsize)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", "1"]

@@ -361,7 +361,7 @@ def _run_pool(
     if workers > 1:
         from appwarden.pipeline import warm_up
 
-        warm_up()  # once here: forked workers inherit the loaded modules and catalogs
+        warm_up(with_rules=options.with_rules)  # once here: forked workers inherit the loaded modules and catalogs
     with ProcessPoolExecutor(workers, initializer=_limit_worker_memory, initargs=(memory_limit_mb,)) as pool:
         # Largest first: scan time grows with APK size, and a big APK started last would keep
         # one worker busy while the others have nothing left (longest-processing-time order).
