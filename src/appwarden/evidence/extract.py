@@ -32,6 +32,7 @@ import re
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any
@@ -217,7 +218,7 @@ class CodeRelevance:
     sdk_owned: Callable[[str], bool]
     #: Classes the APK defines: references to them matter only to the call graph, which reads
     #: them when it walks a method (MethodBody.deferred), so they are not materialised up front.
-    call_graph_classes: frozenset[str]
+    call_graph_classes: AbstractSet[str]
     string_needles: tuple[bytes, ...]
     string_needles_ignore_case: tuple[bytes, ...]
 
@@ -322,7 +323,9 @@ def code_relevance(
         keep_class=keep_class,
         sdk_class=sdk_class,
         sdk_owned=sdk_owned,
-        call_graph_classes=frozenset(defined),
+        # The keys of ``defined`` itself: a frozenset copy would hold a second table of 10^4..10^5
+        # entries for the whole scan.
+        call_graph_classes=defined.keys(),
         string_needles=tuple(sorted(mutf8(t) for t in texts if t)),
         string_needles_ignore_case=tuple(sorted(mutf8(t) for t in CONSENT_MARKERS_IGNORE_CASE)),
     )
@@ -747,13 +750,9 @@ def _call_graph_fill(
     # Columns as arrays, each of the narrowest type, for bisect and slicing: they stay for the
     # whole scan (10^5 rows of the largest DEX), and a fill looks up one caller, where numpy's
     # per-call overhead would dominate.
-    invoke_callers, invoke_opcodes = _column(invokes[:, 0], "I"), _column(invokes[:, 1], "B")
-    invoke_targets, invoke_offsets = _column(invokes[:, 2]), _column(invokes[:, 3], "I")
-    field_callers, field_targets, field_offsets = (
-        _column(fields[:, 0], "I"),
-        _column(fields[:, 2]),
-        _column(fields[:, 3], "I"),
-    )
+    invoke_callers, invoke_opcodes = _column(invokes[:, 0]), _column(invokes[:, 1], "B")
+    invoke_targets, invoke_offsets = _column(invokes[:, 2]), _column(invokes[:, 3])
+    field_callers, field_targets, field_offsets = _column(fields[:, 0]), _column(fields[:, 2]), _column(fields[:, 3])
 
     def fill(body: MethodBody, caller: int) -> None:
         calls: list[tuple[int, str]] = []
@@ -780,7 +779,8 @@ def _call_graph_fill(
 
 def _column(values: npt.NDArray[np.uint32], typecode: str | None = None) -> array[int]:
     """One column as an array of ``typecode``; without one, 16-bit when every value fits (member
-    ids in invoke and field instructions are 16-bit), else 32-bit."""
+    ids in invoke and field instructions are 16-bit; callers are method ids and offsets code units,
+    which also fit in nearly every DEX), else 32-bit."""
     if typecode is None:
         typecode = "H" if not len(values) or int(values.max()) <= 0xFFFF else "I"
     dtype = {"B": np.uint8, "H": np.uint16, "I": np.uint32}[typecode]
@@ -1188,6 +1188,8 @@ def _index_code(
     # Superclasses named by each definition, as tuples: a set per class would cost 216 bytes for
     # the one superclass nearly every class has (10^4..10^5 classes, alive beside the largest DEX).
     defined: dict[str, tuple[str, ...]] = {}
+    # One tuple per distinct superclass: most classes extend one of a few hundred.
+    only_super: dict[str, tuple[str]] = {}
     for entry, keep_parsed in zip(dex_entries, keep, strict=True):
         item: DexFile | ParseWarning | None = _parse_dex(archive, entry.name, limits)
         if isinstance(item, DexFile):
@@ -1195,7 +1197,13 @@ def _index_code(
                 for descriptor, superclass in defined_classes(item):
                     supers = defined.setdefault(descriptor, ())
                     if superclass and superclass not in supers:
-                        defined[descriptor] = (*supers, superclass)
+                        if supers:
+                            defined[descriptor] = (*supers, superclass)
+                        else:
+                            shared = only_super.get(superclass)
+                            if shared is None:
+                                shared = only_super[superclass] = (superclass,)
+                            defined[descriptor] = shared
             if not keep_parsed:
                 item = None  # read again in the second pass
         parsed.append((entry.name, item))
