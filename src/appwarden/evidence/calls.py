@@ -8,7 +8,6 @@ are testable with a handful of constructed methods.
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -72,7 +71,7 @@ class MethodTable(MutableMapping[str, MethodBody]):
         class_descriptor: str,
         built: dict[str, MethodBody],
         signatures: tuple[str, ...] | Callable[[], tuple[str, ...]],
-        ids: array[int],
+        ids: Sequence[int],
         factory: MethodFactory,
     ) -> None:
         self._class = class_descriptor
@@ -132,7 +131,7 @@ class MethodTable(MutableMapping[str, MethodBody]):
         if at >= 0:
             signatures = self._unbuilt()
             self._signatures = signatures[:at] + signatures[at + 1 :]
-            del self._ids[at]
+            self._ids = [*self._ids[:at], *self._ids[at + 1 :]]  # ids may be a view other tables share
             self._position = None
 
     def __iter__(self) -> Iterator[str]:

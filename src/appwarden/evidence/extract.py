@@ -31,11 +31,11 @@ import hashlib
 import re
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from os import PathLike
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -831,29 +831,44 @@ def _add_unbuilt_methods(
     if len(rows) > 1 and (rows[1:, 0] < rows[:-1, 0]).any():  # method_table keeps a class's rows together
         order = np.argsort(rows[:, 0], kind="stable")
         rows, name_at, proto_at = rows[order], name_at[order], proto_at[order]
-    signatures = _UnbuiltSignatures(names, protos, name_at, proto_at)
-    ids = np.ascontiguousarray(rows[:, 1], dtype=np.uint32)
-    for pos, a, b in _segments(rows[:, 0]):
+    segments = list(_segments(rows[:, 0]))
+    bounds = array("I", [a for _, a, _ in segments])
+    bounds.append(len(rows))
+    unbuilt = _UnbuiltMethods(names, protos, name_at, proto_at, rows[:, 1], bounds)
+    for k, (pos, _, _) in enumerate(segments):
         owner = owners[pos]
         assert owner is not None
         built = owner.methods if isinstance(owner.methods, dict) else dict(owner.methods)
-        method_ids = array("I")
-        method_ids.frombytes(ids[a:b].tobytes())
-        owner.methods = MethodTable(owner.descriptor, built, _ClassSignatures(signatures, a, b), method_ids, build)
+        methods = _ClassMethods(unbuilt, k)
+        owner.methods = MethodTable(owner.descriptor, built, methods, methods, build)
 
 
-class _UnbuiltSignatures:
-    """The signatures of one DEX's unbuilt methods as (name, proto) pieces, joined a class at a time."""
+class _UnbuiltMethods:
+    """One DEX's unbuilt methods, grouped by class: their ids, and their signatures as (name,
+    proto) pieces joined a class at a time. Class ``k`` holds rows ``bounds[k]:bounds[k + 1]``.
 
-    __slots__ = ("_name_at", "_names", "_proto_at", "_protos")
+    Shared by every class of the DEX (:class:`_ClassMethods`): an id array and a signature
+    callable per class cost 300 bytes, 2 MB for a large DEX, alive for the whole scan.
+    """
+
+    __slots__ = ("_name_at", "_names", "_proto_at", "_protos", "bounds", "ids")
 
     def __init__(
-        self, names: list[str], protos: list[str], name_at: npt.NDArray[Any], proto_at: npt.NDArray[Any]
+        self,
+        names: list[str],
+        protos: list[str],
+        name_at: npt.NDArray[Any],
+        proto_at: npt.NDArray[Any],
+        ids: npt.NDArray[Any],
+        bounds: array[int],
     ) -> None:
         self._names, self._protos = names, protos
         # Four bytes a method where a signature string costs sixty.
         self._name_at = np.ascontiguousarray(name_at, dtype=np.uint32)
         self._proto_at = np.ascontiguousarray(proto_at, dtype=np.uint32)
+        # An array for one id at a time (the call graph's look-ups), where numpy's scalars are slow.
+        self.ids = array("I", np.ascontiguousarray(ids, dtype=np.uint32).tobytes())
+        self.bounds = bounds
 
     def between(self, start: int, end: int) -> tuple[str, ...]:
         return tuple(
@@ -866,16 +881,34 @@ class _UnbuiltSignatures:
         )
 
 
-class _ClassSignatures:
-    """One class's slice of :class:`_UnbuiltSignatures`, as MethodTable's zero-argument callable."""
+class _ClassMethods(Sequence[int]):
+    """One class's unbuilt methods in :class:`_UnbuiltMethods`, in the two forms MethodTable takes:
+    called, the signatures; indexed, the method ids in the same order."""
 
-    __slots__ = ("_end", "_signatures", "_start")
+    __slots__ = ("_class", "_methods")
 
-    def __init__(self, signatures: _UnbuiltSignatures, start: int, end: int) -> None:
-        self._signatures, self._start, self._end = signatures, start, end
+    def __init__(self, methods: _UnbuiltMethods, class_number: int) -> None:
+        self._methods, self._class = methods, class_number
 
     def __call__(self) -> tuple[str, ...]:
-        return self._signatures.between(self._start, self._end)
+        bounds = self._methods.bounds
+        return self._methods.between(bounds[self._class], bounds[self._class + 1])
+
+    def __len__(self) -> int:
+        bounds = self._methods.bounds
+        return bounds[self._class + 1] - bounds[self._class]
+
+    @overload
+    def __getitem__(self, at: int) -> int: ...
+    @overload
+    def __getitem__(self, at: slice) -> Sequence[int]: ...
+    def __getitem__(self, at: int | slice) -> int | Sequence[int]:
+        start, end = self._methods.bounds[self._class], self._methods.bounds[self._class + 1]
+        if isinstance(at, slice):
+            return self._methods.ids[start:end][at]
+        if not -(end - start) <= at < end - start:
+            raise IndexError(at)
+        return self._methods.ids[start + at if at >= 0 else end + at]
 
 
 class _DeferredFill:
