@@ -576,6 +576,178 @@ done:
     return result;
 }
 
+/* The packed forms of ascii_strings and ascii_protos: every text of the batch in one buffer.
+ * Each returns (texts, ends, misses): the texts' bytes back to back, the end offset of each text in
+ * that buffer (uint32 LE, one per idx), and the positions among idxs (uint32 LE) of the texts that
+ * are not plain ASCII: those are empty here and dex.py builds them (with their warnings) and splices
+ * them in. A batch of 10^4..10^5 names or prototypes then costs its bytes, not a str object each. */
+typedef struct {
+    charbuf text;
+    u32buf ends, misses;
+} packed;
+
+static PyObject *packed_finish(packed *p) {
+    PyObject *texts = PyBytes_FromStringAndSize(p->text.buf ? p->text.buf : "", (Py_ssize_t)p->text.len);
+    PyObject *ends = texts ? buf_to_bytes(&p->ends) : NULL;
+    PyObject *misses = ends ? buf_to_bytes(&p->misses) : NULL;
+    PyObject *result = misses ? PyTuple_Pack(3, texts, ends, misses) : NULL;
+    Py_XDECREF(texts);
+    Py_XDECREF(ends);
+    Py_XDECREF(misses);
+    return result;
+}
+
+static void packed_free(packed *p) {
+    PyMem_Free(p->text.buf);
+    PyMem_Free(p->ends.v);
+    PyMem_Free(p->misses.v);
+}
+
+static int packed_end(packed *p, uint32_t i, int ok, size_t mark) {
+    if (!ok) {
+        p->text.len = mark;
+        if (buf_push(&p->misses, &i, 1) < 0) return -1;
+    }
+    if (p->text.len > UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "packed texts over 4 GiB");
+        return -1;
+    }
+    uint32_t end = (uint32_t)p->text.len;
+    return buf_push(&p->ends, &end, 1);
+}
+
+/* ascii_strings_packed(data, string_offs, idxs) -> (texts, ends, misses); see packed. */
+static PyObject *ascii_strings_packed(PyObject *self, PyObject *args) {
+    PyObject *o_data, *o_offs, *o_idxs;
+    if (!PyArg_ParseTuple(args, "OOO", &o_data, &o_offs, &o_idxs)) return NULL;
+    Py_buffer data = {0}, offs = {0}, idxs = {0};
+    PyObject *result = NULL;
+    packed out = {0};
+    if (PyObject_GetBuffer(o_data, &data, PyBUF_SIMPLE) < 0) return NULL;
+    if (get_u32_array(o_offs, &offs, "string_offs") < 0) goto done;
+    if (get_u32_array(o_idxs, &idxs, "idxs") < 0) goto done;
+    const uint8_t *d = (const uint8_t *)data.buf;
+    const size_t n = (size_t)data.len;
+    const uint32_t *off_v = (const uint32_t *)offs.buf;
+    const size_t n_offs = (size_t)offs.len / 4;
+    const uint32_t *idx_v = (const uint32_t *)idxs.buf;
+    const size_t n_idx = (size_t)idxs.len / 4;
+    for (size_t i = 0; i < n_idx; i++) {
+        const char *s;
+        size_t len, mark = out.text.len;
+        int ok = ascii_string_at(d, n, off_v, n_offs, idx_v[i], &s, &len);
+        if (ok && cb_put(&out.text, s, len) < 0) goto done;
+        if (packed_end(&out, (uint32_t)i, ok, mark) < 0) goto done;
+    }
+    result = packed_finish(&out);
+done:
+    packed_free(&out);
+    PyBuffer_Release(&idxs);
+    PyBuffer_Release(&offs);
+    PyBuffer_Release(&data);
+    return result;
+}
+
+/* ascii_protos_packed(data, string_offs, type_ids, proto_rows, idxs) -> (texts, ends, misses): the
+ * "(params)ret" texts of ascii_protos, packed. */
+static PyObject *ascii_protos_packed(PyObject *self, PyObject *args) {
+    PyObject *o_data, *o_offs, *o_types, *o_rows, *o_idxs;
+    if (!PyArg_ParseTuple(args, "OOOOO", &o_data, &o_offs, &o_types, &o_rows, &o_idxs)) return NULL;
+    Py_buffer data = {0}, offs = {0}, types = {0}, rows = {0}, idxs = {0};
+    PyObject *result = NULL;
+    packed out = {0};
+    if (PyObject_GetBuffer(o_data, &data, PyBUF_SIMPLE) < 0) return NULL;
+    if (get_u32_array(o_offs, &offs, "string_offs") < 0) goto done;
+    if (get_u32_array(o_types, &types, "type_ids") < 0) goto done;
+    if (get_u32_array(o_rows, &rows, "proto_rows") < 0) goto done;
+    if (get_u32_array(o_idxs, &idxs, "idxs") < 0) goto done;
+    const uint8_t *d = (const uint8_t *)data.buf;
+    const size_t n = (size_t)data.len;
+    const uint32_t *off_v = (const uint32_t *)offs.buf;
+    const size_t n_offs = (size_t)offs.len / 4;
+    const uint32_t *type_v = (const uint32_t *)types.buf;
+    const size_t n_types = (size_t)types.len / 4;
+    const uint32_t *row_v = (const uint32_t *)rows.buf;
+    const size_t n_protos = (size_t)rows.len / 12;
+    const uint32_t *idx_v = (const uint32_t *)idxs.buf;
+    const size_t n_idx = (size_t)idxs.len / 4;
+    for (size_t i = 0; i < n_idx; i++) {
+        uint32_t idx = idx_v[i];
+        int ok = idx < n_protos;
+        const char *s;
+        size_t len, mark = out.text.len;
+        if (ok && cb_put(&out.text, "(", 1) < 0) goto done;
+        uint32_t params_off = ok ? row_v[3 * (size_t)idx + 2] : 0;
+        if (ok && params_off != 0) {
+            if (n < 4 || params_off > n - 4) {
+                ok = 0;
+            } else {
+                uint32_t count = rd32(d + params_off);
+                if ((uint64_t)params_off + 4 + 2 * (uint64_t)count > n) ok = 0;
+                for (uint32_t k = 0; ok && k < count; k++) {
+                    uint16_t t = rd16(d + params_off + 4 + 2 * (size_t)k);
+                    ok = t < n_types && ascii_string_at(d, n, off_v, n_offs, type_v[t], &s, &len);
+                    if (ok && cb_put(&out.text, s, len) < 0) goto done;
+                }
+            }
+        }
+        if (ok) {
+            uint32_t ret = row_v[3 * (size_t)idx + 1];
+            ok = ret < n_types && ascii_string_at(d, n, off_v, n_offs, type_v[ret], &s, &len);
+            if (ok && (cb_put(&out.text, ")", 1) < 0 || cb_put(&out.text, s, len) < 0)) goto done;
+        }
+        if (packed_end(&out, (uint32_t)i, ok, mark) < 0) goto done;
+    }
+    result = packed_finish(&out);
+done:
+    packed_free(&out);
+    PyBuffer_Release(&idxs);
+    PyBuffer_Release(&rows);
+    PyBuffer_Release(&types);
+    PyBuffer_Release(&offs);
+    PyBuffer_Release(&data);
+    return result;
+}
+
+/* unpack_texts(texts, starts, positions) -> [texts[starts[p]:starts[p + 1]] as str for p in positions].
+ * texts is UTF-8 (lone surrogates as their 3-byte forms, "surrogatepass"); starts holds n + 1
+ * uint32 offsets; positions are uint32 in range. */
+static PyObject *unpack_texts(PyObject *self, PyObject *args) {
+    PyObject *o_texts, *o_starts, *o_pos;
+    if (!PyArg_ParseTuple(args, "OOO", &o_texts, &o_starts, &o_pos)) return NULL;
+    Py_buffer texts = {0}, starts = {0}, pos = {0};
+    PyObject *result = NULL;
+    if (PyObject_GetBuffer(o_texts, &texts, PyBUF_SIMPLE) < 0) return NULL;
+    if (get_u32_array(o_starts, &starts, "starts") < 0) goto done;
+    if (get_u32_array(o_pos, &pos, "positions") < 0) goto done;
+    const char *t = (const char *)texts.buf;
+    const uint32_t *sv = (const uint32_t *)starts.buf;
+    const size_t n_starts = (size_t)starts.len / 4;
+    const uint32_t *pv = (const uint32_t *)pos.buf;
+    const size_t n_pos = (size_t)pos.len / 4;
+    result = PyList_New((Py_ssize_t)n_pos);
+    if (!result) goto done;
+    for (size_t i = 0; i < n_pos; i++) {
+        uint32_t p = pv[i];
+        if ((size_t)p + 1 >= n_starts || sv[p] > sv[p + 1] || sv[p + 1] > (size_t)texts.len) {
+            PyErr_SetString(PyExc_IndexError, "unpack_texts position out of range");
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyObject *item = PyUnicode_DecodeUTF8(t + sv[p], (Py_ssize_t)(sv[p + 1] - sv[p]), "surrogatepass");
+        if (!item) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyList_SET_ITEM(result, (Py_ssize_t)i, item);
+    }
+done:
+    PyBuffer_Release(&pos);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&texts);
+    return result;
+}
+
 /* join_texts(left, right, left_idx, right_idx, sep) -> [left[left_idx[i]] + sep + right[right_idx[i]]].
  * left and right are lists of str; the index arrays are uint32 of equal length. The batch form of
  * the string concatenations that name every method and field (10^4..10^5 per DEX). */
@@ -841,6 +1013,9 @@ static PyMethodDef methods[] = {
     {"encoded_array_strings", encoded_array_strings, METH_VARARGS, "Top-level string values of encoded arrays (see DexFile.encoded_array_strings)."},
     {"join_texts", join_texts, METH_VARARGS, "Concatenate str pairs by index (see dex._join_texts)."},
     {"ascii_protos", ascii_protos, METH_VARARGS, "Build plain-ASCII prototype texts (see DexFile.proto_batch)."},
+    {"ascii_strings_packed", ascii_strings_packed, METH_VARARGS, "ascii_strings into one buffer (see DexFile.string_pack)."},
+    {"ascii_protos_packed", ascii_protos_packed, METH_VARARGS, "ascii_protos into one buffer (see DexFile.proto_pack)."},
+    {"unpack_texts", unpack_texts, METH_VARARGS, "Decode texts of a packed buffer (see dex.PackedTexts)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -21,7 +21,7 @@ import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, overload
 
 import numpy as np
 
@@ -110,20 +110,84 @@ def accelerated() -> bool:
     return _accel is not None
 
 
+class PackedTexts(Sequence[str]):
+    """Texts back to back in one UTF-8 buffer, text ``i`` between ``starts[i]`` and ``starts[i + 1]``.
+
+    The names and prototypes a scan keeps of each DEX (10^4..10^5, held as pieces until the few
+    the call graph reads are joined) cost their bytes and four more each here, where a str
+    object each costs fifty more. Lone surrogates (MUTF-8 allows them) are kept "surrogatepass".
+    """
+
+    __slots__ = ("_starts", "_texts")
+
+    def __init__(self, texts: bytes, starts: array[int]) -> None:
+        if len(starts) < 1 or starts[0] != 0 or starts[-1] != len(texts):
+            raise ValueError("starts must run from 0 to the end of the texts")
+        self._texts = texts
+        self._starts = starts
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> PackedTexts:
+        encoded = [text.encode("utf-8", "surrogatepass") for text in texts]
+        starts = array("I", [0])
+        starts.extend(np.cumsum([len(e) for e in encoded], dtype=np.int64).tolist())
+        return cls(b"".join(encoded), starts)
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    @overload
+    def __getitem__(self, at: int) -> str: ...
+    @overload
+    def __getitem__(self, at: slice) -> list[str]: ...
+    def __getitem__(self, at: int | slice) -> str | list[str]:
+        if isinstance(at, slice):
+            return self.take(np.arange(len(self))[at])
+        if at < 0:
+            at += len(self)
+        if not 0 <= at < len(self):
+            raise IndexError(at)
+        starts = self._starts
+        return self._texts[starts[at] : starts[at + 1]].decode("utf-8", "surrogatepass")
+
+    def take(self, positions: npt.ArrayLike) -> list[str]:
+        """The texts at these positions, in their order (repeats allowed)."""
+        wanted = np.ascontiguousarray(positions, dtype=np.uint32)
+        if _accel is not None:
+            texts: list[str] = _accel.unpack_texts(self._texts, self._starts, wanted)
+            return texts
+        return [self[i] for i in wanted.tolist()]
+
+
 #: A batch of texts as (distinct texts, position of each item's text among them).
-TextPieces = tuple[list[str], npt.NDArray[np.intp] | npt.NDArray[np.uint32]]
+TextPieces = tuple[list[str] | PackedTexts, npt.NDArray[np.intp] | npt.NDArray[np.uint32]]
 
 
 def join_texts(
-    left: list[str], right: list[str], left_at: npt.ArrayLike, right_at: npt.ArrayLike, sep: str
+    left: list[str] | PackedTexts,
+    right: list[str] | PackedTexts,
+    left_at: npt.ArrayLike,
+    right_at: npt.ArrayLike,
+    sep: str,
 ) -> list[str]:
     """``left[left_at[i]] + sep + right[right_at[i]]`` for each i (in C when the accelerator is built)."""
     li = np.ascontiguousarray(left_at, dtype=np.uint32)
     ri = np.ascontiguousarray(right_at, dtype=np.uint32)
+    # Packed texts are decoded once each, only those the join reads.
+    if isinstance(left, PackedTexts):
+        left, li = _decoded_subset(left, li)
+    if isinstance(right, PackedTexts):
+        right, ri = _decoded_subset(right, ri)
     if _accel is not None:
         result: list[str] = _accel.join_texts(left, right, li, ri, sep)
         return result
     return [left[a] + sep + right[b] for a, b in zip(li.tolist(), ri.tolist(), strict=True)]
+
+
+def _decoded_subset(texts: PackedTexts, at: npt.NDArray[np.uint32]) -> tuple[list[str], npt.NDArray[np.uint32]]:
+    """(the texts at the distinct positions of ``at``, ``at`` as positions among those)."""
+    used = distinct(at)
+    return texts.take(used), np.searchsorted(used, at).astype(np.uint32)
 
 
 def distinct(values: npt.ArrayLike) -> npt.NDArray[Any]:
@@ -174,14 +238,40 @@ def _positions_in(found: npt.NDArray[Any], values: npt.NDArray[Any]) -> U32Array
     return lookup[values]
 
 
-def expand_texts(texts: list[str], at: npt.NDArray[np.intp] | npt.NDArray[np.uint32]) -> list[str]:
+def expand_texts(texts: list[str] | PackedTexts, at: npt.NDArray[np.intp] | npt.NDArray[np.uint32]) -> list[str]:
     """``[texts[i] for i in at]``, by numpy's object indexing (several times faster at 10^5 rows)."""
     if not len(texts):
         return []
+    if isinstance(texts, PackedTexts):
+        texts, at = _decoded_subset(texts, np.ascontiguousarray(at, dtype=np.uint32))
     table = np.empty(len(texts), dtype=object)
     table[:] = texts
     expanded: list[str] = table[at].tolist()
     return expanded
+
+
+def _spliced(texts: bytes, ends: bytes, misses: bytes, build: Callable[[int], str]) -> PackedTexts:
+    """PackedTexts from the C packers' (texts, ends, misses): the texts they left empty (not plain
+    ASCII) built by ``build(position)``, in position order (so warnings come in batch order), and
+    spliced in."""
+    end_at = np.frombuffer(ends, dtype="<u4").astype(np.int64)
+    missing = np.frombuffer(misses, dtype="<u4").tolist()
+    if missing:
+        pieces: list[bytes] = []
+        lengths = np.diff(end_at, prepend=0)
+        copied = 0
+        for at in missing:
+            start = int(end_at[at])  # the empty text's place: everything before it is copied as is
+            encoded = build(at).encode("utf-8", "surrogatepass")
+            pieces += (texts[copied:start], encoded)
+            lengths[at] = len(encoded)
+            copied = start
+        pieces.append(texts[copied:])
+        texts = b"".join(pieces)
+        end_at = np.cumsum(lengths)
+    starts = array("I", [0])
+    starts.frombytes(np.ascontiguousarray(end_at, dtype=np.uint32).tobytes())
+    return PackedTexts(texts, starts)
 
 
 @dataclass(frozen=True)
@@ -1136,9 +1226,9 @@ class DexFile:
         name_idxs = self._method_name[wanted]
         proto_idxs = self._method_proto[wanted]
         names = distinct(name_idxs)
-        name_text = self.string_batch(names)
+        name_text = self.string_pack(names)
         protos = distinct(proto_idxs)
-        proto_text = self.proto_batch(protos)
+        proto_text = self.proto_pack(protos)
         return (name_text, _positions_in(names, name_idxs)), (proto_text, _positions_in(protos, proto_idxs))
 
     def method_signature_pieces(self, idxs: npt.ArrayLike) -> TextPieces:
@@ -1178,7 +1268,7 @@ class DexFile:
         self._check_batch(wanted, len(self._field_name), "field")
         _, class_text, class_at = self._texts(self._field_class[wanted], self.type_descriptor)
         field_names, name_at = np.unique(self._field_name[wanted], return_inverse=True)
-        name_text = self.string_batch(field_names)
+        name_text = self.string_pack(field_names)
         _, type_text, type_at = self._texts(self._field_type[wanted], self.type_descriptor)
         return (class_text, class_at), (name_text, name_at), (type_text, type_at)
 
@@ -1228,6 +1318,32 @@ class DexFile:
             )
         )
         return [text if i < count and (text := next(fast)) is not None else self.proto(i) for i in idxs.tolist()]
+
+    def string_pack(self, idxs: npt.NDArray[np.integer[Any]]) -> PackedTexts:
+        """:meth:`string_batch` as :class:`PackedTexts`, built without a str per text."""
+        count = len(self._string_offs)
+        if _accel is None or not len(idxs) or not count or int(idxs.max()) >= count:
+            return PackedTexts.of(self.string_batch(idxs))  # out of range: string_batch raises as string() does
+        packed = _accel.ascii_strings_packed(
+            self._data, np.ascontiguousarray(self._string_offs, dtype=np.uint32), np.ascontiguousarray(idxs, np.uint32)
+        )
+        texts, ends, misses = packed
+        return _spliced(texts, ends, misses, lambda at: self.string(int(idxs[at])))
+
+    def proto_pack(self, idxs: npt.NDArray[np.integer[Any]]) -> PackedTexts:
+        """:meth:`proto_batch` as :class:`PackedTexts`, built without a str per text."""
+        count = len(self._proto_ids)
+        if _accel is None or not len(idxs) or not count or int(idxs.max()) >= count:
+            return PackedTexts.of(self.proto_batch(idxs))
+        packed = _accel.ascii_protos_packed(
+            self._data,
+            np.ascontiguousarray(self._string_offs, dtype=np.uint32),
+            np.ascontiguousarray(self._type_ids, dtype=np.uint32),
+            np.ascontiguousarray(self._proto_ids, dtype=np.uint32),
+            np.ascontiguousarray(idxs, np.uint32),
+        )
+        texts, ends, misses = packed
+        return _spliced(texts, ends, misses, lambda at: self.proto(int(idxs[at])))
 
     @staticmethod
     def _texts(

@@ -43,7 +43,16 @@ import numpy.typing as npt
 from appwarden import ENGINE_VERSION
 from appwarden.apk.arsc import ResourceTable
 from appwarden.apk.axml import parse_axml
-from appwarden.apk.dex import DexFile, DexLimits, TextPieces, distinct, expand_texts, join_texts, member_of
+from appwarden.apk.dex import (
+    DexFile,
+    DexLimits,
+    PackedTexts,
+    TextPieces,
+    distinct,
+    expand_texts,
+    join_texts,
+    member_of,
+)
 from appwarden.apk.signing import read_signers
 from appwarden.apk.zip import ApkArchive, ZipEntry, ZipLimits
 from appwarden.errors import LimitExceededError, MalformedStructureError, UnreadableInputError
@@ -676,7 +685,7 @@ class _ReferenceTexts:
             at = np.searchsorted(self._ids, missing)
             if not (at < len(self._ids)).all() or (self._ids[at] != missing).any():
                 raise KeyError("a reference outside this table")
-            texts: list[str] = self._pieces[0][0]
+            texts: list[str] | PackedTexts = self._pieces[0][0]
             text_at: npt.NDArray[Any] = self._pieces[0][1][at]
             for (next_texts, next_at), separator in zip(self._pieces[1:], self._separators, strict=True):
                 texts = join_texts(texts, next_texts, text_at, next_at[at], separator)
@@ -855,8 +864,8 @@ class _UnbuiltMethods:
 
     def __init__(
         self,
-        names: list[str],
-        protos: list[str],
+        names: list[str] | PackedTexts,
+        protos: list[str] | PackedTexts,
         name_at: npt.NDArray[Any],
         proto_at: npt.NDArray[Any],
         ids: npt.NDArray[Any],
@@ -871,14 +880,7 @@ class _UnbuiltMethods:
         self.bounds = bounds
 
     def between(self, start: int, end: int) -> tuple[str, ...]:
-        return tuple(
-            name + proto
-            for name, proto in zip(
-                [self._names[i] for i in self._name_at[start:end].tolist()],
-                [self._protos[i] for i in self._proto_at[start:end].tolist()],
-                strict=True,
-            )
-        )
+        return tuple(join_texts(self._names, self._protos, self._name_at[start:end], self._proto_at[start:end], ""))
 
 
 class _ClassMethods(Sequence[int]):

@@ -1,0 +1,92 @@
+"""Packed names and prototypes (DexFile.string_pack / proto_pack) equal the str batches they replace."""
+
+from __future__ import annotations
+
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import dex_builder
+
+from appwarden.apk import dex as dexmod
+from appwarden.apk.dex import DexFile, PackedTexts, expand_texts, join_texts
+from appwarden.errors import MalformedStructureError
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture(params=["accelerated", "pure"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "pure":
+        monkeypatch.setattr(dexmod, "_accel", None)
+    elif not dexmod.accelerated():
+        pytest.skip("the C accelerator is not built")
+    return str(request.param)
+
+
+def test_packed_strings_equal_the_batch_with_non_ascii_and_surrogates(backend: str) -> None:
+    b = dex_builder.DexBuilder()
+    texts = ["plain", "", "caf\u00e9", "\U0001f600 smile", "a\0b", "https://x.example/y", "名字", "tail"]
+    ids = [b.string(t) for t in texts]
+    b.add_class("Lapp/Main;")
+    data = b.build()
+    packed, batch = DexFile.parse(data), DexFile.parse(data)
+    order = np.array(sorted(ids), dtype=np.uint32)
+    texts_packed = packed.string_pack(order)
+    assert list(texts_packed) == batch.string_batch(order)
+    assert texts_packed.take(np.array([3, 0, 3])) == [texts_packed[3], texts_packed[0], texts_packed[3]]
+    assert packed.warnings == batch.warnings
+    with pytest.raises(MalformedStructureError):
+        packed.string_pack(np.array([ids[0], 10**6], dtype=np.uint32))
+
+
+def test_irregular_string_data_takes_the_warning_path(backend: str) -> None:
+    b = dex_builder.DexBuilder()
+    first, idx, last = b.string("aaa"), b.string("hello"), b.string("zzz")
+    b.add_class("Lapp/Main;")
+    data = bytearray(b.build())
+    at = data.find(b"\x05hello\x00")
+    data[at] = 4  # declared length no longer matches the data: string() warns
+    packed, batch = DexFile.parse(bytes(data)), DexFile.parse(bytes(data))
+    order = np.array(sorted([first, idx, last]), dtype=np.uint32)
+    assert list(packed.string_pack(order)) == batch.string_batch(order)
+    assert packed.warnings == batch.warnings
+    assert any(code == "string_length_mismatch" for code, _ in packed.warnings)
+
+
+def test_packed_protos_equal_the_batch_on_a_real_dex(backend: str) -> None:
+    with zipfile.ZipFile(EXAMPLES / "sdkdemo.apk") as apk:
+        data = apk.read("classes.dex")
+    packed, batch = DexFile.parse(data), DexFile.parse(data)
+    protos = np.arange(len(packed._proto_ids), dtype=np.uint32)
+    assert list(packed.proto_pack(protos)) == batch.proto_batch(protos)
+    names = np.unique(packed._method_name).astype(np.uint32)
+    assert list(packed.string_pack(names)) == batch.string_batch(names)
+    assert packed.warnings == batch.warnings
+
+
+@given(st.lists(st.text(), max_size=30), st.data())
+def test_joins_and_expansions_of_packed_texts_equal_those_of_lists(texts: list[str], data: st.DataObject) -> None:
+    packed = PackedTexts.of(texts)
+    assert list(packed) == texts and len(packed) == len(texts)
+    if not texts:
+        return
+    at = np.array(data.draw(st.lists(st.integers(0, len(texts) - 1), max_size=40)), dtype=np.uint32)
+    assert expand_texts(packed, at) == expand_texts(texts, at)
+    assert join_texts(packed, texts, at, at[::-1], "->") == join_texts(texts, texts, at, at[::-1], "->")
+
+
+def test_packed_texts_refuse_inconsistent_offsets() -> None:
+    from array import array
+
+    with pytest.raises(ValueError):
+        PackedTexts(b"abc", array("I", [0, 2]))
+    with pytest.raises(IndexError):
+        PackedTexts.of(["a"])[1]
