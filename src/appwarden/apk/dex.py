@@ -202,8 +202,8 @@ def distinct(values: npt.ArrayLike) -> npt.NDArray[Any]:
     return ordered[keep]
 
 
-#: Largest id range :func:`member_of` answers by a flag table (64 MiB of flags); beyond, it sorts.
-_MEMBER_TABLE_MAX = 1 << 26
+#: How many flags per value or id :func:`member_of` may spend before it sorts instead.
+_MEMBER_FLAGS_PER_ITEM = 8
 
 
 def member_of(values: npt.ArrayLike, ids: npt.ArrayLike) -> npt.NDArray[np.bool_]:
@@ -212,14 +212,15 @@ def member_of(values: npt.ArrayLike, ids: npt.ArrayLike) -> npt.NDArray[np.bool_
     np.isin's own table path makes an intp copy of every value in range plus two masks: 13 MB of
     temporaries for a 700k-row invoke column, at the moment the largest DEX is being indexed. A
     flag per possible id (bytes: ids are member or string indices of one DEX) costs the flags and
-    the answer.
+    the answer. Values spread wider than that (file offsets, a hostile range) are sorted as
+    np.isin does, so the flags never outgrow the arrays.
     """
     values_arr, ids_arr = np.asarray(values), np.asarray(ids)
     if not len(values_arr) or not len(ids_arr):
         return np.zeros(values_arr.shape, dtype=bool)
     low = min(int(values_arr.min()), int(ids_arr.min()))
     top = max(int(values_arr.max()), int(ids_arr.max()))
-    if low < 0 or top >= _MEMBER_TABLE_MAX:
+    if low < 0 or top >= _MEMBER_FLAGS_PER_ITEM * (len(values_arr) + len(ids_arr)):
         return np.isin(values_arr, ids_arr, kind="sort")
     flags = np.zeros(top + 1, dtype=bool)
     flags[ids_arr] = True
