@@ -1458,7 +1458,14 @@ class DexFile:
         )
         for code, ctx, a, b in problems:
             self._warn.add(code, _PROBLEM_TEXT[code].format(ctx=ctx, a=a, b=b))
-        invokes, strings, fields, classes = (ReferenceTable.from_packed(t) for t in tables)
+        # One table at a time, each scanner output dropped once wrapped: a table whose callers
+        # must be re-sorted is a copy, and the output beside it would double the largest table.
+        pending = list(tables)
+        del tables
+        wrapped: list[ReferenceTable] = []
+        while pending:
+            wrapped.append(ReferenceTable.from_packed(pending.pop(0)))
+        invokes, strings, fields, classes = wrapped
         self._code_refs = CodeReferences(
             methods_scanned=int(np.count_nonzero(records[:, 4])) if len(records) else 0,
             code_units_scanned=int(walked),
