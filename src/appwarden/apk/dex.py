@@ -160,7 +160,7 @@ class PackedTexts(Sequence[str]):
 
 
 #: A batch of texts as (distinct texts, position of each item's text among them).
-TextPieces = tuple[list[str] | PackedTexts, npt.NDArray[np.intp] | npt.NDArray[np.uint32]]
+TextPieces = tuple[list[str] | PackedTexts, npt.NDArray[np.intp] | npt.NDArray[np.unsignedinteger[Any]]]
 
 
 def join_texts(
@@ -228,18 +228,23 @@ def member_of(values: npt.ArrayLike, ids: npt.ArrayLike) -> npt.NDArray[np.bool_
     return member
 
 
-def _positions_in(found: npt.NDArray[Any], values: npt.NDArray[Any]) -> U32Array:
+def _positions_in(found: npt.NDArray[Any], values: npt.NDArray[Any]) -> npt.NDArray[np.unsignedinteger[Any]]:
     """Position of each of ``values`` among ``found`` (sorted, distinct, holding every value), as
+    uint16 when there are at most 65536 (names and prototypes of one DEX nearly always), else
     uint32: by a look-up table over the value range rather than a search, whose int64 answers
-    would cost twice the memory while the largest DEX is read (and these stay for the call graph)."""
+    would cost four times the memory while the largest DEX is read (and these stay for the call graph)."""
+    dtype = np.uint16 if len(found) <= 1 << 16 else np.uint32
     if not len(found):
-        return np.zeros(len(values), dtype=np.uint32)
-    lookup = np.zeros(int(found[-1]) + 1, dtype=np.uint32)
-    lookup[found] = np.arange(len(found), dtype=np.uint32)
-    return lookup[values]
+        return np.zeros(len(values), dtype=dtype)
+    lookup = np.zeros(int(found[-1]) + 1, dtype=dtype)
+    lookup[found] = np.arange(len(found), dtype=dtype)
+    positions: npt.NDArray[np.unsignedinteger[Any]] = lookup[values]
+    return positions
 
 
-def expand_texts(texts: list[str] | PackedTexts, at: npt.NDArray[np.intp] | npt.NDArray[np.uint32]) -> list[str]:
+def expand_texts(
+    texts: list[str] | PackedTexts, at: npt.NDArray[np.intp] | npt.NDArray[np.unsignedinteger[Any]]
+) -> list[str]:
     """``[texts[i] for i in at]``, by numpy's object indexing (several times faster at 10^5 rows)."""
     if not len(texts):
         return []

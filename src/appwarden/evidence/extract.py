@@ -658,6 +658,12 @@ def _offset_texts(rows: npt.NDArray[np.uint32], describe: Callable[[list[int]], 
     return list(zip(rows[:, 3].tolist(), expand_texts(texts, inverse), strict=True))
 
 
+def _unsigned(positions: npt.ArrayLike) -> npt.NDArray[Any]:
+    """``positions`` as a contiguous array, kept at 16 bits when they come so, else 32."""
+    at = np.asarray(positions)
+    return np.ascontiguousarray(at, dtype=np.uint16 if at.dtype == np.uint16 else np.uint32)
+
+
 class _ReferenceTexts:
     """Texts of one DEX's member references by index, joined from shared pieces on first use.
 
@@ -674,7 +680,7 @@ class _ReferenceTexts:
         # The same ids for bisect: one look-up at a time (the call graph's) costs several times
         # less than a numpy call.
         self._id_list = array("I", self._ids.tobytes())
-        self._pieces = [(texts, np.asarray(at, dtype=np.uint32)) for texts, at in pieces]
+        self._pieces = [(texts, _unsigned(at)) for texts, at in pieces]
         self._separators = tuple(separators)
         self._joined: dict[int, str] = {}
 
@@ -872,9 +878,9 @@ class _UnbuiltMethods:
         bounds: array[int],
     ) -> None:
         self._names, self._protos = names, protos
-        # Four bytes a method where a signature string costs sixty.
-        self._name_at = np.ascontiguousarray(name_at, dtype=np.uint32)
-        self._proto_at = np.ascontiguousarray(proto_at, dtype=np.uint32)
+        # Two or four bytes a method (as the DEX's positions come) where a signature string costs sixty.
+        self._name_at = _unsigned(name_at)
+        self._proto_at = _unsigned(proto_at)
         # An array for one id at a time (the call graph's look-ups), where numpy's scalars are slow.
         self.ids = array("I", np.ascontiguousarray(ids, dtype=np.uint32).tobytes())
         self.bounds = bounds
