@@ -1458,9 +1458,32 @@ class DexFile:
             len(self._call_site_offs),
         )
         backend = _accel.scan_code if _accel is not None else _scan_code_py
-        tables, walked, problems = backend(
-            self._data, methods, counts, self.limits.max_code_units_per_method, SCAN_BUDGET_PER_BYTE * self.size
-        )
+
+        def scan(in_order: npt.NDArray[np.uint32]) -> tuple[tuple[Any, ...], int, list[tuple[str, int, int, int]]]:
+            found: tuple[tuple[Any, ...], int, list[tuple[str, int, int, int]]] = backend(
+                self._data, in_order, counts, self.limits.max_code_units_per_method, SCAN_BUDGET_PER_BYTE * self.size
+            )
+            return found
+
+        # The tables must come grouped by caller in increasing order. Class data lists methods by
+        # class, direct before virtual, so scanning in that order means re-sorting every table
+        # after: a copy of each beside the scanner's output, the largest transient of indexing a
+        # DEX. Scanning the methods by index instead gives the same rows already in order; only
+        # the problems are put back in the methods' own order. Where that would not be exact (a
+        # method listed twice, or the scan budget running out, which depends on the order) the
+        # methods are scanned as listed.
+        by_index = np.argsort(methods[:, 0], kind="stable")
+        callers = methods[by_index, 0]
+        if len(callers) > 1 and bool(np.all(callers[1:] > callers[:-1])):
+            tables, walked, problems = scan(methods[by_index])
+            if any(code == "scan_budget_exceeded" for code, *_ in problems):
+                tables, walked, problems = scan(methods)
+            elif problems:
+                listed_at = {int(m): i for i, m in enumerate(methods[:, 0].tolist())}
+                problems = sorted(problems, key=lambda problem: listed_at[problem[1]])
+        else:
+            tables, walked, problems = scan(methods)
+        del by_index, callers
         for code, ctx, a, b in problems:
             self._warn.add(code, _PROBLEM_TEXT[code].format(ctx=ctx, a=a, b=b))
         # One table at a time, each scanner output dropped once wrapped: a table whose callers

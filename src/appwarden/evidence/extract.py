@@ -593,7 +593,9 @@ def _build_bodies(
     return class_count, defined_count
 
 
-_PAIR_SLICE_ROWS = 1 << 15
+#: Invoke rows per slice when reading SDK class pairs (each slice's copies are alive at the largest
+#: DEX's peak: 8192 rows cost 0.3 MB, against 1.3 MB for 32768, for the same time).
+_PAIR_SLICE_ROWS = 1 << 13
 
 
 def _sdk_class_invokes(
@@ -618,6 +620,7 @@ def _sdk_class_invokes(
         keys <<= 32
         keys |= class_types[rows[:, 2]]
         found.append(distinct(keys))
+        del rows, keys  # before the next slice's copies are made
     pairs = distinct(np.concatenate(found))
     callee_types = distinct(pairs & 0xFFFFFFFF)
     sdk_type = np.zeros(dex.type_count, dtype=bool)
