@@ -398,8 +398,11 @@ def read_dex(
         del refs
         dex.release_code_references()
         eager, graph = _kept_members(dex, invokes, relevance, dex.method_class_types(), custom_ok=True)
+        graph = _first_of_each(invokes, graph, _target_and_dispatch)
         graph_invokes, invokes, late_invokes = invokes[eager | graph], invokes[eager], invokes[graph, 0]
         eager, graph = _kept_members(dex, fields, relevance, dex.field_class_types(), custom_ok=False)
+        field_classes = dex.field_class_types()
+        graph = _first_of_each(fields, graph, lambda rows: field_classes[rows[:, 2]])
         graph_fields, fields, late_fields = fields[eager | graph], fields[eager], fields[graph, 0]
         deferred_callers = distinct(np.concatenate((late_invokes, late_fields)))  # callers of graph-only rows
         del late_invokes, late_fields
@@ -752,6 +755,43 @@ def _kept_members(
     graph = np.zeros(len(rows), dtype=bool)
     graph[~custom] = graph_type[member_types]
     return eager, graph & ~eager
+
+
+def _first_of_each(
+    rows: npt.NDArray[np.uint32],
+    graph: npt.NDArray[np.bool_],
+    key: Callable[[npt.NDArray[np.uint32]], npt.NDArray[Any]],
+) -> npt.NDArray[np.bool_]:
+    """``graph`` narrowed to the first row of each (caller, ``key(row)``) among the rows it marks.
+
+    Rows only the call graph reads matter to it for what they reach: an invoke for its target
+    and whether it dispatches, a field read for its class (whose <clinit> it may run). A method's
+    later rows reaching the same add nothing to the walk, which visits targets in order of first
+    occurrence; these rows are most of a DEX's references and stay for the whole scan.
+    """
+    at = np.flatnonzero(graph)
+    if not len(at):
+        return graph
+    kept = np.zeros(len(rows), dtype=bool)
+    callers = rows[at, 0]
+    # Rows come grouped by caller, so a repeat lies in its caller's run: slices cut between runs
+    # keep the keys and their sort small beside the largest DEX's tables.
+    start = 0
+    while start < len(at):
+        end = min(start + _PAIR_SLICE_ROWS, len(at))
+        if end < len(at):
+            end = start + int(np.searchsorted(callers[start:], callers[end - 1], side="right"))
+        keys = callers[start:end].astype(np.int64) << 32
+        keys |= key(rows[at[start:end]])
+        _, first = np.unique(keys, return_index=True)
+        kept[at[start:end][first]] = True
+        start = end
+    return kept
+
+
+def _target_and_dispatch(rows: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
+    """What a (non-custom) invoke row reaches in the call graph: its target, and whether it dispatches."""
+    return (rows[:, 2].astype(np.int64) << 1) | member_of(rows[:, 1], _DISPATCH_OPS_ARRAY)
 
 
 def _call_graph_fill(
