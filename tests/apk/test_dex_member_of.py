@@ -36,3 +36,11 @@ def test_member_of_never_spends_more_flags_than_the_arrays_justify() -> None:
     tracemalloc.stop()
     assert found.sum() == len(offsets[::7])
     assert peak < 5_000_000  # a flag per possible offset would be 50 MB
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_member_of_wide_ranges_match_isin(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 2**31, size=200_000).astype(np.uint32)  # over one search slice
+    ids = np.concatenate((rng.choice(values, 500), rng.integers(0, 2**31, size=500))).astype(np.int64)
+    assert np.array_equal(member_of(values, ids), np.isin(values, ids))
