@@ -721,7 +721,10 @@ class ApkArchive:
         data = self._buffer.data
         for start in range(entry.data_offset, entry.data_offset + entry.compressed_size, _INFLATE_CHUNK):
             self._ensure_open()
-            yield bytes(data[start : min(start + _INFLATE_CHUNK, entry.data_offset + entry.compressed_size)])
+            stop = min(start + _INFLATE_CHUNK, entry.data_offset + entry.compressed_size)
+            chunk = bytes(data[start:stop])
+            self._buffer.release(start, stop)  # copied: see _inflate
+            yield chunk
 
     def _inflate(self, entry: ZipEntry, budget: int) -> Iterator[bytes]:
         data = self._buffer.data
@@ -738,6 +741,9 @@ class ApkArchive:
             if not pending and position < end:
                 self._ensure_open()
                 pending = bytes(data[position : min(position + _INFLATE_CHUNK, end)])
+                # Copied: the mapped pages can go now rather than when the entry ends, so a large
+                # entry does not keep its compressed bytes resident beside what it inflates to.
+                self._buffer.release(position, position + len(pending))
                 position += len(pending)
             fed = len(pending)
             try:
