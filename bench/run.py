@@ -73,7 +73,7 @@ def main() -> int:
     ap.add_argument("--synthetic", default="250,1000,4000", help="class counts of synthetic APKs ('' for none)")
     ap.add_argument("--no-folder-scan", action="store_true", help="skip the whole-folder wall-clock comparison")
     ap.add_argument("--folder-only", action="store_true", help="only the whole-folder wall-clock comparison")
-    ap.add_argument("--folder-repeat", type=int, default=5, help="appwarden folder runs (the median is reported)")
+    ap.add_argument("--folder-repeat", type=int, default=9, help="appwarden folder runs (the median is reported)")
     args = ap.parse_args()
     # pip compiles an installed package's bytecode; this checkout is an editable install, and
     # where PYTHONDONTWRITEBYTECODE is set (as on this project's machines) every process would
@@ -167,13 +167,14 @@ def _wall(command: list[str], timeout: float) -> float | None:
     return seconds
 
 
-def folder_scan(apks: list[Path], tmp: Path, timeout: float, *, analyze: bool, repeat: int = 5) -> dict[str, object]:
+def folder_scan(apks: list[Path], tmp: Path, timeout: float, *, analyze: bool, repeat: int = 9) -> dict[str, object]:
     """Whole folder, wall clock from process start, as a lab runs it.
 
     appwarden: `appwarden scan DIR --format json -o OUT -j N` (N = its default, the cores it
-    may use), the median of ``repeat`` runs: one run takes seconds, so a single one is at the
-    mercy of whatever else the machine does in those seconds (runs here vary by 20-40%), while
-    the androguard loop's two minutes average that out. androguard: AnalyzeAPK over the folder
+    may use), the median of ``repeat`` runs taken before and after androguard's: one run takes
+    seconds, so a single one is at the mercy of whatever else the machine does in those seconds
+    (runs here vary by 20-40%), while the androguard loop's two minutes average that out.
+    androguard: AnalyzeAPK over the folder
     in one loop, and in a pool of the same N processes so the engines are also compared at
     equal parallelism.
     """
@@ -185,16 +186,19 @@ def folder_scan(apks: list[Path], tmp: Path, timeout: float, *, analyze: bool, r
     appwarden_cli = str(Path(sys.executable).with_name("appwarden"))
     out: dict[str, object] = {"apks": len(apks), "jobs": jobs}
     command = [appwarden_cli, "scan", str(folder), "--format", "json", "-o", str(tmp / "folder-out"), "-j", str(jobs)]
-    runs = [_wall(command, timeout) for _ in range(repeat)]
-    good = [r for r in runs if r is not None]
-    out["appwarden_cli_runs_s"] = good
-    out["appwarden_cli_s"] = statistics.median(good) if len(good) == len(runs) else None
+    # Half the runs before androguard's and half after: this machine's speed drifts by 20-30% over
+    # minutes, and runs taken only before a four-minute comparison would all share one moment.
+    runs = [_wall(command, timeout) for _ in range((repeat + 1) // 2)]
     if analyze:
         worker = str(HERE / "worker.py")
         out["androguard_loop_s"] = _wall([sys.executable, worker, "androguard-folder", str(folder), "1"], timeout * 4)
         out["androguard_pool_s"] = _wall(
             [sys.executable, worker, "androguard-folder", str(folder), str(jobs)], timeout * 4
         )
+    runs += [_wall(command, timeout) for _ in range(repeat // 2)]
+    good = [r for r in runs if r is not None]
+    out["appwarden_cli_runs_s"] = good
+    out["appwarden_cli_s"] = statistics.median(good) if good and len(good) == len(runs) else None
     aw = out.get("appwarden_cli_s")
     for key in ("androguard_loop_s", "androguard_pool_s"):
         other = out.get(key)
