@@ -15,20 +15,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import dex_builder
 
-from appwarden.apk import dex as dexmod
 from appwarden.apk.dex import DexFile, PackedTexts, expand_texts, join_texts
 from appwarden.errors import MalformedStructureError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@pytest.fixture(params=["accelerated", "pure"])
-def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "pure":
-        monkeypatch.setattr(dexmod, "_accel", None)
-    elif not dexmod.accelerated():
-        pytest.skip("the C accelerator is not built")
-    return str(request.param)
 
 
 def test_packed_strings_equal_the_batch_with_non_ascii_and_surrogates(backend: str) -> None:

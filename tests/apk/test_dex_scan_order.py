@@ -60,15 +60,6 @@ def _out_of_order_app() -> bytes:
     return b.build()
 
 
-@pytest.fixture(params=["accelerated", "pure"])
-def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "pure":
-        monkeypatch.setattr(dexmod, "_accel", None)
-    elif not dexmod.accelerated():
-        pytest.skip("the C accelerator is not built")
-    return str(request.param)
-
-
 def test_damaged_methods_listed_out_of_order(backend: str) -> None:
     raw = _out_of_order_app()
     tables, warnings = _scanned(raw)

@@ -499,84 +499,7 @@ done:
     return result;
 }
 
-/* ascii_protos(data, string_offs, type_ids, proto_rows, idxs) -> list of str or None, one per idx.
- * proto_rows holds (shorty, return type, parameters offset) per proto_id. A str "(params)ret" only
- * when the parameter type_list lies inside the file and every type index and type name is in range
- * and plain ASCII (see ascii_strings); anything else is None and dex.py builds it (with its errors
- * and warnings). */
-static PyObject *ascii_protos(PyObject *self, PyObject *args) {
-    PyObject *o_data, *o_offs, *o_types, *o_rows, *o_idxs;
-    if (!PyArg_ParseTuple(args, "OOOOO", &o_data, &o_offs, &o_types, &o_rows, &o_idxs)) return NULL;
-    Py_buffer data = {0}, offs = {0}, types = {0}, rows = {0}, idxs = {0};
-    PyObject *result = NULL;
-    charbuf text = {0};
-    if (PyObject_GetBuffer(o_data, &data, PyBUF_SIMPLE) < 0) return NULL;
-    if (get_u32_array(o_offs, &offs, "string_offs") < 0) goto done;
-    if (get_u32_array(o_types, &types, "type_ids") < 0) goto done;
-    if (get_u32_array(o_rows, &rows, "proto_rows") < 0) goto done;
-    if (get_u32_array(o_idxs, &idxs, "idxs") < 0) goto done;
-    const uint8_t *d = (const uint8_t *)data.buf;
-    const size_t n = (size_t)data.len;
-    const uint32_t *off_v = (const uint32_t *)offs.buf;
-    const size_t n_offs = (size_t)offs.len / 4;
-    const uint32_t *type_v = (const uint32_t *)types.buf;
-    const size_t n_types = (size_t)types.len / 4;
-    const uint32_t *row_v = (const uint32_t *)rows.buf;
-    const size_t n_protos = (size_t)rows.len / 12;
-    const uint32_t *idx_v = (const uint32_t *)idxs.buf;
-    const size_t n_idx = (size_t)idxs.len / 4;
-    result = PyList_New((Py_ssize_t)n_idx);
-    if (!result) goto done;
-    for (size_t i = 0; i < n_idx; i++) {
-        PyObject *item = NULL;
-        uint32_t idx = idx_v[i];
-        int ok = idx < n_protos;
-        const char *s;
-        size_t len;
-        text.len = 0;
-        if (ok && cb_put(&text, "(", 1) < 0) goto fail;
-        uint32_t params_off = ok ? row_v[3 * (size_t)idx + 2] : 0;
-        if (ok && params_off != 0) {
-            if (n < 4 || params_off > n - 4) {
-                ok = 0;
-            } else {
-                uint32_t count = rd32(d + params_off);
-                if ((uint64_t)params_off + 4 + 2 * (uint64_t)count > n) ok = 0;
-                for (uint32_t k = 0; ok && k < count; k++) {
-                    uint16_t t = rd16(d + params_off + 4 + 2 * (size_t)k);
-                    ok = t < n_types && ascii_string_at(d, n, off_v, n_offs, type_v[t], &s, &len);
-                    if (ok && cb_put(&text, s, len) < 0) goto fail;
-                }
-            }
-        }
-        if (ok) {
-            uint32_t ret = row_v[3 * (size_t)idx + 1];
-            ok = ret < n_types && ascii_string_at(d, n, off_v, n_offs, type_v[ret], &s, &len);
-            if (ok && (cb_put(&text, ")", 1) < 0 || cb_put(&text, s, len) < 0)) goto fail;
-        }
-        if (ok) {
-            item = PyUnicode_DecodeASCII(text.buf, (Py_ssize_t)text.len, NULL);
-            if (!item) goto fail;
-        } else {
-            item = Py_None;
-            Py_INCREF(item);
-        }
-        PyList_SET_ITEM(result, (Py_ssize_t)i, item);
-    }
-    goto done;
-fail:
-    Py_CLEAR(result);
-done:
-    PyMem_Free(text.buf);
-    PyBuffer_Release(&idxs);
-    PyBuffer_Release(&rows);
-    PyBuffer_Release(&types);
-    PyBuffer_Release(&offs);
-    PyBuffer_Release(&data);
-    return result;
-}
-
-/* The packed forms of ascii_strings and ascii_protos: every text of the batch in one buffer.
+/* The packed form of ascii_strings, and the prototype texts: every text of the batch in one buffer.
  * Each returns (texts, ends, misses): the texts' bytes back to back, the end offset of each text in
  * that buffer (uint32 LE, one per idx), and the positions among idxs (uint32 LE) of the texts that
  * are not plain ASCII: those are empty here and dex.py builds them (with their warnings) and splices
@@ -648,8 +571,11 @@ done:
     return result;
 }
 
-/* ascii_protos_packed(data, string_offs, type_ids, proto_rows, idxs) -> (texts, ends, misses): the
- * "(params)ret" texts of ascii_protos, packed. */
+/* ascii_protos_packed(data, string_offs, type_ids, proto_rows, idxs) -> (texts, ends, misses).
+ * proto_rows holds (shorty, return type, parameters offset) per proto_id. A text "(params)ret" only
+ * when the parameter type_list lies inside the file and every type index and type name is in range
+ * and plain ASCII (see ascii_strings); anything else is a miss, which dex.py builds (with its errors
+ * and warnings). */
 static PyObject *ascii_protos_packed(PyObject *self, PyObject *args) {
     PyObject *o_data, *o_offs, *o_types, *o_rows, *o_idxs;
     if (!PyArg_ParseTuple(args, "OOOOO", &o_data, &o_offs, &o_types, &o_rows, &o_idxs)) return NULL;
@@ -1012,7 +938,6 @@ static PyMethodDef methods[] = {
     {"find_needles", find_needles, METH_VARARGS, "Positions of any of several byte strings, one per string (see DexFile.strings_containing)."},
     {"encoded_array_strings", encoded_array_strings, METH_VARARGS, "Top-level string values of encoded arrays (see DexFile.encoded_array_strings)."},
     {"join_texts", join_texts, METH_VARARGS, "Concatenate str pairs by index (see dex._join_texts)."},
-    {"ascii_protos", ascii_protos, METH_VARARGS, "Build plain-ASCII prototype texts (see DexFile.proto_batch)."},
     {"ascii_strings_packed", ascii_strings_packed, METH_VARARGS, "ascii_strings into one buffer (see DexFile.string_pack)."},
     {"ascii_protos_packed", ascii_protos_packed, METH_VARARGS, "ascii_protos into one buffer (see DexFile.proto_pack)."},
     {"unpack_texts", unpack_texts, METH_VARARGS, "Decode texts of a packed buffer (see dex.PackedTexts)."},

@@ -1323,20 +1323,7 @@ class DexFile:
     def proto_batch(self, idxs: npt.NDArray[np.integer[Any]]) -> list[str]:
         """:meth:`proto` of each of these distinct proto ids, in order, without caching them (as
         :meth:`string_batch`)."""
-        count = len(self._proto_ids)
-        if _accel is None or not len(idxs) or not count:
-            return [self.proto(i) for i in idxs.tolist()]
-        wanted = np.ascontiguousarray(idxs[idxs < count], dtype=np.uint32)
-        fast = iter(
-            _accel.ascii_protos(
-                self._data,
-                np.ascontiguousarray(self._string_offs, dtype=np.uint32),
-                np.ascontiguousarray(self._type_ids, dtype=np.uint32),
-                np.ascontiguousarray(self._proto_ids, dtype=np.uint32),
-                wanted,
-            )
-        )
-        return [text if i < count and (text := next(fast)) is not None else self.proto(i) for i in idxs.tolist()]
+        return list(self.proto_pack(idxs))
 
     def string_pack(self, idxs: npt.NDArray[np.integer[Any]]) -> PackedTexts:
         """:meth:`string_batch` as :class:`PackedTexts`, built without a str per text."""
@@ -1353,7 +1340,8 @@ class DexFile:
         """:meth:`proto_batch` as :class:`PackedTexts`, built without a str per text."""
         count = len(self._proto_ids)
         if _accel is None or not len(idxs) or not count or int(idxs.max()) >= count:
-            return PackedTexts.of(self.proto_batch(idxs))
+            # One by one: an out-of-range id raises from proto(), after the ones before it.
+            return PackedTexts.of(self.proto(i) for i in idxs.tolist())
         packed = _accel.ascii_protos_packed(
             self._data,
             np.ascontiguousarray(self._string_offs, dtype=np.uint32),
