@@ -1323,7 +1323,8 @@ class DexFile:
     def proto_batch(self, idxs: npt.NDArray[np.integer[Any]]) -> list[str]:
         """:meth:`proto` of each of these distinct proto ids, in order, without caching them (as
         :meth:`string_batch`)."""
-        return list(self.proto_pack(idxs))
+        texts = self.proto_pack(idxs)
+        return texts.take(np.arange(len(texts)))
 
     def string_pack(self, idxs: npt.NDArray[np.integer[Any]]) -> PackedTexts:
         """:meth:`string_batch` as :class:`PackedTexts`, built without a str per text."""
