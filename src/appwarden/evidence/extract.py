@@ -230,6 +230,9 @@ class CodeRelevance:
     call_graph_classes: AbstractSet[str]
     string_needles: tuple[bytes, ...]
     string_needles_ignore_case: tuple[bytes, ...]
+    #: Drops the per-class verdicts (they hold a descriptor string for every class any DEX so far
+    #: referenced); per-package ones stay. Called between DEX files.
+    forget_classes: Callable[[], None]
 
 
 def mutf8(text: str) -> bytes:
@@ -325,6 +328,12 @@ def code_relevance(
             ownership == "some" and detector.prefixes.match(descriptor_to_class(descriptor)) is not None
         )
 
+    def forget_classes() -> None:
+        verdicts.clear()
+        dead_ends.clear()
+        sdk_class.cache_clear()
+        sdk_owned.cache_clear()
+
     texts = {"://", *CONSENT_MARKERS}
     texts.update(s.descriptor for s in spec_list if s.kind == "string")
     texts.update(arg for s in spec_list for arg in s.string_argument)
@@ -337,6 +346,7 @@ def code_relevance(
         call_graph_classes=defined.keys(),
         string_needles=tuple(sorted(mutf8(t) for t in texts if t)),
         string_needles_ignore_case=tuple(sorted(mutf8(t) for t in CONSENT_MARKERS_IGNORE_CASE)),
+        forget_classes=forget_classes,
     )
 
 
@@ -1324,6 +1334,10 @@ def _index_code(
         del dex, dex_or_warning, kept
         class_count, _ = build_bodies()
         del build_bodies  # its rows and texts would otherwise stay through the next DEX
+        if relevance is not None:
+            # Every DEX names the framework's classes again, but a verdict cached for each class
+            # holds its descriptor string for the whole scan; deciding them again costs less.
+            relevance.forget_classes()
         for info in scratch.classes.values():
             if program.add_class(info):  # an earlier DEX's definition wins, as on Android
                 callees = scratch.class_invokes.get(info.descriptor)
