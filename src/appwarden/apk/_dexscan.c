@@ -264,18 +264,27 @@ static void init_widths(void) {
 static PyObject *scan_code(PyObject *self, PyObject *args) {
     PyObject *o_data, *o_methods;
     unsigned long long n_strings, n_types, n_fields, n_methods, n_call_sites, max_units, budget;
-    if (!PyArg_ParseTuple(args, "OO(KKKKK)KK", &o_data, &o_methods, &n_strings, &n_types, &n_fields, &n_methods,
-                          &n_call_sites, &max_units, &budget))
+    /* Optional filters (empty: keep every row): a flag per opcode, and a flag per string id for
+     * const-string rows. Operands are range-checked (and problems recorded) either way. */
+    Py_buffer op_keep = {0}, string_keep = {0};
+    if (!PyArg_ParseTuple(args, "OO(KKKKK)KK|y*y*", &o_data, &o_methods, &n_strings, &n_types, &n_fields, &n_methods,
+                          &n_call_sites, &max_units, &budget, &op_keep, &string_keep))
         return NULL;
+    if (op_keep.buf && op_keep.len != 0 && op_keep.len != 256) {
+        PyErr_SetString(PyExc_ValueError, "op_keep must hold 256 flags or none");
+        PyBuffer_Release(&op_keep);
+        PyBuffer_Release(&string_keep);
+        return NULL;
+    }
+    const uint8_t *op_flags = op_keep.len ? (const uint8_t *)op_keep.buf : NULL;
+    const uint8_t *string_flags = string_keep.len ? (const uint8_t *)string_keep.buf : NULL;
+    const uint64_t n_string_flags = (uint64_t)string_keep.len;
     Py_buffer data = {0}, meth = {0};
     PyObject *problems = NULL, *result = NULL;
     outbuf tables[4] = {{0}}; /* invokes, strings, fields, const-class */
     uint64_t walked = 0;
-    if (PyObject_GetBuffer(o_data, &data, PyBUF_C_CONTIGUOUS) < 0) return NULL;
-    if (get_u32_array(o_methods, &meth, "methods") < 0) {
-        PyBuffer_Release(&data);
-        return NULL;
-    }
+    if (PyObject_GetBuffer(o_data, &data, PyBUF_C_CONTIGUOUS) < 0) goto done;
+    if (get_u32_array(o_methods, &meth, "methods") < 0) goto done;
     problems = PyList_New(0);
     if (!problems) goto done;
     {
@@ -384,7 +393,9 @@ static PyObject *scan_code(PyObject *self, PyObject *args) {
                         continue;
                     }
                     if (idx < limit) {
-                        if (emit(pass, &tables[table], midx, op, (uint32_t)idx, (uint32_t)pc) < 0) goto done;
+                        int keep = (!op_flags || op_flags[op]) &&
+                                   (table != 1 || !string_flags || (idx < n_string_flags && string_flags[idx]));
+                        if (keep && emit(pass, &tables[table], midx, op, (uint32_t)idx, (uint32_t)pc) < 0) goto done;
                     } else if (problem(pass, problems, "operand_out_of_range", midx, pc, op) < 0) {
                         goto done;
                     }
@@ -407,6 +418,8 @@ done:
     for (int i = 0; i < 4; i++) Py_XDECREF(tables[i].ba);
     PyBuffer_Release(&meth);
     PyBuffer_Release(&data);
+    PyBuffer_Release(&string_keep);
+    PyBuffer_Release(&op_keep);
     return result;
 }
 

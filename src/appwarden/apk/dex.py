@@ -570,8 +570,14 @@ def _scan_code_py(
     counts: tuple[int, int, int, int, int],
     max_units: int,
     budget: int,
+    op_keep: bytes = b"",
+    string_keep: bytes = b"",
 ) -> tuple[tuple[bytes, bytes, bytes, bytes], int, list[tuple[str, int, int, int]]]:
     """Walk every code item once (pure Python twin of ``_dexscan.scan_code``).
+
+    ``op_keep`` (256 flags) and ``string_keep`` (a flag per string id), when given, leave out the
+    rows of other opcodes and the const-string rows of other strings; operands are range-checked
+    (and problems recorded) all the same.
 
     ``method_code_pairs`` holds (method_idx, code_off) pairs; ``counts`` the sizes of the string, type,
     field, method and call-site tables for operand range checks. Code items may be shared by
@@ -655,7 +661,10 @@ def _scan_code_py(
                 pc += width
                 continue
             if idx < limit:
-                tables[table].extend((midx, op, idx, pc))
+                if (not op_keep or op_keep[op]) and (
+                    table != 1 or not string_keep or (idx < len(string_keep) and string_keep[idx])
+                ):
+                    tables[table].extend((midx, op, idx, pc))
             else:
                 problems.append(("operand_out_of_range", midx, pc, op))
             pc += width
@@ -1448,8 +1457,25 @@ class DexFile:
 
     def code_references(self) -> CodeReferences:
         """Scan all code once (cached): invokes, const-string(s), field accesses and const-class per caller."""
-        if self._code_refs is not None:
-            return self._code_refs
+        if self._code_refs is None:
+            self._code_refs = self._scan_references(b"", b"")
+        return self._code_refs
+
+    def selected_references(self, opcodes: Iterable[int], strings: npt.ArrayLike) -> CodeReferences:
+        """:meth:`code_references` restricted to rows of these opcodes and, for const-string rows,
+        to these string ids; scanned afresh, not cached. Warnings are those of a full scan: every
+        operand is still range-checked. A caller that drops most rows (field writes, strings no
+        matcher reads) never holds them, where filtering a full scan would hold both at once."""
+        op_keep = bytearray(256)
+        for op in opcodes:
+            op_keep[op] = 1
+        wanted = np.asarray(strings, dtype=np.int64)
+        string_keep = bytearray(len(self._string_offs))
+        wanted = wanted[(wanted >= 0) & (wanted < len(string_keep))]
+        np.frombuffer(string_keep, dtype=np.uint8)[wanted] = 1
+        return self._scan_references(bytes(op_keep), bytes(string_keep))
+
+    def _scan_references(self, op_keep: bytes, string_keep: bytes) -> CodeReferences:
         records = self._decoded_class_data()
         methods = np.ascontiguousarray(records[:, [2, 4]], dtype=np.uint32)
         counts = (
@@ -1463,7 +1489,13 @@ class DexFile:
 
         def scan(in_order: npt.NDArray[np.uint32]) -> tuple[tuple[Any, ...], int, list[tuple[str, int, int, int]]]:
             found: tuple[tuple[Any, ...], int, list[tuple[str, int, int, int]]] = backend(
-                self._data, in_order, counts, self.limits.max_code_units_per_method, SCAN_BUDGET_PER_BYTE * self.size
+                self._data,
+                in_order,
+                counts,
+                self.limits.max_code_units_per_method,
+                SCAN_BUDGET_PER_BYTE * self.size,
+                op_keep,
+                string_keep,
             )
             return found
 
@@ -1496,7 +1528,7 @@ class DexFile:
         while pending:
             wrapped.append(ReferenceTable.from_packed(pending.pop(0)))
         invokes, strings, fields, classes = wrapped
-        self._code_refs = CodeReferences(
+        return CodeReferences(
             methods_scanned=int(np.count_nonzero(records[:, 4])) if len(records) else 0,
             code_units_scanned=int(walked),
             invokes=invokes,
@@ -1504,7 +1536,6 @@ class DexFile:
             fields=fields,
             classes=classes,
         )
-        return self._code_refs
 
     def invokes_of(self, callee_method_idxs: set[int]) -> Iterator[tuple[int, int, int]]:
         """(caller_method_idx, callee_idx, code-unit offset) for every invoke of one of these methods.

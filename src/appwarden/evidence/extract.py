@@ -44,6 +44,9 @@ from appwarden import ENGINE_VERSION
 from appwarden.apk.arsc import ResourceTable
 from appwarden.apk.axml import parse_axml
 from appwarden.apk.dex import (
+    INVOKE_OPCODES,
+    OP_CONST_STRING,
+    OP_CONST_STRING_JUMBO,
     DexFile,
     DexLimits,
     PackedTexts,
@@ -106,6 +109,8 @@ _NATIVE_LIB = re.compile(r"^lib/([^/]+)/([^/]+\.so)$")
 # Field opcodes that read (iget*, sget*); writes do not collect anything.
 _FIELD_READ_OPS = frozenset({*range(0x52, 0x59), *range(0x60, 0x67)})
 _FIELD_READ_OPS_ARRAY = np.array(sorted(_FIELD_READ_OPS), dtype=np.uint32)
+#: What read_dex has the DEX scan keep: invokes, field reads and const-strings (of wanted strings).
+_SELECTED_OPS = frozenset({*INVOKE_OPCODES, *_FIELD_READ_OPS, OP_CONST_STRING, OP_CONST_STRING_JUMBO})
 _INVOKE_CUSTOM_MIN = 0xFC
 # invoke-virtual, invoke-interface and their /range forms: the only invokes that dispatch.
 _DISPATCH_OPS = frozenset({0x6E, 0x72, 0x74, 0x78})
@@ -385,24 +390,28 @@ def read_dex(
         if static_values_off:
             static_values.append((info, static_values_off))
     table = dex.method_table()
-    refs = dex.code_references()
     with_code = table[table[:, 4] != 0]
     string_filter: set[int] | None = None
     if relevance is not None:
         string_filter = set(
             dex.strings_containing_any(relevance.string_needles, relevance.string_needles_ignore_case).tolist()
         )
+        # Only the rows a matcher or the call graph can use are scanned into tables: field writes,
+        # const-class and the const-strings of other strings are never held (a third of the rows).
+        refs = dex.selected_references(_SELECTED_OPS, np.fromiter(string_filter, dtype=np.int64))
+    else:
+        refs = dex.code_references()
     _read_static_strings(dex, static_values, string_filter)
 
     invokes = all_invokes = refs.invokes.rows
-    fields = refs.fields.rows[member_of(refs.fields.opcode, _FIELD_READ_OPS_ARRAY)]
+    fields = refs.fields.rows
     strings = refs.strings.rows
+    if relevance is None:
+        fields = fields[member_of(refs.fields.opcode, _FIELD_READ_OPS_ARRAY)]
     # graph_*: every row anyone uses (matchers and call graph); invokes/fields: the matchers' rows.
     graph_invokes, graph_fields = invokes, fields
     deferred_callers: npt.NDArray[Any] = np.zeros(0, dtype=np.uint32)
     if relevance is not None:
-        wanted = np.fromiter(string_filter or (), dtype=np.int64)
-        strings = strings[member_of(strings[:, 2], wanted)]
         # The scan's field, string and class tables go now that their kept rows are copied; the
         # invoke table (all_invokes) stays until the SDK class pairs below are read from it.
         del refs
