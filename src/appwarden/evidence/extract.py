@@ -412,10 +412,9 @@ def read_dex(
     graph_invokes, graph_fields = invokes, fields
     deferred_callers: npt.NDArray[Any] = np.zeros(0, dtype=np.uint32)
     if relevance is not None:
-        # The scan's field, string and class tables go now that their kept rows are copied; the
-        # invoke table (all_invokes) stays until the SDK class pairs below are read from it.
+        # The selected scan is not cached on the DEX: its tables go with these names (the invoke
+        # table, all_invokes, once the SDK class pairs below are read from it).
         del refs
-        dex.release_code_references()
         eager, graph = _kept_members(dex, invokes, relevance, dex.method_class_types(), custom_ok=True)
         graph = _first_of_each(invokes, graph, _target_and_dispatch)
         graph_invokes, invokes, late_invokes = invokes[eager | graph], invokes[eager], invokes[graph, 0]
