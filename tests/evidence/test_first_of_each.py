@@ -27,7 +27,7 @@ def test_first_row_of_each_caller_and_key_survives_in_order() -> None:
 
 
 def test_slices_never_split_a_callers_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(extract, "_PAIR_SLICE_ROWS", 2)
+    monkeypatch.setattr(extract, "_SLICE_ROWS", 2)
     rows = np.array([[c, 0x6E, t, i] for i, (c, t) in enumerate([(1, 5), (1, 6), (1, 5), (1, 5), (3, 5)])], np.uint32)
     kept = extract._first_of_each(rows, np.ones(len(rows), dtype=bool), extract._target_and_dispatch)
     assert kept.tolist() == [True, True, False, False, True]

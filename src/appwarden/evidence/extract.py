@@ -614,9 +614,10 @@ def _build_bodies(
     return class_count, defined_count
 
 
-#: Invoke rows per slice when reading SDK class pairs (each slice's copies are alive at the largest
-#: DEX's peak: 8192 rows cost 0.3 MB, against 1.3 MB for 32768, for the same time).
-_PAIR_SLICE_ROWS = 1 << 13
+#: Rows per slice when reading SDK class pairs and when keeping the first of each call-graph row
+#: (each slice's copies are alive at the largest DEX's peak: 8192 rows cost 0.3 MB, against 1.3 MB
+#: for 32768, for the same time).
+_SLICE_ROWS = 1 << 13
 
 
 def _sdk_class_invokes(
@@ -635,8 +636,8 @@ def _sdk_class_invokes(
     # One int64 key per invoke, a slice of rows at a time: this runs beside the largest DEX's
     # other tables, and a slice's distinct pairs are far fewer than its rows.
     found: list[npt.NDArray[np.int64]] = []
-    for start in range(0, len(invokes), _PAIR_SLICE_ROWS):
-        rows = invokes[start : start + _PAIR_SLICE_ROWS][kept[start : start + _PAIR_SLICE_ROWS]]
+    for start in range(0, len(invokes), _SLICE_ROWS):
+        rows = invokes[start : start + _SLICE_ROWS][kept[start : start + _SLICE_ROWS]]
         keys = class_types[rows[:, 0]].astype(np.int64)
         keys <<= 32
         keys |= class_types[rows[:, 2]]
@@ -796,7 +797,7 @@ def _first_of_each(
     # keep the keys and their sort small beside the largest DEX's tables.
     start = 0
     while start < len(at):
-        end = min(start + _PAIR_SLICE_ROWS, len(at))
+        end = min(start + _SLICE_ROWS, len(at))
         if end < len(at):
             end = start + int(np.searchsorted(callers[start:], callers[end - 1], side="right"))
         keys = callers[start:end].astype(np.int64) << 32
