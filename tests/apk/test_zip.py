@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import mmap
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -193,6 +195,48 @@ def test_inflate_limit_message_names_entry_and_limit() -> None:
     archive = ApkArchive.open(builder.build(), limits)
     with pytest.raises(LimitExceededError, match=r"entry 'classes.dex' inflates past 2 MiB \(limit max_entry_size\)"):
         archive.read("classes.dex")
+
+
+# ------------------------------------------------------------------ reading into a private map
+def _large_apk(method: int) -> tuple[bytes, bytes]:
+    rng = random.Random(5)
+    content = bytes(rng.getrandbits(8) for _ in range(3 * 2**20 // 4)) * 4 + b"tail"
+    builder = hostile.minimal_apk()
+    if method == zipfile.ZIP_DEFLATED:
+        builder.add("classes2.dex", content)
+    else:
+        builder.add("classes2.dex", content, method=hostile.STORED)
+    return builder.build(), content
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
+def test_read_mapped_gives_a_large_entry_in_a_private_map_with_the_same_bytes(method: int) -> None:
+    data, content = _large_apk(method)
+    with ApkArchive.open(data) as archive:
+        mapped = archive.read_mapped("classes2.dex")
+        small = archive.read_mapped(hostile.MANIFEST)
+    assert isinstance(small, bytes) and small == hostile.MANIFEST_BYTES
+    if not zipmod.CAN_RELEASE_PAGES:
+        assert mapped == content
+        return
+    assert isinstance(mapped, mmap.mmap)
+    assert len(mapped) == len(content) and mapped[:] == content
+    # Private: a page handed back is gone (reads as zeros), not kept in shared memory.
+    mapped.madvise(mmap.MADV_DONTNEED, 0, mmap.PAGESIZE)
+    assert mapped[: mmap.PAGESIZE] == bytes(mmap.PAGESIZE)
+
+
+def test_read_mapped_refuses_what_read_refuses() -> None:
+    limits = ZipLimits(max_ratio=1e9)
+    lying = ApkArchive.open(hostile.deflate_bomb(uncompressed=16 * 2**20, declared=2 * 2**20), limits)
+    with pytest.raises(HostileApkError, match=r"'assets/bomb.bin' inflates past its declared size of 2097152 bytes"):
+        lying.read_mapped("assets/bomb.bin")
+    honest = ApkArchive.open(hostile.deflate_bomb(uncompressed=64 * 2**20, declared=None))
+    with pytest.raises(LimitExceededError, match=r"declares a compression ratio of \d+:1, over 200:1"):
+        honest.read_mapped("assets/bomb.bin")
+    short = ApkArchive.open(hostile.deflate_bomb(uncompressed=2 * 2**20, declared=3 * 2**20), limits)
+    with pytest.raises(MalformedStructureError, match=r"inflates to 2097152 bytes but declares 3145728"):
+        short.read_mapped("assets/bomb.bin")
 
 
 # ------------------------------------------------------------------ accepted oddities

@@ -15,6 +15,7 @@ Hostile input never raises anything but :class:`MalformedStructureError` or
 from __future__ import annotations
 
 import bisect
+import mmap
 import os
 import struct
 import sys
@@ -69,6 +70,11 @@ _MAP_METHOD_IDS: Final = 0x0005
 _MAP_CLASS_DEFS: Final = 0x0006
 _MAP_CALL_SITE_IDS: Final = 0x0007
 _MAP_METHOD_HANDLES: Final = 0x0008
+#: What a DexFile reads from: the file's bytes, or a map they were inflated into (DexFile.release_pages).
+DexBytes: TypeAlias = bytes | memoryview | mmap.mmap
+_MAP_CODE_ITEMS: Final = 0x2001
+#: Sections no reader here ever reads: debug info, annotations, hidden-API flags.
+_UNREAD_SECTIONS: Final = frozenset({0x1002, 0x1003, 0x2003, 0x2004, 0x2006, 0xF000})
 
 # Opcode groups (Dalvik bytecode). Kept in sync with _dexscan.c.
 OP_CONST_STRING: Final = 0x1A
@@ -474,7 +480,7 @@ def _ints(values: U32Input) -> list[int]:
     return values.ravel().tolist() if isinstance(values, np.ndarray) else values.tolist()
 
 
-def read_uleb128(data: bytes | memoryview, pos: int, end: int) -> tuple[int, int]:
+def read_uleb128(data: DexBytes, pos: int, end: int) -> tuple[int, int]:
     """Decode a uleb128 at ``pos``; return (value, next position).
 
     The DEX format allows at most 5 bytes (32 bits). Longer or truncated encodings raise
@@ -497,7 +503,7 @@ def read_uleb128(data: bytes | memoryview, pos: int, end: int) -> tuple[int, int
 
 
 def _class_data_py(
-    data: bytes | memoryview,
+    data: DexBytes,
     class_data_offs: U32Input,
     class_type_idxs: U32Input,
     method_class_idx: U32Input,
@@ -565,7 +571,7 @@ def _class_data_py(
 
 
 def _scan_code_py(
-    data: bytes | memoryview,
+    data: DexBytes,
     method_code_pairs: U32Input,
     counts: tuple[int, int, int, int, int],
     max_units: int,
@@ -702,7 +708,7 @@ class DexFile:
     size: int
     warnings: list[tuple[str, str]]
 
-    def __init__(self, data: bytes | memoryview, name: str, limits: DexLimits) -> None:
+    def __init__(self, data: DexBytes, name: str, limits: DexLimits) -> None:
         # Use DexFile.parse: __init__ only stores; parse() validates.
         self._data = data
         self.name = name
@@ -727,11 +733,16 @@ class DexFile:
         self._class_data: tuple[bytes, int] | None = None
         self._code_refs: CodeReferences | None = None
         self._call_site_methods: dict[int, tuple[int, ...]] = {}
+        #: (offset, type) of each map_list section, for release_pages.
+        self._sections: list[tuple[int, int]] = []
+        self._released: set[int] = set()  # section types whose pages were handed back
+        self._code_scanned = False  # set by the first scan: its code pages may go after it
+        self._ids_end = HEADER_SIZE
 
     # -- construction -------------------------------------------------------------------------
 
     @classmethod
-    def parse(cls, data: bytes | memoryview, name: str = "classes.dex", limits: DexLimits | None = None) -> DexFile:
+    def parse(cls, data: DexBytes, name: str = "classes.dex", limits: DexLimits | None = None) -> DexFile:
         """Validate the header, the id tables and the map list; return a lazily-decoding reader.
 
         Raises MalformedStructureError for a file Android would refuse outright and
@@ -816,6 +827,21 @@ class DexFile:
         field_words = self._u32_table(fields_off, n_fields, "field_ids", 2)
         method_words = self._u32_table(methods_off, n_methods, "method_ids", 2)
         self._class_defs = self._u32_table(classes_off, n_classes, "class_defs", 8)
+        self._ids_end = max(
+            HEADER_SIZE,
+            *(
+                off + size * count
+                for off, size, count in (
+                    (strings_off, 4, n_strings),
+                    (types_off, 4, n_types),
+                    (protos_off, 12, n_protos),
+                    (fields_off, 8, n_fields),
+                    (methods_off, 8, n_methods),
+                    (classes_off, 32, n_classes),
+                )
+                if count
+            ),
+        )
 
         # Unpack the ushort pairs once; these arrays are small (≤ 8 bytes per id).
         self._field_class = (field_words[:, 0] & 0xFFFF).astype(np.uint32) if n_fields else np.zeros(0, np.uint32)
@@ -931,6 +957,7 @@ class DexFile:
             if item_off >= self.size:
                 self._warn.add("map_list_bad", f"map_list item {item_type:#06x} has offset {item_off:#x} past the end")
                 continue
+            self._sections.append((item_off, item_type))
             expected = header_counts.get(item_type)
             if expected is not None and expected != item_size:
                 self._warn.add(
@@ -955,6 +982,70 @@ class DexFile:
                     self._method_handles = table.reshape(item_size, 2)
         if _MAP_HEADER not in seen:
             self._warn.add("map_list_bad", "map_list has no header entry")
+        self._sections.sort()
+
+    # -- memory -------------------------------------------------------------------------------
+
+    def release_pages(self) -> int:
+        """Hand back the pages of what this reader will not read again; the bytes released.
+
+        Debug info, annotations and hidden-API flags are never read, and the code items are
+        read once, by the scan: together about half of a DEX. When the DEX lives in a memory map
+        of its own (ApkArchive.read_mapped), their whole pages go back to the OS now instead of
+        when the reader goes, so the tables built from the DEX do not sit beside all of it. Call
+        it once the class data is decoded (any time: it decodes it), and again after the scan.
+        A section is released only where no later read starts inside it and it does not
+        intersect the string data or id tables: in a DEX whose structures overlap (hostile or
+        corrupt) the pages stay. Bytes (no map) release nothing.
+        """
+        data = self._data
+        if not isinstance(data, mmap.mmap) or data.closed:
+            return 0
+        kinds = set(_UNREAD_SECTIONS)
+        if self._code_scanned:
+            kinds.add(_MAP_CODE_ITEMS)
+        kinds -= self._released
+        # A section runs to the next one's start (the map lists no sizes in bytes).
+        ends = [start for start, _ in self._sections[1:]] + [self.size]
+        spans = [(start, end, kind) for (start, kind), end in zip(self._sections, ends, strict=True) if kind in kinds]
+        if not spans:
+            return 0
+        read_later = self._later_reads()
+        released = 0
+        for start, end, kind in spans:
+            self._released.add(kind)
+            first = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE
+            last = end // mmap.PAGESIZE * mmap.PAGESIZE
+            if last <= first or self._read_between(read_later, first, last):
+                continue
+            data.madvise(mmap.MADV_DONTNEED, first, last - first)
+            released += last - first
+        return released
+
+    def _later_reads(self) -> tuple[list[npt.NDArray[Any]], list[tuple[int, int]]]:
+        """Where reads after now may start (offset columns), and the ranges read whole."""
+        starts: list[npt.NDArray[Any]] = [self._string_offs, self._call_site_offs]
+        if len(self._proto_ids):
+            starts.append(self._proto_ids[:, 2])  # parameter type lists
+        if len(self._class_defs):
+            starts += [self._class_defs[:, col] for col in (3, 6, 7)]  # interfaces, class data, static values
+        if not self._code_scanned:
+            starts.append(self._decoded_class_data()[:, 4])
+        ranges = [(0, self._ids_end)]
+        if len(self._string_offs):
+            _, first, end = self._string_region()
+            ranges.append((first, end))
+        tables = {_MAP_CALL_SITE_IDS: 4 * len(self._call_site_offs), _MAP_METHOD_HANDLES: 8 * len(self._method_handles)}
+        ranges += [(off, off + tables[kind]) for off, kind in self._sections if kind in tables]
+        return starts, ranges
+
+    @staticmethod
+    def _read_between(later: tuple[list[npt.NDArray[Any]], list[tuple[int, int]]], first: int, last: int) -> bool:
+        # Offset 0 ("none" in every column) never counts: no page before the id tables' end goes.
+        starts, ranges = later
+        return any(a < last and first < b for a, b in ranges) or any(
+            bool(((column >= first) & (column < last)).any()) for column in starts
+        )
 
     # -- ids ----------------------------------------------------------------------------------
 
@@ -1013,7 +1104,7 @@ class DexFile:
         # A MUTF-8 string takes at most 3 bytes per UTF-16 unit: bounding the NUL search keeps a
         # missing terminator from costing a scan of the whole file per string.
         limit = min(self.size, pos + 3 * utf16_size + 1)
-        if isinstance(data, bytes):
+        if isinstance(data, (bytes, mmap.mmap)):
             end = data.find(b"\0", pos, limit)
         else:
             end = bytes(data[pos:limit]).find(b"\0")
@@ -1383,7 +1474,7 @@ class DexFile:
 
     def _strings_with_needles(self, exact: list[bytes], folded: list[bytes]) -> IntArray:
         sorted_offs, first, end = self._string_region()
-        data = self._data if isinstance(self._data, bytes) else bytes(self._data)
+        data = self._data if isinstance(self._data, (bytes, mmap.mmap)) else bytes(self._data)
         # One pass for all needles, without copying (or lower-casing) the region.
         starts_rel = np.ascontiguousarray(sorted_offs - first, dtype=np.uint32)
         found = _accel.find_needles(data, first, end, starts_rel, exact, folded)
@@ -1405,7 +1496,7 @@ class DexFile:
                 [] if ignore_ascii_case else needle_list, needle_list if ignore_ascii_case else []
             )
         sorted_offs, first, end = self._string_region()
-        data = self._data if isinstance(self._data, bytes) else bytes(self._data)
+        data = self._data if isinstance(self._data, (bytes, mmap.mmap)) else bytes(self._data)
         region = data[first:end]
         starts = (sorted_offs - first).tolist()
         if ignore_ascii_case:
@@ -1431,7 +1522,7 @@ class DexFile:
             # (an unterminated last string runs to the end of the file): search only there.
             sorted_offs = np.sort(self._string_offs)
             first, last = int(sorted_offs[0]), int(sorted_offs[-1])
-            data = self._data if isinstance(self._data, bytes) else bytes(self._data)
+            data = self._data if isinstance(self._data, (bytes, mmap.mmap)) else bytes(self._data)
             end = data.find(b"\0", last)
             self._string_region_cache = (sorted_offs, first, len(data) if end < 0 else end + 1)
         return self._string_region_cache
@@ -1476,6 +1567,8 @@ class DexFile:
         return self._scan_references(bytes(op_keep), bytes(string_keep))
 
     def _scan_references(self, op_keep: bytes, string_keep: bytes) -> CodeReferences:
+        if _MAP_CODE_ITEMS in self._released:
+            raise RuntimeError(f"{self.name}: the code was scanned and its pages released; scan it once")
         records = self._decoded_class_data()
         methods = np.ascontiguousarray(records[:, [2, 4]], dtype=np.uint32)
         counts = (
@@ -1518,6 +1611,7 @@ class DexFile:
         else:
             tables, walked, problems = scan(methods)
         del by_index, callers
+        self._code_scanned = True
         for code, ctx, a, b in problems:
             self._warn.add(code, _PROBLEM_TEXT[code].format(ctx=ctx, a=a, b=b))
         # One table at a time, each scanner output dropped once wrapped: a table whose callers

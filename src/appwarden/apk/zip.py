@@ -79,6 +79,9 @@ _MIB: Final = 2**20
 #: small, highly repetitive files (empty layouts, padding) compress very well.
 _RATIO_EXEMPT_BYTES: Final = _MIB
 _INFLATE_CHUNK: Final = 64 * 1024
+#: Entries from this size are read into a map of their own by ApkArchive.read_mapped: smaller ones
+#: hold too few whole pages for releasing some to matter.
+_MAPPED_MIN_BYTES: Final = _MIB
 #: Local headers checked between releases of the pages they touched, and the span around a touched
 #: page the kernel may map with it (fault-around, 64 KiB by default).
 _HEADER_BATCH: Final = 64
@@ -154,6 +157,23 @@ class ArchiveWarning:
     code: str
     message: str
     where: str | None = None
+
+
+#: Whether this platform gives anonymous private maps whose pages can be handed back (Linux, macOS).
+CAN_RELEASE_PAGES: Final = all(hasattr(mmap, n) for n in ("MAP_PRIVATE", "MAP_ANONYMOUS", "MADV_DONTNEED")) and hasattr(
+    mmap.mmap, "madvise"
+)
+
+
+def private_map(size: int) -> mmap.mmap:
+    """A zero-filled anonymous map of ``size`` bytes, private to this process.
+
+    Private, where Python's default for an anonymous map is shared: the pages of a shared map
+    handed back with madvise stay in the kernel's shared memory and return on the next read, so
+    they would leave the process's resident set without leaving memory. A private page handed
+    back is freed, and reads as zeros.
+    """
+    return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
 
 
 def _human_size(n: int | float) -> str:
@@ -671,6 +691,30 @@ class ApkArchive:
         for chunk in self.iter_read(entry):
             out.write(chunk)
         return out.getvalue()
+
+    def read_mapped(self, name: str) -> bytes | mmap.mmap:
+        """Like :meth:`read`, into an anonymous memory map of its own when the entry spans pages.
+
+        A reader that is done with part of a large entry can hand those pages back with
+        ``madvise`` (see DexFile.release_code) while it goes on reading the rest; a bytes object
+        holds all of its pages until the last reference goes. Entries under one page, and
+        platforms without ``madvise``, get bytes as from :meth:`read`.
+        """
+        entry = self.entry(name)
+        if entry.uncompressed_size < _MAPPED_MIN_BYTES or not CAN_RELEASE_PAGES:
+            return self.read(name)
+        # Checked before the map is made: a declared size over the limits maps nothing.
+        self._check_declared(entry, self._budget(entry))
+        out = private_map(entry.uncompressed_size)
+        try:
+            position = 0
+            for chunk in self.iter_read(entry):  # stops (and raises) at the first byte past the declared size
+                out[position : position + len(chunk)] = chunk
+                position += len(chunk)
+        except BaseException:
+            out.close()
+            raise
+        return out
 
     def iter_read(self, entry: ZipEntry) -> Iterator[bytes]:
         """The uncompressed bytes of ``entry`` in chunks (for hashing large entries without holding them).

@@ -390,6 +390,7 @@ def read_dex(
         if static_values_off:
             static_values.append((info, static_values_off))
     table = dex.method_table()
+    dex.release_pages()  # debug info and annotations: never read
     with_code = table[table[:, 4] != 0]
     string_filter: set[int] | None = None
     if relevance is not None:
@@ -401,6 +402,7 @@ def read_dex(
         refs = dex.selected_references(_SELECTED_OPS, np.fromiter(string_filter, dtype=np.int64))
     else:
         refs = dex.code_references()
+    dex.release_pages()  # the code: scanned
     _read_static_strings(dex, static_values, string_filter)
 
     invokes = all_invokes = refs.invokes.rows
@@ -1307,7 +1309,9 @@ def _index_code(
                             if shared is None:
                                 shared = only_super[superclass] = (superclass,)
                             defined[descriptor] = shared
-            if not keep_parsed:
+            if keep_parsed:
+                item.release_pages()
+            else:
                 item = None  # read again in the second pass
         parsed.append((entry.name, item))
         # The loop variable would hold the last DEX kept (a single-DEX app's only one) through the
@@ -1384,7 +1388,7 @@ def _parse_dex(archive: ApkArchive, name: str, limits: ScanLimits) -> DexFile | 
 
     Container-level trouble (bomb, CRC, overlap) propagates: it condemns the APK, not one DEX.
     """
-    data = archive.read(name)
+    data = archive.read_mapped(name)
     try:
         return DexFile.parse(data, name, limits.dex)
     except (LimitExceededError, MalformedStructureError) as exc:
