@@ -226,6 +226,17 @@ def test_read_mapped_gives_a_large_entry_in_a_private_map_with_the_same_bytes(me
     assert mapped[: mmap.PAGESIZE] == bytes(mmap.PAGESIZE)
 
 
+@pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
+def test_iter_read_gives_chunks_no_larger_than_asked(method: int) -> None:
+    data, content = _large_apk(method)
+    with ApkArchive.open(data) as archive:
+        entry = archive.entry("classes2.dex")
+        head = next(archive.iter_read(entry, chunk_bytes=16))
+        chunks = list(archive.iter_read(entry, chunk_bytes=100_000))
+    assert head == content[:16]
+    assert max(len(c) for c in chunks) <= 100_000 and b"".join(chunks) == content
+
+
 def test_read_mapped_refuses_what_read_refuses() -> None:
     limits = ZipLimits(max_ratio=1e9)
     lying = ApkArchive.open(hostile.deflate_bomb(uncompressed=16 * 2**20, declared=2 * 2**20), limits)

@@ -41,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from appwarden import ENGINE_VERSION
+from appwarden.allocator import release_free_heap
 from appwarden.apk.arsc import ResourceTable
 from appwarden.apk.axml import parse_axml
 from appwarden.apk.dex import (
@@ -205,7 +206,7 @@ def _code_like(path: str) -> bool:
 
 def _first_bytes(archive: ApkArchive, entry: ZipEntry, count: int) -> bytes:
     buf = bytearray()
-    for chunk in archive.iter_read(entry):
+    for chunk in archive.iter_read(entry, chunk_bytes=count):
         buf += chunk
         if len(buf) >= count:
             break
@@ -378,20 +379,8 @@ def read_dex(
     (the bytes, tables and decoded names: twice the DEX's size) builds the bodies, the largest
     Python structure of a scan, without them.
     """
-    infos: dict[int, ClassInfo] = {}
-    static_values: list[tuple[ClassInfo, int]] = []
-    class_count = 0
-    for pos, descriptor, superclass, interfaces, static_values_off in dex.class_headers():
-        class_count += 1
-        info = ClassInfo(descriptor=descriptor, dex=dex.name, superclass=superclass, interfaces=interfaces)
-        if not program.add_class(info):
-            continue  # an earlier DEX defines it; Android loads that one
-        infos[pos] = info
-        if static_values_off:
-            static_values.append((info, static_values_off))
     table = dex.method_table()
     dex.release_pages()  # debug info and annotations: never read
-    with_code = table[table[:, 4] != 0]
     string_filter: set[int] | None = None
     if relevance is not None:
         string_filter = set(
@@ -403,6 +392,21 @@ def read_dex(
     else:
         refs = dex.code_references()
     dex.release_pages()  # the code: scanned
+    # The class objects and their names are made once the code pages are gone: made before the
+    # scan, they would sit beside all of the DEX and the scanner's tables, a DEX's peak.
+    infos: dict[int, ClassInfo] = {}
+    static_values: list[tuple[ClassInfo, int]] = []
+    class_count = 0
+    for pos, descriptor, superclass, interfaces, static_values_off in dex.class_headers():
+        class_count += 1
+        info = ClassInfo(descriptor=descriptor, dex=dex.name, superclass=superclass, interfaces=interfaces)
+        if not program.add_class(info):
+            continue  # an earlier DEX defines it; Android loads that one
+        infos[pos] = info
+        if static_values_off:
+            static_values.append((info, static_values_off))
+    # (class position, method id) of each method with code
+    with_code = np.ascontiguousarray(table[table[:, 4] != 0][:, [0, 2]])
     _read_static_strings(dex, static_values, string_filter)
 
     invokes = all_invokes = refs.invokes.rows
@@ -426,7 +430,7 @@ def read_dex(
         graph_fields, fields, late_fields = fields[eager | graph], fields[eager], fields[graph, 0]
         deferred_callers = distinct(np.concatenate((late_invokes, late_fields)))  # callers of graph-only rows
         del late_invokes, late_fields
-        defined_callers = with_code[member_of(with_code[:, 0], np.fromiter(infos, dtype=np.int64)), 2]
+        defined_callers = with_code[member_of(with_code[:, 0], np.fromiter(infos, dtype=np.int64)), 1]
         program.class_invokes.update(_sdk_class_invokes(dex, all_invokes, defined_callers, relevance))
         del all_invokes  # everything below reads the kept copies
 
@@ -434,7 +438,7 @@ def read_dex(
     # Signatures of the defined methods and of the invoked ones as (name, proto) pieces, decoded
     # in one batch so that both share each name and proto; joined only for the bodies built now
     # and the references read now: most signatures are never read.
-    (names, name_at), (protos, proto_at) = dex.method_signature_parts(np.concatenate((with_code[:, 2], plain_targets)))
+    (names, name_at), (protos, proto_at) = dex.method_signature_parts(np.concatenate((with_code[:, 1], plain_targets)))
     defined = len(with_code)
     signature_parts = ((names, name_at[:defined]), (protos, proto_at[:defined]))
     target_parts = ((names, name_at[defined:]), (protos, proto_at[defined:]))
@@ -462,7 +466,7 @@ def read_dex(
         dex.name,
         class_count,
         infos,
-        with_code[:, [0, 2]],
+        with_code,
         signature_parts,
         _KeptRows(invokes, fields, strings, graph_invokes, graph_fields),
         texts,
@@ -1139,6 +1143,8 @@ def _extract(
     report("dex")
     detector = SdkDetector(catalog)
     program, dex_summaries = _index_code(archive, limits, catalog, detector, warnings)
+    # What indexing freed on the heap would otherwise stay resident under all that follows.
+    release_free_heap()
     program = _MatchedProgram(program)
     class_names = sorted(descriptor_to_class(d) for d in program.classes)
 
@@ -1189,20 +1195,6 @@ def _extract(
             reaches.setdefault(call.owner, set()).update(call.pi_types)
     sdks = build_sdk_matches(detector, found, init_evidence=init_evidence, called=called, reaches_pi=reaches)
 
-    report("call_graph")
-    providers = [c.name for c in components if c.kind == "provider" and c.enabled]
-    # Any wake-up broadcast (boot, unlock, network...) starts the receiver without the user.
-    boot_receivers = [c.name for c in components if c.kind == "receiver" and c.enabled and c.wake_up_actions]
-    launchers = mf.launcher_activities(components, root, resolver, basics.package)
-    entries = early_entry_points(
-        program,
-        application_class=basics.application_class,
-        providers=providers,
-        boot_receivers=boot_receivers,
-        launcher_activities=launchers,
-    )
-    paths = early_paths(program, entries, api_calls, init_sites, owner_of=detector.owner_of)
-
     # -- files: assets, raw resources, strings ----------------------------------------------
     report("files")
     resource_texts = app_resource_texts({**consent_sources})
@@ -1251,6 +1243,24 @@ def _extract(
         native_lib_names,
         asset_heads,
     )
+
+    # Last: the walk builds the bodies and signatures of the methods it visits, and they stay
+    # with the program; the files above are read (and let go) before they are there.
+    del code_strings, asset_heads
+    release_free_heap()
+    report("call_graph")
+    providers = [c.name for c in components if c.kind == "provider" and c.enabled]
+    # Any wake-up broadcast (boot, unlock, network...) starts the receiver without the user.
+    boot_receivers = [c.name for c in components if c.kind == "receiver" and c.enabled and c.wake_up_actions]
+    launchers = mf.launcher_activities(components, root, resolver, basics.package)
+    entries = early_entry_points(
+        program,
+        application_class=basics.application_class,
+        providers=providers,
+        boot_receivers=boot_receivers,
+        launcher_activities=launchers,
+    )
+    paths = early_paths(program, entries, api_calls, init_sites, owner_of=detector.owner_of)
 
     warnings = [ParseWarning(code=w.code, message=w.message, where=w.where) for w in archive.warnings] + warnings
     report("done")
