@@ -735,7 +735,8 @@ class DexFile:
         self._call_site_methods: dict[int, tuple[int, ...]] = {}
         #: (offset, type) of each map_list section, for release_pages.
         self._sections: list[tuple[int, int]] = []
-        self._released: set[int] = set()  # section types whose pages were handed back
+        # Section types release_pages has dealt with: released, or kept for a later read.
+        self._released: set[int] = set()
         self._code_scanned = False  # set by the first scan: its code pages may go after it
         self._ids_end = HEADER_SIZE
 

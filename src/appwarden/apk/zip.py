@@ -698,9 +698,9 @@ class ApkArchive:
         """Like :meth:`read`, into an anonymous memory map of its own when the entry spans pages.
 
         A reader that is done with part of a large entry can hand those pages back with
-        ``madvise`` (see DexFile.release_code) while it goes on reading the rest; a bytes object
-        holds all of its pages until the last reference goes. Entries under one page, and
-        platforms without ``madvise``, get bytes as from :meth:`read`.
+        ``madvise`` (see DexFile.release_pages) while it goes on reading the rest; a bytes object
+        holds all of its pages until the last reference goes. Entries under 1 MiB, and platforms
+        without private maps and ``madvise``, get bytes as from :meth:`read`.
         """
         entry = self.entry(name)
         if entry.uncompressed_size < _MAPPED_MIN_BYTES or not CAN_RELEASE_PAGES:
