@@ -81,12 +81,14 @@ class CallResolver:
 
     def __init__(self, program: ProgramIndex) -> None:
         self.program = program
+        # Subclasses by parent, for parents the app defines: overrides are looked for below app
+        # classes only, and a list for each framework parent (java.lang.Object's holds nearly
+        # every class) would stay for the whole walk unread. Each list in descriptor order.
         self._children: dict[str, list[str]] = {}
-        for descriptor in sorted(program.classes):
-            info = program.classes[descriptor]
-            for parent in (info.superclass, *info.interfaces):
-                if parent:
-                    self._children.setdefault(parent, []).append(descriptor)
+        for parent, descriptor in program.classes.subclass_pairs():
+            self._children.setdefault(parent, []).append(descriptor)
+        for children in self._children.values():
+            children.sort()
         self._cache: dict[str, tuple[str, ...]] = {}
 
     def _lookup_up(self, cls: str, sig: str) -> str | None:

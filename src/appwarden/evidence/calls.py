@@ -8,10 +8,16 @@ are testable with a handful of constructed methods.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
+import bisect
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
+import numpy as np
+
+from appwarden.apk.dex import PackedTexts
 from appwarden.evidence.catalogs import ApiSpec
 from appwarden.evidence.model import ApiCall
 
@@ -157,15 +163,316 @@ class ClassInfo:
     static_strings: tuple[str, ...] = ()  # initial values of static String fields
 
 
+class ClassTable:
+    """One DEX's classes, compactly: a :class:`ClassInfo` is made for a class when it is looked up.
+
+    An app defines 10^4..10^5 classes and the scan keeps them all to its end, but after indexing
+    only the call graph and the hierarchy walks look classes up, and they touch a few thousand.
+    A ClassInfo with its descriptor, method table and dictionaries costs about 400 bytes a class
+    (more than the DEX's own bytes for the class, summed over a many-DEX app); here a class costs
+    its descriptor's UTF-8 bytes and a few array slots. Rows are the classes in DEX order, each
+    descriptor once (the caller leaves out classes another DEX or an earlier row defines).
+
+    ``built`` holds, by row, the method bodies made while indexing, ``static_strings`` the
+    classes' static String constants, and ``methods_of(row, descriptor, built)`` gives the
+    method mapping a made ClassInfo takes (a :class:`MethodTable` over the unbuilt methods, or
+    ``built`` itself); by default ``built`` itself.
+    """
+
+    __slots__ = (
+        "_interface_at",
+        "_interface_bounds",
+        "_parents",
+        "_superclass_at",
+        "built",
+        "descriptors",
+        "dex",
+        "keys",
+        "methods_of",
+        "static_strings",
+    )
+
+    def __init__(
+        self,
+        dex: str,
+        descriptors: Sequence[str],
+        superclasses: Sequence[str | None],
+        interfaces: Sequence[tuple[str, ...]],
+    ) -> None:
+        self.dex = dex
+        self.descriptors = PackedTexts.of(descriptors)
+        # hash() of each descriptor: the directory finds a class by bisecting these (str caches
+        # its hash, and a scan's process never compares them with another process's).
+        self.keys = array("q", [hash(d) for d in descriptors])
+        # Superclasses and interfaces as positions among their distinct texts: most classes
+        # extend one of a few hundred.
+        position: dict[str, int] = {}
+        self._superclass_at = array(
+            "i", [-1 if s is None else position.setdefault(s, len(position)) for s in superclasses]
+        )
+        self._interface_bounds = array("I", [0])
+        self._interface_at = array("I")
+        for names in interfaces:
+            self._interface_at.extend(position.setdefault(n, len(position)) for n in names)
+            self._interface_bounds.append(len(self._interface_at))
+        self._parents = PackedTexts.of(position)
+        self.built: dict[int, dict[str, MethodBody]] = {}
+        self.static_strings: dict[int, tuple[str, ...]] = {}
+        self.methods_of: Callable[[int, str, dict[str, MethodBody]], MutableMapping[str, MethodBody]] = (
+            lambda _row, _descriptor, built: built
+        )
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @property
+    def superclass_positions(self) -> array[int]:
+        """Per row, the superclass's position among :meth:`parent_texts` (-1: none)."""
+        return self._superclass_at
+
+    @property
+    def interface_positions(self) -> array[int]:
+        """Interfaces' positions among :meth:`parent_texts`, row after row (see ``interface_bounds``)."""
+        return self._interface_at
+
+    @property
+    def interface_bounds(self) -> array[int]:
+        """Row ``r``'s interfaces are ``interface_positions[interface_bounds[r]:interface_bounds[r + 1]]``."""
+        return self._interface_bounds
+
+    def parent_texts(self) -> list[str]:
+        """The distinct superclass and interface descriptors the rows name."""
+        return self._parents.take(np.arange(len(self._parents)))
+
+    def superclass(self, row: int) -> str | None:
+        at = self._superclass_at[row]
+        return None if at < 0 else self._parents[at]
+
+    def interfaces(self, row: int) -> tuple[str, ...]:
+        start, end = self._interface_bounds[row], self._interface_bounds[row + 1]
+        return tuple(self._parents[at] for at in self._interface_at[start:end])
+
+    def make(self, row: int, descriptor: str) -> ClassInfo:
+        """The ClassInfo of ``row``; it takes over the row's built bodies (make each row once)."""
+        built = self.built.pop(row, {})
+        return ClassInfo(
+            descriptor=descriptor,
+            dex=self.dex,
+            superclass=self.superclass(row),
+            interfaces=self.interfaces(row),
+            methods=self.methods_of(row, descriptor, built),
+            static_strings=self.static_strings.get(row, ()),
+        )
+
+
+class ClassDirectory(MutableMapping[str, ClassInfo]):
+    """Every class of the program by descriptor: ClassInfo objects put in directly, and the rows of
+    :class:`ClassTable` objects, each made into a ClassInfo on first look-up and kept from then on
+    (so a class is always the same object). A descriptor names one class: a table row whose
+    descriptor is already here when its table is added is an error of the caller's.
+
+    Iteration, :meth:`parents`, :meth:`built_bodies` and :meth:`static_strings` read the tables
+    without making ClassInfo objects.
+    """
+
+    def __init__(self, infos: Mapping[str, ClassInfo] | None = None) -> None:
+        self._given: dict[str, ClassInfo] = dict(infos or {})
+        self._made: dict[str, ClassInfo] = {}
+        self._removed: set[str] = set()
+        self._tables: list[ClassTable] = []
+        # Every table row by its key (sorted), as table number << 32 | row.
+        self._keys = array("q")
+        self._refs = array("Q")
+
+    # -- look-up ---------------------------------------------------------------------------
+    def _row(self, descriptor: str) -> tuple[ClassTable, int] | None:
+        keys = self._keys
+        h = hash(descriptor)
+        at = bisect.bisect_left(keys, h)
+        while at < len(keys) and keys[at] == h:
+            ref = self._refs[at]
+            table, row = self._tables[ref >> 32], ref & 0xFFFFFFFF
+            if table.descriptors[row] == descriptor:
+                return None if descriptor in self._removed else (table, row)
+            at += 1
+        return None
+
+    def get(self, descriptor: str, default: ClassInfo | None = None) -> ClassInfo | None:  # type: ignore[override]
+        info = self._given.get(descriptor) or self._made.get(descriptor)
+        if info is not None:
+            return info
+        found = self._row(descriptor) if self._keys else None
+        if found is None:
+            return default
+        info = self._made[descriptor] = found[0].make(found[1], descriptor)
+        return info
+
+    def __getitem__(self, descriptor: str) -> ClassInfo:
+        info = self.get(descriptor)
+        if info is None:
+            raise KeyError(descriptor)
+        return info
+
+    def __contains__(self, descriptor: object) -> bool:
+        if not isinstance(descriptor, str):
+            return False
+        return descriptor in self._given or descriptor in self._made or self._row(descriptor) is not None
+
+    def parents(self, descriptor: str) -> tuple[str | None, tuple[str, ...]] | None:
+        """(superclass, interfaces) of a class here, or None; makes no ClassInfo."""
+        info = self._given.get(descriptor) or self._made.get(descriptor)
+        if info is not None:
+            return info.superclass, info.interfaces
+        found = self._row(descriptor) if self._keys else None
+        if found is None:
+            return None
+        table, row = found
+        return table.superclass(row), table.interfaces(row)
+
+    # -- changes ---------------------------------------------------------------------------
+    def __setitem__(self, descriptor: str, info: ClassInfo) -> None:
+        if self._row(descriptor) is not None:
+            self._removed.add(descriptor)  # the given object replaces the table's row
+            self._made.pop(descriptor, None)
+        self._given[descriptor] = info
+
+    def __delitem__(self, descriptor: str) -> None:
+        if descriptor in self._given:
+            del self._given[descriptor]
+        elif self._row(descriptor) is not None:
+            self._removed.add(descriptor)
+            self._made.pop(descriptor, None)
+        else:
+            raise KeyError(descriptor)
+
+    def defined(self, descriptors: Sequence[str]) -> list[bool]:
+        """For each descriptor, whether a class of that name is here (one sorted search for all)."""
+        if not self._keys:
+            return [d in self._given for d in descriptors]
+        keys = np.frombuffer(self._keys, dtype=np.int64)
+        wanted = np.fromiter((hash(d) for d in descriptors), dtype=np.int64, count=len(descriptors))
+        at = np.searchsorted(keys, wanted)
+        candidate = keys[np.minimum(at, len(keys) - 1)] == wanted
+        return [
+            d in self._given or (bool(maybe) and d in self)
+            for d, maybe in zip(descriptors, candidate.tolist(), strict=True)
+        ]
+
+    def add_table(self, table: ClassTable) -> None:
+        """Add a table whose descriptors are all new here (see :meth:`defined`)."""
+        number = len(self._tables)
+        self._tables.append(table)
+        if not len(table):
+            return
+        keys = np.concatenate((np.frombuffer(self._keys, dtype=np.int64), np.frombuffer(table.keys, dtype=np.int64)))
+        refs = np.concatenate(
+            (
+                np.frombuffer(self._refs, dtype=np.uint64),
+                (np.uint64(number) << np.uint64(32)) | np.arange(len(table), dtype=np.uint64),
+            )
+        )
+        order = np.argsort(keys, kind="stable")
+        self._keys = array("q", keys[order].tobytes())
+        self._refs = array("Q", refs[order].tobytes())
+
+    # -- whole-program reads ---------------------------------------------------------------
+    def _table_rows(self) -> Iterator[tuple[ClassTable, int, str]]:
+        hidden = self._removed
+        for table in self._tables:
+            for row, descriptor in enumerate(table.descriptors.take(np.arange(len(table)))):
+                if descriptor not in hidden:
+                    yield table, row, descriptor
+
+    def __iter__(self) -> Iterator[str]:
+        for _, _, descriptor in self._table_rows():
+            yield descriptor
+        yield from self._given
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def subclass_pairs(self) -> Iterator[tuple[str, str]]:
+        """(parent, class) for each superclass or interface of each class that is itself a class
+        here, unordered; makes no ClassInfo and decodes only the classes with such a parent."""
+        for table in self._tables:
+            parent_texts = table.parent_texts()
+            parent_defined = np.array([*self.defined(parent_texts), False], dtype=bool)  # [-1]: no superclass
+            superclass_at = np.frombuffer(table.superclass_positions, dtype=np.int32)
+            interface_at = np.frombuffer(table.interface_positions, dtype=np.uint32).astype(np.int32)
+            bounds = np.frombuffer(table.interface_bounds, dtype=np.uint32)
+            has_parent = parent_defined[superclass_at]
+            if len(interface_at):
+                owner_of_interface = np.repeat(np.arange(len(table)), np.diff(bounds))
+                has_parent[owner_of_interface[parent_defined[interface_at]]] = True
+            for row in np.flatnonzero(has_parent).tolist():
+                descriptor = table.descriptors[row]
+                info = self._made.get(descriptor)
+                if descriptor in self._removed:
+                    continue
+                if info is not None:
+                    parents: tuple[str | None, ...] = (info.superclass, *info.interfaces)
+                else:
+                    start, end = bounds[row], bounds[row + 1]
+                    parents = tuple(
+                        parent_texts[at]
+                        for at in (int(superclass_at[row]), *interface_at[start:end].tolist())
+                        if at >= 0
+                    )
+                for parent in parents:
+                    if parent and parent in self:
+                        yield parent, descriptor
+        for descriptor, info in self._given.items():
+            for parent in (info.superclass, *info.interfaces):
+                if parent and parent in self:
+                    yield parent, descriptor
+
+    def built_bodies(self) -> Iterator[tuple[str, Mapping[str, MethodBody]]]:
+        """(descriptor, bodies built so far) of every class, unordered; builds and makes nothing."""
+        for table, row, descriptor in self._table_rows():
+            made = self._made.get(descriptor)
+            if made is not None:
+                yield descriptor, _built(made.methods)
+            else:
+                yield descriptor, table.built.get(row, _NO_BODIES)
+        for descriptor, info in self._given.items():
+            yield descriptor, _built(info.methods)
+
+    def static_strings(self) -> Iterator[tuple[str, tuple[str, ...]]]:
+        """(descriptor, static String constants) of every class that has some, unordered."""
+        for table in self._tables:
+            for row, strings in table.static_strings.items():
+                descriptor = table.descriptors[row]
+                if descriptor not in self._removed and descriptor not in self._made:
+                    yield descriptor, strings
+        for info in (*self._made.values(), *self._given.values()):
+            if info.static_strings:
+                yield info.descriptor, info.static_strings
+
+
+_NO_BODIES: Mapping[str, MethodBody] = MappingProxyType({})
+
+
+def _built(methods: MutableMapping[str, MethodBody]) -> Mapping[str, MethodBody]:
+    return methods.built() if isinstance(methods, MethodTable) else methods
+
+
 @dataclass
 class ProgramIndex:
-    """All classes defined in the APK's DEX files; the first definition of a class wins (as on Android)."""
+    """All classes defined in the APK's DEX files; the first definition of a class wins (as on Android).
 
-    classes: dict[str, ClassInfo] = field(default_factory=dict)
+    ``classes`` may be given as a plain dict (hand-built programs in tests); it is kept as a
+    :class:`ClassDirectory`.
+    """
+
+    classes: ClassDirectory = field(default_factory=ClassDirectory)
     #: Caller class -> classes its methods invoke, for invokes kept in no method body because only
     #: :func:`~appwarden.evidence.sdk.find_called_sdks` needs them, and it needs only the classes
     #: (extract.py records those of classes an SDK may own). Empty for hand-built programs.
     class_invokes: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.classes, ClassDirectory):
+            self.classes = ClassDirectory(self.classes)
 
     def add_class(self, info: ClassInfo) -> bool:
         if info.descriptor in self.classes:
@@ -182,9 +489,7 @@ class ProgramIndex:
 
     def built_methods(self) -> Iterator[MethodBody]:
         """Like :meth:`methods`, without building the bodies a :class:`MethodTable` holds unbuilt."""
-        for descriptor in sorted(self.classes):
-            methods = self.classes[descriptor].methods
-            bodies = methods.built() if isinstance(methods, MethodTable) else methods
+        for _, bodies in sorted(self.classes.built_bodies(), key=lambda item: item[0]):
             for signature in sorted(bodies):
                 yield bodies[signature]
 
@@ -238,8 +543,8 @@ def _superclasses(program: ProgramIndex, cls: str, limit: int = 32) -> Iterator[
             if parent not in seen:
                 seen.add(parent)
                 yield parent
-        info = program.classes.get(current)
-        current = info.superclass if info else None
+        parents = program.classes.parents(current)  # a ClassInfo is made only for classes the walks enter
+        current = parents[0] if parents else None
 
 
 @dataclass(frozen=True)

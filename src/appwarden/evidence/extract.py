@@ -31,7 +31,7 @@ import hashlib
 import re
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from os import PathLike
@@ -65,8 +65,9 @@ from appwarden.evidence.callgraph import early_entry_points, early_paths
 from appwarden.evidence.calls import (
     CONTENT_RESOLVER,
     FRAMEWORK_SUPERCLASSES,
-    ClassInfo,
+    ClassTable,
     MethodBody,
+    MethodFactory,
     MethodTable,
     ProgramIndex,
     descriptor_to_class,
@@ -394,20 +395,34 @@ def read_dex(
     dex.release_pages()  # the code: scanned
     # The class objects and their names are made once the code pages are gone: made before the
     # scan, they would sit beside all of the DEX and the scanner's tables, a DEX's peak.
-    infos: dict[int, ClassInfo] = {}
-    static_values: list[tuple[ClassInfo, int]] = []
-    class_count = 0
-    for pos, descriptor, superclass, interfaces, static_values_off in dex.class_headers():
-        class_count += 1
-        info = ClassInfo(descriptor=descriptor, dex=dex.name, superclass=superclass, interfaces=interfaces)
-        if not program.add_class(info):
-            continue  # an earlier DEX defines it; Android loads that one
-        infos[pos] = info
+    headers = list(dex.class_headers())
+    class_count = len(headers)
+    known = program.classes.defined([descriptor for _, descriptor, _, _, _ in headers])
+    class_positions: list[int] = []
+    descriptors: list[str] = []
+    superclasses: list[str | None] = []
+    interfaces_of: list[tuple[str, ...]] = []
+    static_values: list[tuple[int, int]] = []  # (row, static_values_off)
+    seen: set[str] = set()
+    for (pos, descriptor, superclass, interfaces, static_values_off), defined_before in zip(
+        headers, known, strict=True
+    ):
+        if defined_before or descriptor in seen:
+            continue  # an earlier DEX (or class_def) defines it; Android loads that one
+        seen.add(descriptor)
         if static_values_off:
-            static_values.append((info, static_values_off))
+            static_values.append((len(descriptors), static_values_off))
+        class_positions.append(pos)
+        descriptors.append(descriptor)
+        superclasses.append(superclass)
+        interfaces_of.append(interfaces)
+    classes = ClassTable(dex.name, descriptors, superclasses, interfaces_of)
+    del headers, known, seen, descriptors, superclasses, interfaces_of
+    positions = np.array(class_positions, dtype=np.int64)
+    del class_positions
     # (class position, method id) of each method with code
     with_code = np.ascontiguousarray(table[table[:, 4] != 0][:, [0, 2]])
-    _read_static_strings(dex, static_values, string_filter)
+    _read_static_strings(dex, classes, static_values, string_filter)
 
     invokes = all_invokes = refs.invokes.rows
     fields = refs.fields.rows
@@ -417,6 +432,7 @@ def read_dex(
     # graph_*: every row anyone uses (matchers and call graph); invokes/fields: the matchers' rows.
     graph_invokes, graph_fields = invokes, fields
     deferred_callers: npt.NDArray[Any] = np.zeros(0, dtype=np.uint32)
+    class_invokes: dict[str, frozenset[str]] = {}
     if relevance is not None:
         # The selected scan is not cached on the DEX: its tables go with these names (the invoke
         # table, all_invokes, once the SDK class pairs below are read from it).
@@ -430,8 +446,8 @@ def read_dex(
         graph_fields, fields, late_fields = fields[eager | graph], fields[eager], fields[graph, 0]
         deferred_callers = distinct(np.concatenate((late_invokes, late_fields)))  # callers of graph-only rows
         del late_invokes, late_fields
-        defined_callers = with_code[member_of(with_code[:, 0], np.fromiter(infos, dtype=np.int64)), 1]
-        program.class_invokes.update(_sdk_class_invokes(dex, all_invokes, defined_callers, relevance))
+        defined_callers = with_code[member_of(with_code[:, 0], positions), 1]
+        class_invokes = _sdk_class_invokes(dex, all_invokes, defined_callers, relevance)
         del all_invokes  # everything below reads the kept copies
 
     plain_targets = distinct(graph_invokes[graph_invokes[:, 1] < _INVOKE_CUSTOM_MIN][:, 2])
@@ -463,15 +479,25 @@ def read_dex(
     texts = _DexTexts(method_texts, field_texts, call_site_texts, string_texts)
     return functools.partial(
         _build_bodies,
-        dex.name,
+        program,
+        _DexClasses(classes, positions, class_invokes),
         class_count,
-        infos,
         with_code,
         signature_parts,
         _KeptRows(invokes, fields, strings, graph_invokes, graph_fields),
         texts,
         None if relevance is None else deferred_callers,
     )
+
+
+@dataclass(frozen=True)
+class _DexClasses:
+    """What one DEX adds to the program's classes: its new classes (``table``; ``positions`` are
+    their class_defs positions, by row) and the SDK classes they invoke (``class_invokes``)."""
+
+    table: ClassTable
+    positions: npt.NDArray[np.int64]
+    class_invokes: dict[str, frozenset[str]]
 
 
 @dataclass(frozen=True)
@@ -553,32 +579,32 @@ class _MethodReferences:
 
 
 def _build_bodies(
-    dex_name: str,
+    program: ProgramIndex,
+    classes: _DexClasses,
     class_count: int,
-    infos: dict[int, ClassInfo],
     method_rows: npt.NDArray[np.uint32],
     signature_parts: tuple[TextPieces, TextPieces],
     rows: _KeptRows,
     texts: _DexTexts,
     deferred_callers: npt.NDArray[Any] | None,
 ) -> tuple[int, int]:
-    """The second step of :func:`read_dex`: each defined method's body on its class.
+    """The second step of :func:`read_dex`: each defined method's body, then the DEX's classes
+    into ``program``.
 
     ``method_rows`` are (class position, method id) of each method with code, ``signature_parts``
     the (name, proto) pieces of their signatures; without ``deferred_callers`` (no relevance
     filter) every body is built now.
     """
+    table = classes.table
     references = _method_references(rows, texts)
     fill = _call_graph_fill(rows.graph_invokes, rows.graph_fields, texts)
     invokes_of, field_reads_of = references.invokes, references.field_reads
     strings_of, dispatch_of = references.strings, references.dispatch
-    positions = max(int(method_rows[:, 0].max()) + 1 if len(method_rows) else 0, max(infos, default=-1) + 1)
-    owners: list[ClassInfo | None] = [None] * positions
-    for pos, info in infos.items():
-        owners[pos] = info
-    owned = np.zeros(positions, dtype=bool)
-    owned[list(infos)] = True
-    is_defined = owned[method_rows[:, 0]] if len(method_rows) else np.zeros(0, dtype=bool)
+    largest = int(classes.positions.max()) if len(classes.positions) else -1
+    size = max(int(method_rows[:, 0].max()) + 1 if len(method_rows) else 0, largest + 1)
+    row_of = np.full(size, -1, dtype=np.int64)
+    row_of[classes.positions] = np.arange(len(classes.positions))
+    is_defined = row_of[method_rows[:, 0]] >= 0 if len(method_rows) else np.zeros(0, dtype=bool)
     defined_count = int(is_defined.sum())
     if deferred_callers is None:
         deferred_callers = np.zeros(0, dtype=np.uint32)
@@ -594,20 +620,26 @@ def _build_bodies(
     (names, name_at), (protos, proto_at) = signature_parts
     built_rows = np.flatnonzero(built)
     built_signatures = join_texts(names, protos, name_at[built_rows], proto_at[built_rows], "")
+    # The descriptors of the classes with bodies, decoded once each and shared by their bodies.
+    owner_rows = distinct(row_of[method_rows[built_rows, 0]]) if len(built_rows) else np.zeros(0, dtype=np.int64)
+    owner_descriptors = dict(zip(owner_rows.tolist(), table.descriptors.take(owner_rows), strict=True))
+    row_list = row_of.tolist()
     for i, signature in zip(built_rows.tolist(), built_signatures, strict=True):
         pos, method_idx = method_rows[i].tolist()
-        owner = owners[pos]
-        assert owner is not None
+        row = row_list[pos]
         defined = MethodBody(
-            dex_name,
-            owner.descriptor,
+            table.dex,
+            owner_descriptors[row],
             signature,
             invokes_of.get(method_idx, _NO_REFERENCES),
             field_reads_of.get(method_idx, _NO_REFERENCES),
             strings_of.get(method_idx, _NO_REFERENCES),
             dispatch_of.get(method_idx, _NO_DISPATCH),
         )
-        owner.methods[signature] = defined
+        class_bodies = table.built.get(row)
+        if class_bodies is None:
+            class_bodies = table.built[row] = {}
+        class_bodies[signature] = defined
         if deferred[i]:
             bodies[method_idx] = defined
     unbuilt = np.flatnonzero(is_defined & ~built)
@@ -616,7 +648,9 @@ def _build_bodies(
             body.deferred = _DeferredFill(fill, body, caller)
         if len(unbuilt):
             unbuilt_parts = ((names, name_at[unbuilt]), (protos, proto_at[unbuilt]))
-            _add_unbuilt_methods(owners, method_rows[unbuilt], unbuilt_parts, dex_name, fill)
+            _add_unbuilt_methods(table, row_of, method_rows[unbuilt], unbuilt_parts, fill)
+    program.classes.add_table(table)
+    program.class_invokes.update(classes.class_invokes)
     return class_count, defined_count
 
 
@@ -690,9 +724,10 @@ def _offset_texts(rows: npt.NDArray[np.uint32], describe: Callable[[list[int]], 
 
 
 def _unsigned(positions: npt.ArrayLike) -> npt.NDArray[Any]:
-    """``positions`` as a contiguous array, kept at 16 bits when they come so, else 32."""
+    """``positions`` as a contiguous array of 16 bits when every one fits, else 32."""
     at = np.asarray(positions)
-    return np.ascontiguousarray(at, dtype=np.uint16 if at.dtype == np.uint16 else np.uint32)
+    narrow = at.dtype == np.uint16 or not len(at) or int(at.max()) <= 0xFFFF
+    return np.ascontiguousarray(at, dtype=np.uint16 if narrow else np.uint32)
 
 
 class _ReferenceTexts:
@@ -711,7 +746,11 @@ class _ReferenceTexts:
         # The same ids for bisect: one look-up at a time (the call graph's) costs several times
         # less than a numpy call.
         self._id_list = array("I", self._ids.tobytes())
-        self._pieces = [(texts, _unsigned(at)) for texts, at in pieces]
+        # Packed: the class pieces come as str objects the DEX's type table made, fifty bytes
+        # more each than their text, for the whole scan.
+        self._pieces = [
+            (texts if isinstance(texts, PackedTexts) else PackedTexts.of(texts), _unsigned(at)) for texts, at in pieces
+        ]
         self._separators = tuple(separators)
         self._joined: dict[int, str] = {}
 
@@ -894,14 +933,16 @@ def _in_classes_with_repeated_signatures(
 
 
 def _add_unbuilt_methods(
-    owners: list[ClassInfo | None],
+    table: ClassTable,
+    row_of: npt.NDArray[np.int64],
     rows: npt.NDArray[np.uint32],
     signature_parts: tuple[TextPieces, TextPieces],
-    dex_name: str,
     fill: Callable[[MethodBody, int], None],
 ) -> None:
-    """Give each class the methods no matcher needs as :class:`MethodTable` entries (``rows``: position, id;
+    """Give the table's classes the methods no matcher needs, as :class:`MethodTable` entries made
+    with each class (``rows``: class position, method id; ``row_of``: table row by class position;
     ``signature_parts``: their signatures' (name, proto) pieces, joined per class on its first look-up)."""
+    dex_name = table.dex
 
     def build(class_descriptor: str, signature: str, method_idx: int) -> MethodBody:
         body = MethodBody(
@@ -918,12 +959,27 @@ def _add_unbuilt_methods(
     bounds = array("I", [a for _, a, _ in segments])
     bounds.append(len(rows))
     unbuilt = _UnbuiltMethods(names, protos, name_at, proto_at, rows[:, 1], bounds)
+    class_of = array("i", [-1]) * len(table)
     for k, (pos, _, _) in enumerate(segments):
-        owner = owners[pos]
-        assert owner is not None
-        built = owner.methods if isinstance(owner.methods, dict) else dict(owner.methods)
-        methods = _ClassMethods(unbuilt, k)
-        owner.methods = MethodTable(owner.descriptor, built, methods, methods, build)
+        class_of[int(row_of[pos])] = k
+    table.methods_of = _DexMethods(unbuilt, class_of, build)
+
+
+class _DexMethods:
+    """``methods_of`` of one DEX's :class:`ClassTable`: a class's built bodies and, when it has
+    unbuilt ones, a :class:`MethodTable` over them (class ``class_of[row]`` of ``unbuilt``)."""
+
+    __slots__ = ("_build", "_class_of", "_unbuilt")
+
+    def __init__(self, unbuilt: _UnbuiltMethods, class_of: array[int], build: MethodFactory) -> None:
+        self._unbuilt, self._class_of, self._build = unbuilt, class_of, build
+
+    def __call__(self, row: int, descriptor: str, built: dict[str, MethodBody]) -> MutableMapping[str, MethodBody]:
+        k = self._class_of[row]
+        if k < 0:
+            return built
+        methods = _ClassMethods(self._unbuilt, k)
+        return MethodTable(descriptor, built, methods, methods, self._build)
 
 
 class _UnbuiltMethods:
@@ -1010,7 +1066,9 @@ def _consent_like(text: str) -> bool:
     return any(m in text for m in CONSENT_MARKERS) or any(m in text.lower() for m in CONSENT_MARKERS_IGNORE_CASE)
 
 
-def _read_static_strings(dex: DexFile, classes: list[tuple[ClassInfo, int]], wanted: set[int] | None) -> None:
+def _read_static_strings(
+    dex: DexFile, table: ClassTable, classes: list[tuple[int, int]], wanted: set[int] | None
+) -> None:
     """Initial String values of static fields (``static final String URL = "..."``), per class.
 
     Such constants never appear as const-string when the compiler inlines them or the field is
@@ -1018,14 +1076,14 @@ def _read_static_strings(dex: DexFile, classes: list[tuple[ClassInfo, int]], wan
     decoded; None keeps all.
     """
     found = dex.encoded_array_strings([off for _, off in classes])
-    for (info, _), strings in zip(classes, found, strict=True):
+    for (row, _), strings in zip(classes, found, strict=True):
         if strings is None:
             continue  # one unreadable initialiser list hides only that class's constants
         texts: list[str] = []
         with contextlib.suppress(MalformedStructureError, IndexError, ValueError):  # keeps those decoded before
             texts.extend(dex.string(v) for v in strings if wanted is None or v in wanted)
         if texts:
-            info.static_strings = (*info.static_strings, *texts)
+            table.static_strings[row] = (*table.static_strings.get(row, ()), *texts)
 
 
 def extract_evidence(
@@ -1204,9 +1262,9 @@ def _extract(
         for body in program.methods()
         for _, s in body.strings
     ]
-    for descriptor in sorted(d for d, info in program.classes.items() if info.static_strings):
+    for descriptor, static_strings in sorted(program.classes.static_strings(), key=lambda item: item[0]):
         name = descriptor_to_class(descriptor)
-        code_strings += [(name, detector.owner_of(name), s) for s in program.classes[descriptor].static_strings]
+        code_strings += [(name, detector.owner_of(name), s) for s in static_strings]
     domains = DomainIndex(catalog, found)
     endpoints = collect_endpoints(
         code_strings=code_strings,
@@ -1337,10 +1395,10 @@ def _index_code(
             warnings.append(dex_or_warning)
             continue
         dex = dex_or_warning
-        # Index into a scratch program first: a DEX that fails half-way contributes nothing.
-        scratch = ProgramIndex()
+        # read_dex only reads the program; its second step adds the DEX's classes, so a DEX that
+        # fails half-way contributes nothing.
         try:
-            build_bodies = read_dex(dex, scratch, relevance)
+            build_bodies = read_dex(dex, program, relevance)
         except (LimitExceededError, MalformedStructureError) as exc:
             warnings.append(_dex_skipped(name, exc))
             continue
@@ -1361,11 +1419,6 @@ def _index_code(
             # Every DEX names the framework's classes again, but a verdict cached for each class
             # holds its descriptor string for the whole scan; deciding them again costs less.
             relevance.forget_classes()
-        for info in scratch.classes.values():
-            if program.add_class(info):  # an earlier DEX's definition wins, as on Android
-                callees = scratch.class_invokes.get(info.descriptor)
-                if callees:
-                    program.class_invokes[info.descriptor] = callees
         summaries.append(summary.model_copy(update={"class_count": class_count}))
         warnings.extend(dex_warnings)
     return program, summaries
@@ -1426,10 +1479,8 @@ class _MatchedProgram(ProgramIndex):
         # Gathered unordered, then sorted (class, signature) as built_methods() would yield them:
         # sorting the few thousand bodies with references beats sorting 10^4 classes and each one's methods.
         found: list[tuple[str, str, MethodBody]] = []
-        for info in program.classes.values():
-            methods = info.methods
-            bodies = methods.built() if isinstance(methods, MethodTable) else methods
-            found += [(info.descriptor, s, b) for s, b in bodies.items() if b.invokes or b.field_reads or b.strings]
+        for descriptor, bodies in program.classes.built_bodies():
+            found += [(descriptor, s, b) for s, b in bodies.items() if b.invokes or b.field_reads or b.strings]
         found.sort(key=lambda item: (item[0], item[1]))
         self._with_references = [body for _, _, body in found]
 
