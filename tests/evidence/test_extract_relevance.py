@@ -66,7 +66,8 @@ def test_relevance_keeps_what_the_fact_modules_match() -> None:
         "Lcom/example/SubListener;": {"Lcom/example/Listener;"},
     }
     relevance = code_relevance(api_specs(), catalog, detector, defined)
-    assert "Lcom/example/Main;" in relevance.call_graph_classes  # defined: the call graph follows it
+    # Defined: the call graph follows it.
+    assert relevance.defines(["Lcom/example/Main;", "Ljava/lang/Object;"]) == [True, False]
     # An app class inheriting a catalogued API: invokes naming the subclass match that API.
     assert relevance.keep_class("Lcom/example/SubListener;")
     assert relevance.keep_class("Landroid/telephony/TelephonyManager;")  # catalogued API class

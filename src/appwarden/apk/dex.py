@@ -149,12 +149,18 @@ class PackedTexts(Sequence[str]):
     def __getitem__(self, at: int | slice) -> str | list[str]:
         if isinstance(at, slice):
             return self.take(np.arange(len(self))[at])
+        starts = self._starts
         if at < 0:
             at += len(self)
-        if not 0 <= at < len(self):
-            raise IndexError(at)
-        starts = self._starts
+            if at < 0:
+                raise IndexError(at)
+        # Past the end, starts[at + 1] raises IndexError (starts has one entry more than texts).
         return self._texts[starts[at] : starts[at + 1]].decode("utf-8", "surrogatepass")
+
+    def is_text(self, at: int, text: str) -> bool:
+        """Whether text ``at`` (0 <= at < len) is ``text``; without decoding it (the bytes are compared)."""
+        starts = self._starts
+        return self._texts[starts[at] : starts[at + 1]] == text.encode("utf-8", "surrogatepass")
 
     def take(self, positions: npt.ArrayLike) -> list[str]:
         """The texts at these positions, in their order (repeats allowed)."""
@@ -1304,6 +1310,11 @@ class DexFile:
                 )
             self._class_headers = headers  # cached only once complete: a bad type list raises every time
         yield from self._class_headers
+
+    def class_descriptor_pack(self, positions: npt.NDArray[np.int64]) -> PackedTexts:
+        """The descriptors of the classes at these class_defs positions, packed (as :meth:`string_pack`)."""
+        class_types = self._class_defs[positions, 0] if len(positions) else np.zeros(0, dtype=np.int64)
+        return self.string_pack(self._type_ids[class_types].astype(np.int64))
 
     def method_table(self) -> U32Array:
         """Defined methods as rows (class_defs position, is_virtual, method_idx, access_flags, code_off).

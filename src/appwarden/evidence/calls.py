@@ -8,7 +8,6 @@ are testable with a handful of constructed methods.
 
 from __future__ import annotations
 
-import bisect
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -17,7 +16,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from appwarden.apk.dex import PackedTexts
+from appwarden.apk.dex import PackedTexts, distinct
 from appwarden.evidence.catalogs import ApiSpec
 from appwarden.evidence.model import ApiCall
 
@@ -283,17 +282,24 @@ class ClassDirectory(MutableMapping[str, ClassInfo]):
         # Every table row by its key (sorted), as table number << 32 | row.
         self._keys = array("q")
         self._refs = array("Q")
+        # Where each bucket of keys starts (bucket: the key's top bits, about one key a bucket),
+        # so a look-up reads a key or two rather than bisecting: it is the call graph's and the
+        # relevance filter's most frequent operation.
+        self._bucket_starts = array("I", [0, 0, 0])  # two buckets (shift 63), both empty
+        self._bucket_shift = 63
 
     # -- look-up ---------------------------------------------------------------------------
     def _row(self, descriptor: str) -> tuple[ClassTable, int] | None:
         keys = self._keys
         h = hash(descriptor)
-        at = bisect.bisect_left(keys, h)
-        while at < len(keys) and keys[at] == h:
-            ref = self._refs[at]
-            table, row = self._tables[ref >> 32], ref & 0xFFFFFFFF
-            if table.descriptors[row] == descriptor:
-                return None if descriptor in self._removed else (table, row)
+        bucket = (h + _KEY_OFFSET) >> self._bucket_shift
+        at, end = self._bucket_starts[bucket], self._bucket_starts[bucket + 1]
+        while at < end:
+            if keys[at] == h:
+                ref = self._refs[at]
+                table, row = self._tables[ref >> 32], ref & 0xFFFFFFFF
+                if table.descriptors.is_text(row, descriptor):
+                    return None if descriptor in self._removed else (table, row)
             at += 1
         return None
 
@@ -317,6 +323,16 @@ class ClassDirectory(MutableMapping[str, ClassInfo]):
         if not isinstance(descriptor, str):
             return False
         return descriptor in self._given or descriptor in self._made or self._row(descriptor) is not None
+
+    def superclass_of(self, descriptor: str) -> tuple[str | None] | None:
+        """(superclass,) of a class here, or None when there is no such class; makes no ClassInfo."""
+        info = self._given.get(descriptor) or self._made.get(descriptor)
+        if info is not None:
+            return (info.superclass,)
+        found = self._row(descriptor) if self._keys else None
+        if found is None:
+            return None
+        return (found[0].superclass(found[1]),)
 
     def parents(self, descriptor: str) -> tuple[str | None, tuple[str, ...]] | None:
         """(superclass, interfaces) of a class here, or None; makes no ClassInfo."""
@@ -351,11 +367,20 @@ class ClassDirectory(MutableMapping[str, ClassInfo]):
             return [d in self._given for d in descriptors]
         keys = np.frombuffer(self._keys, dtype=np.int64)
         wanted = np.fromiter((hash(d) for d in descriptors), dtype=np.int64, count=len(descriptors))
-        at = np.searchsorted(keys, wanted)
-        candidate = keys[np.minimum(at, len(keys) - 1)] == wanted
+        at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        candidate = np.flatnonzero(keys[at] == wanted)
+        found = [False] * len(descriptors)
+        # The first row of each candidate's key, decoded in one batch per table: nearly always the class.
+        refs = np.frombuffer(self._refs, dtype=np.uint64)[at[candidate]]
+        tables, rows = (refs >> np.uint64(32)).astype(np.int64), (refs & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        for number in distinct(tables).tolist():
+            mine = tables == number
+            texts = self._tables[number].descriptors.take(rows[mine])
+            for i, text in zip(candidate[mine].tolist(), texts, strict=True):
+                found[i] = text == descriptors[i] and text not in self._removed
         return [
-            d in self._given or (bool(maybe) and d in self)
-            for d, maybe in zip(descriptors, candidate.tolist(), strict=True)
+            hit or d in self._given or (d in self._made) or (bool(maybe) and d in self)
+            for d, hit, maybe in zip(descriptors, found, (keys[at] == wanted).tolist(), strict=True)
         ]
 
     def add_table(self, table: ClassTable) -> None:
@@ -372,8 +397,14 @@ class ClassDirectory(MutableMapping[str, ClassInfo]):
             )
         )
         order = np.argsort(keys, kind="stable")
-        self._keys = array("q", keys[order].tobytes())
+        keys = keys[order]
+        self._keys = array("q", keys.tobytes())
         self._refs = array("Q", refs[order].tobytes())
+        bits = max(1, len(keys).bit_length())
+        self._bucket_shift = 64 - bits
+        buckets = (keys.astype(np.uint64) ^ np.uint64(_KEY_OFFSET)) >> np.uint64(self._bucket_shift)
+        starts = np.searchsorted(buckets, np.arange((1 << bits) + 1, dtype=np.uint64))
+        self._bucket_starts = array("I", starts.astype(np.uint32).tobytes())
 
     # -- whole-program reads ---------------------------------------------------------------
     def _table_rows(self) -> Iterator[tuple[ClassTable, int, str]]:
@@ -404,23 +435,20 @@ class ClassDirectory(MutableMapping[str, ClassInfo]):
             if len(interface_at):
                 owner_of_interface = np.repeat(np.arange(len(table)), np.diff(bounds))
                 has_parent[owner_of_interface[parent_defined[interface_at]]] = True
-            for row in np.flatnonzero(has_parent).tolist():
-                descriptor = table.descriptors[row]
+            rows = np.flatnonzero(has_parent)
+            for row, descriptor in zip(rows.tolist(), table.descriptors.take(rows), strict=True):
                 info = self._made.get(descriptor)
                 if descriptor in self._removed:
                     continue
                 if info is not None:
-                    parents: tuple[str | None, ...] = (info.superclass, *info.interfaces)
-                else:
-                    start, end = bounds[row], bounds[row + 1]
-                    parents = tuple(
-                        parent_texts[at]
-                        for at in (int(superclass_at[row]), *interface_at[start:end].tolist())
-                        if at >= 0
-                    )
-                for parent in parents:
-                    if parent and parent in self:
-                        yield parent, descriptor
+                    for parent in (info.superclass, *info.interfaces):
+                        if parent and parent in self:
+                            yield parent, descriptor
+                    continue
+                start, end = bounds[row], bounds[row + 1]
+                for at in (int(superclass_at[row]), *interface_at[start:end].tolist()):
+                    if at >= 0 and parent_defined[at]:
+                        yield parent_texts[at], descriptor
         for descriptor, info in self._given.items():
             for parent in (info.superclass, *info.interfaces):
                 if parent and parent in self:
@@ -450,6 +478,8 @@ class ClassDirectory(MutableMapping[str, ClassInfo]):
 
 
 _NO_BODIES: Mapping[str, MethodBody] = MappingProxyType({})
+#: hash() is signed; adding this orders keys as unsigned, so a bucket is a key's top bits.
+_KEY_OFFSET = 1 << 63
 
 
 def _built(methods: MutableMapping[str, MethodBody]) -> Mapping[str, MethodBody]:
@@ -543,8 +573,8 @@ def _superclasses(program: ProgramIndex, cls: str, limit: int = 32) -> Iterator[
             if parent not in seen:
                 seen.add(parent)
                 yield parent
-        parents = program.classes.parents(current)  # a ClassInfo is made only for classes the walks enter
-        current = parents[0] if parents else None
+        found = program.classes.superclass_of(current)  # a ClassInfo is made only for classes the walks enter
+        current = found[0] if found else None
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,6 @@ import re
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any, overload
@@ -65,6 +64,7 @@ from appwarden.evidence.callgraph import early_entry_points, early_paths
 from appwarden.evidence.calls import (
     CONTENT_RESOLVER,
     FRAMEWORK_SUPERCLASSES,
+    ClassDirectory,
     ClassTable,
     MethodBody,
     MethodFactory,
@@ -232,9 +232,10 @@ class CodeRelevance:
     #: Classes an SDK owns whatever is detected (a catalogued prefix matches): callers
     #: find_called_sdks skips, so their class pairs are not recorded.
     sdk_owned: Callable[[str], bool]
-    #: Classes the APK defines: references to them matter only to the call graph, which reads
-    #: them when it walks a method (MethodBody.deferred), so they are not materialised up front.
-    call_graph_classes: AbstractSet[str]
+    #: Which of these classes the APK defines: references to them matter only to the call graph,
+    #: which reads them when it walks a method (MethodBody.deferred), so they are not
+    #: materialised up front. Asked for a DEX's referenced classes at once.
+    defines: Callable[[Sequence[str]], list[bool]]
     string_needles: tuple[bytes, ...]
     string_needles_ignore_case: tuple[bytes, ...]
     #: Drops the per-class verdicts (they hold a descriptor string for every class any DEX so far
@@ -284,7 +285,7 @@ def code_relevance(
     # there: an app's classes share long superclass chains (10^4 classes, a few hundred roots).
     dead_ends: set[str] = set()
 
-    def inherits_api(descriptor: str) -> bool:
+    def inherits_api(descriptor: str, supers: Iterable[str]) -> bool:
         # Every class find_api_calls' _superclasses can visit from here (any definition's
         # superclass, plus FRAMEWORK_SUPERCLASSES parents), without its length limit: a superset.
         seen: set[str] = set()
@@ -296,14 +297,17 @@ def code_relevance(
             seen.add(current)
             if current in api_classes or not api_classes.isdisjoint(FRAMEWORK_SUPERCLASSES.get(current, ())):
                 return True
-            stack.extend(defined.get(current, ()))
+            stack.extend(supers if current is descriptor else defined.get(current, ()))
         dead_ends.update(seen)
         return False
 
     def keep_class(descriptor: str) -> bool:
         verdict = verdicts.get(descriptor)
         if verdict is None:
-            verdict = descriptor in named or (descriptor in defined and inherits_api(descriptor))
+            verdict = descriptor in named
+            if not verdict:
+                supers = defined.get(descriptor)  # None: not defined
+                verdict = supers is not None and inherits_api(descriptor, supers)
             verdicts[descriptor] = verdict
         return verdict
 
@@ -348,18 +352,13 @@ def code_relevance(
         keep_class=keep_class,
         sdk_class=sdk_class,
         sdk_owned=sdk_owned,
-        # The keys of ``defined`` itself: a frozenset copy would hold a second table of 10^4..10^5
-        # entries for the whole scan.
-        call_graph_classes=defined.keys(),
+        # ``defined`` itself: a frozenset copy would hold a second table of 10^4..10^5 entries for
+        # the whole scan.
+        defines=lambda descriptors: [d in defined for d in descriptors],
         string_needles=tuple(sorted(mutf8(t) for t in texts if t)),
         string_needles_ignore_case=tuple(sorted(mutf8(t) for t in CONSENT_MARKERS_IGNORE_CASE)),
         forget_classes=forget_classes,
     )
-
-
-def defined_classes(dex: DexFile) -> list[tuple[str, str | None]]:
-    """(descriptor, superclass) of each class one DEX defines (for :func:`code_relevance`)."""
-    return [(descriptor, superclass) for _, descriptor, superclass, _, _ in dex.class_headers()]
 
 
 def index_dex(dex: DexFile, program: ProgramIndex, relevance: CodeRelevance | None = None) -> tuple[int, int]:
@@ -378,7 +377,7 @@ def read_dex(
 
     The returned step holds nothing of the DexFile: a caller that drops the DEX between the two
     (the bytes, tables and decoded names: twice the DEX's size) builds the bodies, the largest
-    Python structure of a scan, without them.
+    Python structure of a scan, without them. It also adds the DEX's new classes to ``program``.
     """
     table = dex.method_table()
     dex.release_pages()  # debug info and annotations: never read
@@ -395,34 +394,10 @@ def read_dex(
     dex.release_pages()  # the code: scanned
     # The class objects and their names are made once the code pages are gone: made before the
     # scan, they would sit beside all of the DEX and the scanner's tables, a DEX's peak.
-    headers = list(dex.class_headers())
-    class_count = len(headers)
-    known = program.classes.defined([descriptor for _, descriptor, _, _, _ in headers])
-    class_positions: list[int] = []
-    descriptors: list[str] = []
-    superclasses: list[str | None] = []
-    interfaces_of: list[tuple[str, ...]] = []
-    static_values: list[tuple[int, int]] = []  # (row, static_values_off)
-    seen: set[str] = set()
-    for (pos, descriptor, superclass, interfaces, static_values_off), defined_before in zip(
-        headers, known, strict=True
-    ):
-        if defined_before or descriptor in seen:
-            continue  # an earlier DEX (or class_def) defines it; Android loads that one
-        seen.add(descriptor)
-        if static_values_off:
-            static_values.append((len(descriptors), static_values_off))
-        class_positions.append(pos)
-        descriptors.append(descriptor)
-        superclasses.append(superclass)
-        interfaces_of.append(interfaces)
-    classes = ClassTable(dex.name, descriptors, superclasses, interfaces_of)
-    del headers, known, seen, descriptors, superclasses, interfaces_of
-    positions = np.array(class_positions, dtype=np.int64)
-    del class_positions
+    classes = class_rows(dex.name, list(dex.class_headers()), program.classes)
     # (class position, method id) of each method with code
     with_code = np.ascontiguousarray(table[table[:, 4] != 0][:, [0, 2]])
-    _read_static_strings(dex, classes, static_values, string_filter)
+    _read_static_strings(dex, classes.table, classes.static_values, string_filter)
 
     invokes = all_invokes = refs.invokes.rows
     fields = refs.fields.rows
@@ -446,7 +421,7 @@ def read_dex(
         graph_fields, fields, late_fields = fields[eager | graph], fields[eager], fields[graph, 0]
         deferred_callers = distinct(np.concatenate((late_invokes, late_fields)))  # callers of graph-only rows
         del late_invokes, late_fields
-        defined_callers = with_code[member_of(with_code[:, 0], positions), 1]
+        defined_callers = with_code[member_of(with_code[:, 0], classes.positions), 1]
         class_invokes = _sdk_class_invokes(dex, all_invokes, defined_callers, relevance)
         del all_invokes  # everything below reads the kept copies
 
@@ -480,8 +455,8 @@ def read_dex(
     return functools.partial(
         _build_bodies,
         program,
-        _DexClasses(classes, positions, class_invokes),
-        class_count,
+        classes,
+        class_invokes,
         with_code,
         signature_parts,
         _KeptRows(invokes, fields, strings, graph_invokes, graph_fields),
@@ -491,13 +466,45 @@ def read_dex(
 
 
 @dataclass(frozen=True)
-class _DexClasses:
-    """What one DEX adds to the program's classes: its new classes (``table``; ``positions`` are
-    their class_defs positions, by row) and the SDK classes they invoke (``class_invokes``)."""
+class ClassRows:
+    """The classes one DEX adds to a program: ``table`` (one row per new class), ``positions`` (each
+    row's class_defs position), ``static_values`` ((row, static_values_off) of rows with static
+    initial values) and ``class_count`` (every class_def, new or not)."""
 
     table: ClassTable
     positions: npt.NDArray[np.int64]
-    class_invokes: dict[str, frozenset[str]]
+    static_values: list[tuple[int, int]]
+    class_count: int
+
+
+def class_rows(
+    dex_name: str,
+    headers: list[tuple[int, str, str | None, tuple[str, ...], int]],
+    known: ClassDirectory,
+) -> ClassRows:
+    """The classes among ``headers`` (DexFile.class_headers) that ``known`` lacks, first class_def
+    of a descriptor only, as Android loads them."""
+    already = known.defined([descriptor for _, descriptor, _, _, _ in headers])
+    positions: list[int] = []
+    descriptors: list[str] = []
+    superclasses: list[str | None] = []
+    interfaces_of: list[tuple[str, ...]] = []
+    static_values: list[tuple[int, int]] = []
+    seen: set[str] = set()
+    for (pos, descriptor, superclass, interfaces, static_values_off), defined_before in zip(
+        headers, already, strict=True
+    ):
+        if defined_before or descriptor in seen:
+            continue  # an earlier DEX (or class_def) defines it; Android loads that one
+        seen.add(descriptor)
+        if static_values_off:
+            static_values.append((len(descriptors), static_values_off))
+        positions.append(pos)
+        descriptors.append(descriptor)
+        superclasses.append(superclass)
+        interfaces_of.append(interfaces)
+    table = ClassTable(dex_name, descriptors, superclasses, interfaces_of)
+    return ClassRows(table, np.array(positions, dtype=np.int64), static_values, len(headers))
 
 
 @dataclass(frozen=True)
@@ -580,8 +587,8 @@ class _MethodReferences:
 
 def _build_bodies(
     program: ProgramIndex,
-    classes: _DexClasses,
-    class_count: int,
+    classes: ClassRows,
+    class_invokes: dict[str, frozenset[str]],
     method_rows: npt.NDArray[np.uint32],
     signature_parts: tuple[TextPieces, TextPieces],
     rows: _KeptRows,
@@ -650,8 +657,8 @@ def _build_bodies(
             unbuilt_parts = ((names, name_at[unbuilt]), (protos, proto_at[unbuilt]))
             _add_unbuilt_methods(table, row_of, method_rows[unbuilt], unbuilt_parts, fill)
     program.classes.add_table(table)
-    program.class_invokes.update(classes.class_invokes)
-    return class_count, defined_count
+    program.class_invokes.update(class_invokes)
+    return classes.class_count, defined_count
 
 
 #: Rows per slice when reading SDK class pairs and when keeping the first of each call-graph row
@@ -723,6 +730,17 @@ def _offset_texts(rows: npt.NDArray[np.uint32], describe: Callable[[list[int]], 
     return list(zip(rows[:, 3].tolist(), expand_texts(texts, inverse), strict=True))
 
 
+def _position_array(positions: npt.ArrayLike) -> array[int]:
+    """:func:`_unsigned` as an array ('H' or 'I')."""
+    at = _unsigned(positions)
+    return array("H" if at.dtype == np.uint16 else "I", at.tobytes())
+
+
+def _as_numpy(positions: array[int]) -> npt.NDArray[Any]:
+    """A numpy view of a position array (no copy)."""
+    return np.frombuffer(positions, dtype=np.uint16 if positions.typecode == "H" else np.uint32)
+
+
 def _unsigned(positions: npt.ArrayLike) -> npt.NDArray[Any]:
     """``positions`` as a contiguous array of 16 bits when every one fits, else 32."""
     at = np.asarray(positions)
@@ -739,17 +757,17 @@ class _ReferenceTexts:
     after the DEX is gone, so holding a descriptor string for each would cost megabytes for nothing.
     """
 
-    __slots__ = ("_id_list", "_ids", "_joined", "_pieces", "_separators")
+    __slots__ = ("_ids", "_joined", "_pieces", "_separators")
 
     def __init__(self, ids: npt.NDArray[Any], pieces: Iterable[TextPieces], separators: Iterable[str]) -> None:
-        self._ids = np.ascontiguousarray(ids, dtype=np.uint32)
-        # The same ids for bisect: one look-up at a time (the call graph's) costs several times
-        # less than a numpy call.
-        self._id_list = array("I", self._ids.tobytes())
+        # Arrays, not numpy: one look-up at a time (the call graph's) reads Python ints from them
+        # several times faster; the batch path views them as numpy without copying.
+        self._ids = array("I", np.ascontiguousarray(ids, dtype=np.uint32).tobytes())
         # Packed: the class pieces come as str objects the DEX's type table made, fifty bytes
         # more each than their text, for the whole scan.
         self._pieces = [
-            (texts if isinstance(texts, PackedTexts) else PackedTexts.of(texts), _unsigned(at)) for texts, at in pieces
+            (texts if isinstance(texts, PackedTexts) else PackedTexts.of(texts), _position_array(at))
+            for texts, at in pieces
         ]
         self._separators = tuple(separators)
         self._joined: dict[int, str] = {}
@@ -758,13 +776,14 @@ class _ReferenceTexts:
         """The texts of these ids (every one must be among ``ids``)."""
         missing = [i for i in idxs if i not in self._joined]
         if missing:
-            at = np.searchsorted(self._ids, missing)
-            if not (at < len(self._ids)).all() or (self._ids[at] != missing).any():
+            ids = np.frombuffer(self._ids, dtype=np.uint32)
+            at = np.searchsorted(ids, missing)
+            if not (at < len(ids)).all() or (ids[at] != missing).any():
                 raise KeyError("a reference outside this table")
             texts: list[str] | PackedTexts = self._pieces[0][0]
-            text_at: npt.NDArray[Any] = self._pieces[0][1][at]
+            text_at: npt.NDArray[Any] = _as_numpy(self._pieces[0][1])[at]
             for (next_texts, next_at), separator in zip(self._pieces[1:], self._separators, strict=True):
-                texts = join_texts(texts, next_texts, text_at, next_at[at], separator)
+                texts = join_texts(texts, next_texts, text_at, _as_numpy(next_at)[at], separator)
                 text_at = np.arange(len(texts))
             self._joined.update(zip(missing, texts, strict=True))
         joined = self._joined
@@ -780,11 +799,11 @@ class _ReferenceTexts:
         text = self._joined.get(idx)
         if text is not None:
             return text
-        ids = self._id_list
+        ids = self._ids
         at = bisect.bisect_left(ids, idx)
         if at == len(ids) or ids[at] != idx:
             return None
-        parts = [texts[int(positions[at])] for texts, positions in self._pieces]
+        parts = [texts[positions[at]] for texts, positions in self._pieces]
         text = parts[0]
         for separator, part in zip(self._separators, parts[1:], strict=True):
             text = text + separator + part
@@ -813,7 +832,7 @@ def _kept_members(
     graph_type = np.zeros(dex.type_count, dtype=bool)
     descriptors = [dex.type_descriptor(t) for t in used.tolist()]
     keep_type[used] = [relevance.keep_class(d) for d in descriptors]
-    graph_type[used] = [d in relevance.call_graph_classes for d in descriptors]
+    graph_type[used] = relevance.defines(descriptors)
     eager = custom.copy()
     eager[~custom] = keep_type[member_types]
     graph = np.zeros(len(rows), dtype=bool)
@@ -1360,6 +1379,8 @@ def _index_code(
     parsed: deque[tuple[str, DexFile | ParseWarning | None]] = deque()
     # Superclasses named by each definition, as tuples: a set per class would cost 216 bytes for
     # the one superclass nearly every class has (10^4..10^5 classes, alive beside the largest DEX).
+    # A dict, not the ClassDirectory the program keeps: the relevance filter asks it about every
+    # class each DEX references, and a dict answers several times faster (30 ms on Yosemite).
     defined: dict[str, tuple[str, ...]] = {}
     # One tuple per distinct superclass: most classes extend one of a few hundred.
     only_super: dict[str, tuple[str]] = {}
@@ -1367,7 +1388,7 @@ def _index_code(
         item: DexFile | ParseWarning | None = _parse_dex(archive, entry.name, limits)
         if isinstance(item, DexFile):
             with contextlib.suppress(MalformedStructureError):  # indexing reports it below; the DEX contributes nothing
-                for descriptor, superclass in defined_classes(item):
+                for _, descriptor, superclass, _, _ in item.class_headers():
                     supers = defined.setdefault(descriptor, ())
                     if superclass and superclass not in supers:
                         if supers:
