@@ -56,7 +56,13 @@ def test_look_ups_answer_as_a_dict_of_class_infos(directory: ClassDirectory) -> 
 def test_whole_program_reads_make_no_class_info(directory: ClassDirectory) -> None:
     assert directory.parents("Lapp/Main;") == ("Lapp/Base;", ())
     assert directory.parents("Lapp/Nope;") is None
-    assert sorted(directory.subclass_pairs()) == [("Lapp/Base;", "Lapp/Main;"), ("Lapp/Listener;", "Lapp/Impl;")]
+    pairs = sorted(directory.subclass_pairs())
+    assert [(parent, child) for parent, child, _ in pairs] == [
+        ("Lapp/Base;", "Lapp/Main;"),
+        ("Lapp/Listener;", "Lapp/Impl;"),
+    ]
+    assert [directory.descriptor_of(key) for _, _, key in pairs] == ["Lapp/Main;", "Lapp/Impl;"]
+    assert all(directory.key_of(child) == key for _, child, key in pairs)
     assert sorted((d, list(b)) for d, b in directory.built_bodies()) == [
         ("Lapp/Base;", []),
         ("Lapp/Impl;", []),
@@ -81,7 +87,12 @@ def test_a_later_table_adds_only_its_new_classes(directory: ClassDirectory) -> N
     later = ClassTable("classes3.dex", ["Lapp/Later;"], ["Lapp/Impl;"], [()])
     directory.add_table(later)
     assert directory["Lapp/Later;"].dex == "classes3.dex" and directory["Lapp/Main;"].dex == "classes.dex"
-    assert ("Lapp/Impl;", "Lapp/Later;") in set(directory.subclass_pairs())
+    assert ("Lapp/Impl;", "Lapp/Later;") in {(parent, child) for parent, child, _ in directory.subclass_pairs()}
+    # Keys name classes across tables and given ones alike.
+    for descriptor in ("Lapp/Later;", "Lapp/Main;", "Lapp/Listener;"):
+        assert directory.descriptor_of(directory.key_of(descriptor)) == descriptor
+    with pytest.raises(KeyError):
+        directory.key_of("Lapp/Nope;")
 
 
 def test_replacing_and_removing_a_table_class(directory: ClassDirectory) -> None:

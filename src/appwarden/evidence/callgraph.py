@@ -23,6 +23,7 @@ The walk stops at ``MAX_DEPTH`` calls from an entry point.
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -83,12 +84,16 @@ class CallResolver:
         self.program = program
         # Subclasses by parent, for parents the app defines: overrides are looked for below app
         # classes only, and a list for each framework parent (java.lang.Object's holds nearly
-        # every class) would stay for the whole walk unread. Each list in descriptor order.
-        self._children: dict[str, list[str]] = {}
-        for parent, descriptor in program.classes.subclass_pairs():
-            self._children.setdefault(parent, []).append(descriptor)
-        for children in self._children.values():
-            children.sort()
+        # every class) would stay for the whole walk unread. Each list in descriptor order, held
+        # as the directory's class numbers (a str per subclass cost 1 MB on a 15-DEX app).
+        children: dict[str, list[tuple[str, int]]] = {}
+        for parent, descriptor, key in program.classes.subclass_pairs():
+            children.setdefault(parent, []).append((descriptor, key))
+        self._children: dict[str, array[int]] = {
+            parent: array("q", [key for _, key in sorted(found)]) for parent, found in children.items()
+        }
+        del children
+        self._decoded_children: dict[str, tuple[str, ...]] = {}
         self._cache: dict[str, tuple[str, ...]] = {}
 
     def _lookup_up(self, cls: str, sig: str) -> str | None:
@@ -96,7 +101,7 @@ class CallResolver:
 
     def _overrides(self, cls: str, sig: str) -> list[str]:
         out: list[str] = []
-        queue = deque(self._children.get(cls, ()))
+        queue = deque(self._subclasses(cls))
         seen: set[str] = set()
         while queue and len(seen) < MAX_SUBTYPES and len(out) < MAX_OVERRIDES:
             sub = queue.popleft()
@@ -106,8 +111,17 @@ class CallResolver:
             info = self.program.classes.get(sub)
             if info is not None and sig in info.methods:
                 out.append(f"{sub}->{sig}")
-            queue.extend(self._children.get(sub, ()))
+            queue.extend(self._subclasses(sub))
         return out
+
+    def _subclasses(self, cls: str) -> tuple[str, ...]:
+        """The direct subclasses of ``cls``, decoded on the first walk below it and kept (the walk
+        comes back to the same parents; it visits a fraction of them)."""
+        found = self._decoded_children.get(cls)
+        if found is None:
+            describe = self.program.classes.descriptor_of
+            found = self._decoded_children[cls] = tuple(describe(key) for key in self._children.get(cls, ()))
+        return found
 
     def static_init_of(self, member: str) -> str | None:
         """The <clinit> a static field access on an app class runs first, if the class has one."""

@@ -179,6 +179,7 @@ class ClassTable:
     """
 
     __slots__ = (
+        "_decoded_parents",
         "_interface_at",
         "_interface_bounds",
         "_parents",
@@ -215,6 +216,7 @@ class ClassTable:
             self._interface_at.extend(position.setdefault(n, len(position)) for n in names)
             self._interface_bounds.append(len(self._interface_at))
         self._parents = PackedTexts.of(position)
+        self._decoded_parents: dict[int, str] = {}
         self.built: dict[int, dict[str, MethodBody]] = {}
         self.static_strings: dict[int, tuple[str, ...]] = {}
         self.methods_of: Callable[[int, str, dict[str, MethodBody]], MutableMapping[str, MethodBody]] = (
@@ -243,13 +245,21 @@ class ClassTable:
         """The distinct superclass and interface descriptors the rows name."""
         return self._parents.take(np.arange(len(self._parents)))
 
+    def _parent(self, at: int) -> str:
+        # One str per parent asked for, shared by every class made with it: most classes made
+        # extend one of a few (an app's base activity), and a str each would stay with each.
+        text = self._decoded_parents.get(at)
+        if text is None:
+            text = self._decoded_parents[at] = self._parents[at]
+        return text
+
     def superclass(self, row: int) -> str | None:
         at = self._superclass_at[row]
-        return None if at < 0 else self._parents[at]
+        return None if at < 0 else self._parent(at)
 
     def interfaces(self, row: int) -> tuple[str, ...]:
         start, end = self._interface_bounds[row], self._interface_bounds[row + 1]
-        return tuple(self._parents[at] for at in self._interface_at[start:end])
+        return tuple(self._parent(at) for at in self._interface_at[start:end])
 
     def make(self, row: int, descriptor: str) -> ClassInfo:
         """The ClassInfo of ``row``; it takes over the row's built bodies (make each row once)."""
@@ -276,6 +286,9 @@ class ClassDirectory(MutableMapping[str, ClassInfo]):
 
     def __init__(self, infos: Mapping[str, ClassInfo] | None = None) -> None:
         self._given: dict[str, ClassInfo] = dict(infos or {})
+        # Numbers of given classes asked for by key_of (negative: table rows' are not).
+        self._given_names: list[str] = []
+        self._given_keys: dict[str, int] = {}
         self._made: dict[str, ClassInfo] = {}
         self._removed: set[str] = set()
         self._tables: list[ClassTable] = []
@@ -422,10 +435,32 @@ class ClassDirectory(MutableMapping[str, ClassInfo]):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
-    def subclass_pairs(self) -> Iterator[tuple[str, str]]:
-        """(parent, class) for each superclass or interface of each class that is itself a class
-        here, unordered; makes no ClassInfo and decodes only the classes with such a parent."""
-        for table in self._tables:
+    def key_of(self, descriptor: str) -> int:
+        """A number for a class here (see :meth:`descriptor_of`): eight bytes in an array where its
+        descriptor would cost a str object. Raises KeyError for a class not here."""
+        if descriptor in self._given:
+            key = self._given_keys.get(descriptor)
+            if key is None:
+                self._given_names.append(descriptor)
+                key = self._given_keys[descriptor] = -len(self._given_names)
+            return key
+        found = self._row(descriptor) if self._keys else None
+        if found is None:
+            raise KeyError(descriptor)
+        table, row = found
+        return self._tables.index(table) << 32 | row
+
+    def descriptor_of(self, key: int) -> str:
+        """The descriptor of the class numbered ``key`` by :meth:`key_of` or :meth:`subclass_pairs`."""
+        if key < 0:
+            return self._given_names[-key - 1]
+        return self._tables[key >> 32].descriptors[key & 0xFFFFFFFF]
+
+    def subclass_pairs(self) -> Iterator[tuple[str, str, int]]:
+        """(parent, class, the class's :meth:`key_of`) for each superclass or interface of each class
+        that is itself a class here, unordered; makes no ClassInfo and decodes only the classes
+        with such a parent."""
+        for number, table in enumerate(self._tables):
             parent_texts = table.parent_texts()
             parent_defined = np.array([*self.defined(parent_texts), False], dtype=bool)  # [-1]: no superclass
             superclass_at = np.frombuffer(table.superclass_positions, dtype=np.int32)
@@ -440,19 +475,20 @@ class ClassDirectory(MutableMapping[str, ClassInfo]):
                 info = self._made.get(descriptor)
                 if descriptor in self._removed:
                     continue
+                key = number << 32 | row
                 if info is not None:
                     for parent in (info.superclass, *info.interfaces):
                         if parent and parent in self:
-                            yield parent, descriptor
+                            yield parent, descriptor, key
                     continue
                 start, end = bounds[row], bounds[row + 1]
                 for at in (int(superclass_at[row]), *interface_at[start:end].tolist()):
                     if at >= 0 and parent_defined[at]:
-                        yield parent_texts[at], descriptor
-        for descriptor, info in self._given.items():
+                        yield parent_texts[at], descriptor, key
+        for descriptor, info in list(self._given.items()):
             for parent in (info.superclass, *info.interfaces):
                 if parent and parent in self:
-                    yield parent, descriptor
+                    yield parent, descriptor, self.key_of(descriptor)
 
     def built_bodies(self) -> Iterator[tuple[str, Mapping[str, MethodBody]]]:
         """(descriptor, bodies built so far) of every class, unordered; builds and makes nothing."""
