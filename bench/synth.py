@@ -89,3 +89,53 @@ def build_synthetic_apk(base_apk: Path, out: Path, n_classes: int) -> Path | Non
                 zout.writestr(item, zin.read(item.filename))
             zout.write(dex, "classes.dex")
     return out
+
+
+def build_multidex_composite(apks: list[Path], out: Path) -> Path | None:
+    """One APK holding every classes*.dex of ``apks``: the manifest and resources of the APK with
+    the largest DEX, its DEX files first, then the others' as classes{N}.dex in the order given.
+
+    No corpus app has many large DEX files, as big apps do; this one measures how memory grows
+    with the total code once the largest DEX is fixed. The apps share libraries (androidx,
+    kotlin), so many classes are defined twice: the later definitions are dropped as Android
+    drops them, and the composite understates the code a real app of this size defines.
+    None when fewer than two APKs hold DEX files.
+    """
+    sources: list[tuple[Path, list[tuple[str, int]]]] = []
+    for apk in apks:
+        try:
+            with zipfile.ZipFile(apk) as z:
+                dex = sorted(
+                    ((i.filename, i.file_size) for i in z.infolist() if _dex_number(i.filename) is not None),
+                    key=lambda item: _dex_number(item[0]) or 0,
+                )
+        except (OSError, zipfile.BadZipFile):
+            continue
+        if dex:
+            sources.append((apk, dex))
+    if len(sources) < 2:
+        return None
+    sources.sort(key=lambda item: max(size for _, size in item[1]), reverse=True)
+    base = sources[0][0]
+    number = 0
+    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            if item.filename.startswith("META-INF/") or _dex_number(item.filename) is not None:
+                continue
+            zout.writestr(item, zin.read(item.filename))
+        for apk, dex in sources:
+            with zipfile.ZipFile(apk) as z:
+                for name, _ in dex:
+                    number += 1
+                    zout.writestr("classes.dex" if number == 1 else f"classes{number}.dex", z.read(name))
+    return out
+
+
+def _dex_number(name: str) -> int | None:
+    """1 for classes.dex, N for classesN.dex, None for any other entry."""
+    if not (name.startswith("classes") and name.endswith(".dex") and "/" not in name):
+        return None
+    middle = name[len("classes") : -len(".dex")]
+    if middle == "":
+        return 1
+    return int(middle) if middle.isdigit() else None
