@@ -80,3 +80,41 @@ def test_packed_texts_refuse_inconsistent_offsets() -> None:
         PackedTexts(b"abc", array("I", [0, 2]))
     with pytest.raises(IndexError):
         PackedTexts.of(["a"])[1]
+
+
+def test_compressed_texts_read_back_exactly_and_stay_inflated() -> None:
+    from appwarden.apk import dex as dexmod
+
+    texts = [f"Lcom/example/pkg{i % 7}/Name{i};\u00e9\ud800" for i in range(600)]  # lone surrogate: MUTF-8 allows it
+    packed = PackedTexts.of(texts)
+    raw = packed._texts
+    assert len(raw) >= dexmod._COMPRESS_MIN_BYTES
+    packed.compress()
+    assert packed._compressed is not None and packed._texts == b""
+    assert len(packed._compressed) < len(raw) / 3
+    assert packed[5] == texts[5] and packed[-1] == texts[-1]  # the first read inflates
+    assert packed._compressed is None and packed._texts == raw
+    packed.compress()
+    assert packed.is_text(42, texts[42]) and not packed.is_text(42, texts[43])
+    packed.compress()
+    assert packed.take([3, 1, 3]) == [texts[3], texts[1], texts[3]]
+    assert len(packed) == 600 and list(packed) == texts
+    with pytest.raises(IndexError):
+        packed[600]
+
+
+def test_small_texts_are_not_compressed() -> None:
+    packed = PackedTexts.of(["a", "bb"])
+    packed.compress()
+    assert packed._compressed is None and packed[1] == "bb"
+
+
+def test_small_and_large_joins_agree() -> None:
+    from appwarden.apk import dex as dexmod
+
+    left = PackedTexts.of([f"n{i}" for i in range(40)])
+    right = [f"(I{i})V" for i in range(40)]
+    at = np.arange(40)[::-1].copy()
+    whole = dexmod.join_texts(left, right, at, at, "")
+    assert whole == [f"n{i}(I{i})V" for i in range(39, -1, -1)]
+    assert dexmod.join_texts(left, right, at[:5], at[:5], "") == whole[:5]  # the item-by-item path

@@ -491,15 +491,19 @@ class ClassDirectory(MutableMapping[str, ClassInfo]):
                     yield parent, descriptor, self.key_of(descriptor)
 
     def built_bodies(self) -> Iterator[tuple[str, Mapping[str, MethodBody]]]:
-        """(descriptor, bodies built so far) of every class, unordered; builds and makes nothing."""
-        for table, row, descriptor in self._table_rows():
-            made = self._made.get(descriptor)
-            if made is not None:
-                yield descriptor, _built(made.methods)
-            else:
-                yield descriptor, table.built.get(row, _NO_BODIES)
-        for descriptor, info in self._given.items():
-            yield descriptor, _built(info.methods)
+        """(descriptor, bodies built so far) of every class with a built body, unordered; builds
+        and makes nothing, and decodes only the descriptors of those classes."""
+        for table in self._tables:
+            if not table.built:
+                continue
+            rows = list(table.built)
+            for row, descriptor in zip(rows, table.descriptors.take(rows), strict=True):
+                if descriptor not in self._removed:
+                    yield descriptor, table.built[row]
+        for descriptor, info in (*self._made.items(), *self._given.items()):
+            bodies = _built(info.methods)
+            if bodies:
+                yield descriptor, bodies
 
     def static_strings(self) -> Iterator[tuple[str, tuple[str, ...]]]:
         """(descriptor, static String constants) of every class that has some, unordered."""

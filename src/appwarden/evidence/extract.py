@@ -656,6 +656,11 @@ def _build_bodies(
         if len(unbuilt):
             unbuilt_parts = ((names, name_at[unbuilt]), (protos, proto_at[unbuilt]))
             _add_unbuilt_methods(table, row_of, method_rows[unbuilt], unbuilt_parts, fill)
+    # What stays of this DEX's names and prototypes is read again only if the call graph walks
+    # into the DEX: deflated until then (most DEX files of a large app it never enters).
+    for kept, _ in (*signature_parts, *texts.methods.pieces, *texts.fields.pieces):
+        if isinstance(kept, PackedTexts):
+            kept.compress()
     program.classes.add_table(table)
     program.class_invokes.update(class_invokes)
     return classes.class_count, defined_count
@@ -771,6 +776,11 @@ class _ReferenceTexts:
         ]
         self._separators = tuple(separators)
         self._joined: dict[int, str] = {}
+
+    @property
+    def pieces(self) -> list[tuple[PackedTexts, array[int]]]:
+        """The (texts, position of each id's text) the references are joined from."""
+        return self._pieces
 
     def many(self, idxs: list[int]) -> list[str]:
         """The texts of these ids (every one must be among ``ids``)."""
