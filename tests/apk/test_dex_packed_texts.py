@@ -118,3 +118,20 @@ def test_small_and_large_joins_agree() -> None:
     whole = dexmod.join_texts(left, right, at, at, "")
     assert whole == [f"n{i}(I{i})V" for i in range(39, -1, -1)]
     assert dexmod.join_texts(left, right, at[:5], at[:5], "") == whole[:5]  # the item-by-item path
+
+
+def test_deflated_arrays_give_back_the_same_arrays() -> None:
+    from array import array
+
+    from appwarden.apk.dex import DeflatedArrays
+
+    callers, opcodes = array("H", [i // 3 for i in range(3000)]), array("B", [0x6E, 0x71] * 1500)
+    kept = DeflatedArrays((callers, opcodes))
+    kept.compress()
+    assert kept._arrays is None and sum(len(data) for _, data in kept._deflated) < (6000 + 3000) / 3
+    again = kept.arrays()
+    assert again == (callers, opcodes) and [a.typecode for a in again] == ["H", "B"]
+    assert kept.arrays() is again  # inflated once, then kept
+    small = DeflatedArrays((array("I", [1, 2, 3]),))
+    small.compress()
+    assert small._arrays is not None and small.arrays() == (array("I", [1, 2, 3]),)

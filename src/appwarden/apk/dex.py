@@ -202,6 +202,33 @@ class PackedTexts(Sequence[str]):
         return [self[i] for i in wanted.tolist()]
 
 
+class DeflatedArrays:
+    """Arrays a scan keeps for a later reader that may never come, deflated until it does.
+
+    ``arrays()`` gives them back (inflating them once, for good); ``compress()`` deflates them
+    when together they are at least 4 KiB.
+    """
+
+    __slots__ = ("_arrays", "_deflated")
+
+    def __init__(self, arrays: Sequence[array[int]]) -> None:
+        self._arrays: tuple[array[int], ...] | None = tuple(arrays)
+        self._deflated: tuple[tuple[str, bytes], ...] = ()
+
+    def compress(self) -> None:
+        arrays = self._arrays
+        if arrays is not None and sum(len(a) * a.itemsize for a in arrays) >= _COMPRESS_MIN_BYTES:
+            self._deflated = tuple((a.typecode, _deflate.compress(a.tobytes(), 1)) for a in arrays)
+            self._arrays = None
+
+    def arrays(self) -> tuple[array[int], ...]:
+        arrays = self._arrays
+        if arrays is None:
+            arrays = self._arrays = tuple(array(code, _deflate.decompress(data)) for code, data in self._deflated)
+            self._deflated = ()
+        return arrays
+
+
 #: Joins of at most this many texts are done item by item (see join_texts).
 _SMALL_JOIN = 16
 

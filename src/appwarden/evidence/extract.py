@@ -47,6 +47,7 @@ from appwarden.apk.dex import (
     INVOKE_OPCODES,
     OP_CONST_STRING,
     OP_CONST_STRING_JUMBO,
+    DeflatedArrays,
     DexFile,
     DexLimits,
     PackedTexts,
@@ -604,7 +605,7 @@ def _build_bodies(
     """
     table = classes.table
     references = _method_references(rows, texts)
-    fill = _call_graph_fill(rows.graph_invokes, rows.graph_fields, texts)
+    fill, columns = _call_graph_fill(rows.graph_invokes, rows.graph_fields, texts)
     invokes_of, field_reads_of = references.invokes, references.field_reads
     strings_of, dispatch_of = references.strings, references.dispatch
     largest = int(classes.positions.max()) if len(classes.positions) else -1
@@ -658,9 +659,12 @@ def _build_bodies(
             _add_unbuilt_methods(table, row_of, method_rows[unbuilt], unbuilt_parts, fill)
     # What stays of this DEX's names and prototypes is read again only if the call graph walks
     # into the DEX: deflated until then (most DEX files of a large app it never enters).
-    for kept, _ in (*signature_parts, *texts.methods.pieces, *texts.fields.pieces):
+    for kept, _ in signature_parts:
         if isinstance(kept, PackedTexts):
             kept.compress()
+    texts.methods.compress()
+    texts.fields.compress()
+    columns.compress()
     program.classes.add_table(table)
     program.class_invokes.update(class_invokes)
     return classes.class_count, defined_count
@@ -762,37 +766,42 @@ class _ReferenceTexts:
     after the DEX is gone, so holding a descriptor string for each would cost megabytes for nothing.
     """
 
-    __slots__ = ("_ids", "_joined", "_pieces", "_separators")
+    __slots__ = ("_columns", "_joined", "_separators", "_texts")
 
     def __init__(self, ids: npt.NDArray[Any], pieces: Iterable[TextPieces], separators: Iterable[str]) -> None:
         # Arrays, not numpy: one look-up at a time (the call graph's) reads Python ints from them
         # several times faster; the batch path views them as numpy without copying.
-        self._ids = array("I", np.ascontiguousarray(ids, dtype=np.uint32).tobytes())
         # Packed: the class pieces come as str objects the DEX's type table made, fifty bytes
         # more each than their text, for the whole scan.
-        self._pieces = [
-            (texts if isinstance(texts, PackedTexts) else PackedTexts.of(texts), _position_array(at))
-            for texts, at in pieces
-        ]
+        pieces = list(pieces)
+        self._texts = [texts if isinstance(texts, PackedTexts) else PackedTexts.of(texts) for texts, _ in pieces]
+        self._columns = DeflatedArrays(
+            (
+                array("I", np.ascontiguousarray(ids, dtype=np.uint32).tobytes()),
+                *(_position_array(at) for _, at in pieces),
+            )
+        )
         self._separators = tuple(separators)
         self._joined: dict[int, str] = {}
 
-    @property
-    def pieces(self) -> list[tuple[PackedTexts, array[int]]]:
-        """The (texts, position of each id's text) the references are joined from."""
-        return self._pieces
+    def compress(self) -> None:
+        """Deflate the texts and tables until the next look-up (see PackedTexts.compress)."""
+        for texts in self._texts:
+            texts.compress()
+        self._columns.compress()
 
     def many(self, idxs: list[int]) -> list[str]:
         """The texts of these ids (every one must be among ``ids``)."""
         missing = [i for i in idxs if i not in self._joined]
         if missing:
-            ids = np.frombuffer(self._ids, dtype=np.uint32)
+            id_array, *positions = self._columns.arrays()
+            ids = np.frombuffer(id_array, dtype=np.uint32)
             at = np.searchsorted(ids, missing)
             if not (at < len(ids)).all() or (ids[at] != missing).any():
                 raise KeyError("a reference outside this table")
-            texts: list[str] | PackedTexts = self._pieces[0][0]
-            text_at: npt.NDArray[Any] = _as_numpy(self._pieces[0][1])[at]
-            for (next_texts, next_at), separator in zip(self._pieces[1:], self._separators, strict=True):
+            texts: list[str] | PackedTexts = self._texts[0]
+            text_at: npt.NDArray[Any] = _as_numpy(positions[0])[at]
+            for next_texts, next_at, separator in zip(self._texts[1:], positions[1:], self._separators, strict=True):
                 texts = join_texts(texts, next_texts, text_at, _as_numpy(next_at)[at], separator)
                 text_at = np.arange(len(texts))
             self._joined.update(zip(missing, texts, strict=True))
@@ -809,11 +818,11 @@ class _ReferenceTexts:
         text = self._joined.get(idx)
         if text is not None:
             return text
-        ids = self._ids
+        ids, *positions = self._columns.arrays()
         at = bisect.bisect_left(ids, idx)
         if at == len(ids) or ids[at] != idx:
             return None
-        parts = [texts[positions[at]] for texts, positions in self._pieces]
+        parts = [texts[where[at]] for texts, where in zip(self._texts, positions, strict=True)]
         text = parts[0]
         for separator, part in zip(self._separators, parts[1:], strict=True):
             text = text + separator + part
@@ -889,8 +898,9 @@ def _target_and_dispatch(rows: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
 
 def _call_graph_fill(
     invokes: npt.NDArray[np.uint32], fields: npt.NDArray[np.uint32], texts: _DexTexts
-) -> Callable[[MethodBody, int], None]:
-    """``fill(body, caller)``: give a body every invoke and field read of its method ``caller``.
+) -> tuple[Callable[[MethodBody, int], None], DeflatedArrays]:
+    """``fill(body, caller)``: give a body every invoke and field read of its method ``caller``;
+    and the columns it reads, for the caller to deflate once indexing no longer needs them.
 
     ``invokes``/``fields`` hold every kept row (matcher and call graph) in code order; ``texts``
     the pieces of every (non-custom) invoke and field target among them and the methods of
@@ -900,12 +910,29 @@ def _call_graph_fill(
     method_texts, field_texts, call_site_text = texts.methods, texts.fields, texts.call_sites
     # Columns as arrays, each of the narrowest type, for bisect and slicing: they stay for the
     # whole scan (10^5 rows of the largest DEX), and a fill looks up one caller, where numpy's
-    # per-call overhead would dominate.
-    invoke_callers, invoke_opcodes = _column(invokes[:, 0]), _column(invokes[:, 1], "B")
-    invoke_targets, invoke_offsets = _column(invokes[:, 2]), _column(invokes[:, 3])
-    field_callers, field_targets, field_offsets = _column(fields[:, 0]), _column(fields[:, 2]), _column(fields[:, 3])
+    # per-call overhead would dominate. Deflated until the walk first enters the DEX.
+    columns = DeflatedArrays(
+        (
+            _column(invokes[:, 0]),
+            _column(invokes[:, 1], "B"),
+            _column(invokes[:, 2]),
+            _column(invokes[:, 3]),
+            _column(fields[:, 0]),
+            _column(fields[:, 2]),
+            _column(fields[:, 3]),
+        )
+    )
 
     def fill(body: MethodBody, caller: int) -> None:
+        (
+            invoke_callers,
+            invoke_opcodes,
+            invoke_targets,
+            invoke_offsets,
+            field_callers,
+            field_targets,
+            field_offsets,
+        ) = columns.arrays()
         calls: list[tuple[int, str]] = []
         dispatch: set[int] = set()
         a = bisect.bisect_left(invoke_callers, caller)
@@ -925,7 +952,7 @@ def _call_graph_fill(
             (offset, field_texts[target]) for target, offset in zip(field_targets[a:b], field_offsets[a:b], strict=True)
         ]
 
-    return fill
+    return fill, columns
 
 
 def _column(values: npt.NDArray[np.uint32], typecode: str | None = None) -> array[int]:
@@ -992,6 +1019,7 @@ def _add_unbuilt_methods(
     for k, (pos, _, _) in enumerate(segments):
         class_of[int(row_of[pos])] = k
     table.methods_of = _DexMethods(unbuilt, class_of, build)
+    unbuilt.compress()  # read again only when the call graph looks into one of these classes
 
 
 class _DexMethods:
@@ -1019,7 +1047,7 @@ class _UnbuiltMethods:
     callable per class cost 300 bytes, 2 MB for a large DEX, alive for the whole scan.
     """
 
-    __slots__ = ("_name_at", "_names", "_proto_at", "_protos", "bounds", "ids")
+    __slots__ = ("_columns", "_names", "_protos", "bounds")
 
     def __init__(
         self,
@@ -1031,15 +1059,28 @@ class _UnbuiltMethods:
         bounds: array[int],
     ) -> None:
         self._names, self._protos = names, protos
-        # Two or four bytes a method (as the DEX's positions come) where a signature string costs sixty.
-        self._name_at = _unsigned(name_at)
-        self._proto_at = _unsigned(proto_at)
-        # An array for one id at a time (the call graph's look-ups), where numpy's scalars are slow.
-        self.ids = array("I", np.ascontiguousarray(ids, dtype=np.uint32).tobytes())
+        # Two or four bytes a method (as the DEX's positions come) where a signature string costs
+        # sixty; the ids as an array for one at a time (the call graph's look-ups), where numpy's
+        # scalars are slow. Deflated until the walk first looks into one of the DEX's classes.
+        self._columns = DeflatedArrays(
+            (
+                _position_array(name_at),
+                _position_array(proto_at),
+                array("I", np.ascontiguousarray(ids, np.uint32).tobytes()),
+            )
+        )
         self.bounds = bounds
 
+    @property
+    def ids(self) -> array[int]:
+        return self._columns.arrays()[2]
+
+    def compress(self) -> None:
+        self._columns.compress()
+
     def between(self, start: int, end: int) -> tuple[str, ...]:
-        return tuple(join_texts(self._names, self._protos, self._name_at[start:end], self._proto_at[start:end], ""))
+        name_at, proto_at, _ = self._columns.arrays()
+        return tuple(join_texts(self._names, self._protos, name_at[start:end], proto_at[start:end], ""))
 
 
 class _ClassMethods(Sequence[int]):
@@ -1452,7 +1493,14 @@ def _index_code(
             relevance.forget_classes()
         summaries.append(summary.model_copy(update={"class_count": class_count}))
         warnings.extend(dex_warnings)
+        if parsed and summary.size >= _TRIM_AFTER_DEX_BYTES:
+            # What this DEX's reading freed on the heap would otherwise sit under the next DEX.
+            release_free_heap()
     return program, summaries
+
+
+#: After indexing a DEX at least this large, the heap's free pages are given back before the next.
+_TRIM_AFTER_DEX_BYTES = 1 << 20
 
 
 def _kept_between_passes(sizes: list[int]) -> list[bool]:
