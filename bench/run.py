@@ -370,7 +370,8 @@ def print_tables(rows: list[dict[str, object]], summary: dict[str, object], tool
         cells = [str(r["apk"]), f"{int(r['apk_bytes']) / 2**20:.2f}", f"{int(r['dex_bytes']) / 2**20:.2f}"]  # type: ignore[call-overload]
         for tool in tools:
             s = _sec(r, tool)
-            cells.append(f"{s:.3f}" if s is not None else "fail")
+            measured = tool in r["tools"]  # type: ignore[operator]
+            cells.append(f"{s:.3f}" if s is not None else "fail" if measured else "-")
         t.add_row(*cells)
     console.print(t)
     per_tool = summary["per_tool"]
