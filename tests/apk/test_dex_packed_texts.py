@@ -135,3 +135,15 @@ def test_deflated_arrays_give_back_the_same_arrays() -> None:
     small = DeflatedArrays((array("I", [1, 2, 3]),))
     small.compress()
     assert small._arrays is not None and small.arrays() == (array("I", [1, 2, 3]),)
+
+
+def test_class_descriptor_pack_equals_the_class_headers(backend: str) -> None:
+    b = dex_builder.DexBuilder()
+    for name in ("Lapp/Main;", "Lapp/Caf\u00e9;", "Lapp/\u540d\u5b57;", "Lapp/Z;"):
+        b.add_class(name)
+    dex = DexFile.parse(b.build())
+    headers = list(dex.class_headers())
+    positions = np.array([pos for pos, *_ in headers], dtype=np.int64)
+    assert dex.class_descriptor_pack(positions).take(np.arange(len(headers))) == [d for _, d, *_ in headers]
+    assert list(dex.class_descriptor_pack(positions[::-1].copy())) == [d for _, d, *_ in headers][::-1]
+    assert len(dex.class_descriptor_pack(np.zeros(0, dtype=np.int64))) == 0

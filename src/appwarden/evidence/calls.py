@@ -198,23 +198,27 @@ class ClassTable:
         descriptors: Sequence[str],
         superclasses: Sequence[str | None],
         interfaces: Sequence[tuple[str, ...]],
+        packed: PackedTexts | None = None,
     ) -> None:
+        """``packed``, when given, is ``descriptors`` already packed (the DEX reader packs them in C)."""
         self.dex = dex
-        self.descriptors = PackedTexts.of(descriptors)
-        # hash() of each descriptor: the directory finds a class by bisecting these (str caches
-        # its hash, and a scan's process never compares them with another process's).
+        self.descriptors = packed if packed is not None else PackedTexts.of(descriptors)
+        # hash() of each descriptor: the directory finds a class by these (str caches its hash,
+        # and a scan's process never compares them with another process's).
         self.keys = array("q", [hash(d) for d in descriptors])
         # Superclasses and interfaces as positions among their distinct texts: most classes
         # extend one of a few hundred.
         position: dict[str, int] = {}
-        self._superclass_at = array(
-            "i", [-1 if s is None else position.setdefault(s, len(position)) for s in superclasses]
-        )
-        self._interface_bounds = array("I", [0])
-        self._interface_at = array("I")
-        for names in interfaces:
-            self._interface_at.extend(position.setdefault(n, len(position)) for n in names)
-            self._interface_bounds.append(len(self._interface_at))
+        add = position.setdefault
+        self._superclass_at = array("i", [-1 if s is None else add(s, len(position)) for s in superclasses])
+        bounds = [0] * (len(interfaces) + 1)
+        interface_at: list[int] = []
+        for row, names in enumerate(interfaces, 1):
+            if names:
+                interface_at += [add(n, len(position)) for n in names]
+            bounds[row] = len(interface_at)
+        self._interface_bounds = array("I", bounds)
+        self._interface_at = array("I", interface_at)
         self._parents = PackedTexts.of(position)
         self._decoded_parents: dict[int, str] = {}
         self.built: dict[int, dict[str, MethodBody]] = {}

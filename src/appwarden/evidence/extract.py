@@ -395,7 +395,7 @@ def read_dex(
     dex.release_pages()  # the code: scanned
     # The class objects and their names are made once the code pages are gone: made before the
     # scan, they would sit beside all of the DEX and the scanner's tables, a DEX's peak.
-    classes = class_rows(dex.name, list(dex.class_headers()), program.classes)
+    classes = class_rows(dex.name, list(dex.class_headers()), program.classes, dex.class_descriptor_pack)
     # (class position, method id) of each method with code
     with_code = np.ascontiguousarray(table[table[:, 4] != 0][:, [0, 2]])
     _read_static_strings(dex, classes.table, classes.static_values, string_filter)
@@ -482,9 +482,11 @@ def class_rows(
     dex_name: str,
     headers: list[tuple[int, str, str | None, tuple[str, ...], int]],
     known: ClassDirectory,
+    pack: Callable[[npt.NDArray[np.int64]], PackedTexts] | None = None,
 ) -> ClassRows:
     """The classes among ``headers`` (DexFile.class_headers) that ``known`` lacks, first class_def
-    of a descriptor only, as Android loads them."""
+    of a descriptor only, as Android loads them; ``pack`` (DexFile.class_descriptor_pack) packs
+    their descriptors from the DEX by class_defs position."""
     already = known.defined([descriptor for _, descriptor, _, _, _ in headers])
     positions: list[int] = []
     descriptors: list[str] = []
@@ -504,8 +506,9 @@ def class_rows(
         descriptors.append(descriptor)
         superclasses.append(superclass)
         interfaces_of.append(interfaces)
-    table = ClassTable(dex_name, descriptors, superclasses, interfaces_of)
-    return ClassRows(table, np.array(positions, dtype=np.int64), static_values, len(headers))
+    at = np.array(positions, dtype=np.int64)
+    table = ClassTable(dex_name, descriptors, superclasses, interfaces_of, None if pack is None else pack(at))
+    return ClassRows(table, at, static_values, len(headers))
 
 
 @dataclass(frozen=True)
