@@ -54,8 +54,9 @@ def test_look_ups_answer_as_a_dict_of_class_infos(directory: ClassDirectory) -> 
 
 
 def test_whole_program_reads_make_no_class_info(directory: ClassDirectory) -> None:
-    assert directory.parents("Lapp/Main;") == ("Lapp/Base;", ())
-    assert directory.parents("Lapp/Nope;") is None
+    assert directory.superclass_of("Lapp/Main;") == ("Lapp/Base;",)
+    assert directory.superclass_of("Lapp/Other;") == (None,)
+    assert directory.superclass_of("Lapp/Nope;") is None
     pairs = sorted(directory.subclass_pairs())
     assert [(parent, child) for parent, child, _ in pairs] == [
         ("Lapp/Base;", "Lapp/Main;"),

@@ -12,7 +12,6 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 import numpy as np
 
@@ -284,8 +283,8 @@ class ClassDirectory(MutableMapping[str, ClassInfo]):
     (so a class is always the same object). A descriptor names one class: a table row whose
     descriptor is already here when its table is added is an error of the caller's.
 
-    Iteration, :meth:`parents`, :meth:`built_bodies` and :meth:`static_strings` read the tables
-    without making ClassInfo objects.
+    Iteration, :meth:`superclass_of`, :meth:`subclass_pairs`, :meth:`built_bodies` and
+    :meth:`static_strings` read the tables without making ClassInfo objects.
     """
 
     def __init__(self, infos: Mapping[str, ClassInfo] | None = None) -> None:
@@ -351,17 +350,6 @@ class ClassDirectory(MutableMapping[str, ClassInfo]):
             return None
         return (found[0].superclass(found[1]),)
 
-    def parents(self, descriptor: str) -> tuple[str | None, tuple[str, ...]] | None:
-        """(superclass, interfaces) of a class here, or None; makes no ClassInfo."""
-        info = self._given.get(descriptor) or self._made.get(descriptor)
-        if info is not None:
-            return info.superclass, info.interfaces
-        found = self._row(descriptor) if self._keys else None
-        if found is None:
-            return None
-        table, row = found
-        return table.superclass(row), table.interfaces(row)
-
     # -- changes ---------------------------------------------------------------------------
     def __setitem__(self, descriptor: str, info: ClassInfo) -> None:
         if self._row(descriptor) is not None:
@@ -396,7 +384,7 @@ class ClassDirectory(MutableMapping[str, ClassInfo]):
             for i, text in zip(candidate[mine].tolist(), texts, strict=True):
                 found[i] = text == descriptors[i] and text not in self._removed
         return [
-            hit or d in self._given or (d in self._made) or (bool(maybe) and d in self)
+            hit or d in self._given or (bool(maybe) and d in self)
             for d, hit, maybe in zip(descriptors, found, (keys[at] == wanted).tolist(), strict=True)
         ]
 
@@ -521,7 +509,6 @@ class ClassDirectory(MutableMapping[str, ClassInfo]):
                 yield info.descriptor, info.static_strings
 
 
-_NO_BODIES: Mapping[str, MethodBody] = MappingProxyType({})
 #: hash() is signed; adding this orders keys as unsigned, so a bucket is a key's top bits.
 _KEY_OFFSET = 1 << 63
 
