@@ -29,6 +29,7 @@ import functools
 import gc
 import hashlib
 import re
+import sys
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
@@ -1083,7 +1084,11 @@ class _UnbuiltMethods:
 
     def between(self, start: int, end: int) -> tuple[str, ...]:
         name_at, proto_at, _ = self._columns.arrays()
-        return tuple(join_texts(self._names, self._protos, name_at[start:end], proto_at[start:end], ""))
+        # Interned: the classes the walk enters repeat signatures (<init>()V, run()V, onCreate...),
+        # and each class's tuple stays with it to the end of the scan.
+        return tuple(
+            map(sys.intern, join_texts(self._names, self._protos, name_at[start:end], proto_at[start:end], ""))
+        )
 
 
 class _ClassMethods(Sequence[int]):
