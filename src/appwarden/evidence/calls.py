@@ -12,6 +12,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -57,30 +58,41 @@ class MethodBody:
 MethodFactory = Callable[[str, str, int], MethodBody]
 
 
+class SignatureSource(Protocol):
+    """A class's unbuilt signatures, kept by whoever made them: called, the tuple (made anew each
+    time); ``position``, the index of one signature in it, or -1."""
+
+    def __call__(self) -> tuple[str, ...]: ...
+
+    def position(self, signature: str) -> int: ...
+
+
 class MethodTable(MutableMapping[str, MethodBody]):
     """A class's methods by signature, most of them not yet built.
 
     An app defines 10^5 methods and no matcher needs a body for most of them: only the call
     graph may walk into them, and it walks a few. The table keeps those as a DEX method id (four
-    bytes each) and their signatures, given as a tuple or as a callable that makes the tuple on
+    bytes each) and their signatures, given as a tuple, as a callable that makes the tuple on
     the first look-up (most classes are never looked up, so their signature strings, 5 MB on a
-    large app, are never made); it builds a body the first time one is looked up, and keeps it,
-    so a method is always the same object.
+    large app, are never made), or as a :class:`SignatureSource` that finds one signature
+    without the table keeping them all; it builds a body the first time one is looked up, and
+    keeps it, so a method is always the same object.
     """
 
-    __slots__ = ("_built", "_class", "_factory", "_ids", "_position", "_signatures")
+    __slots__ = ("_built", "_class", "_factory", "_find", "_ids", "_position", "_signatures")
 
     def __init__(
         self,
         class_descriptor: str,
         built: dict[str, MethodBody],
-        signatures: tuple[str, ...] | Callable[[], tuple[str, ...]],
+        signatures: tuple[str, ...] | Callable[[], tuple[str, ...]] | SignatureSource,
         ids: Sequence[int],
         factory: MethodFactory,
     ) -> None:
         self._class = class_descriptor
         self._built = built
         self._signatures = signatures
+        self._find: Callable[[str], int] | None = getattr(signatures, "position", None)
         self._ids = ids
         self._factory = factory
         self._position: dict[str, int] | None = None
@@ -88,12 +100,17 @@ class MethodTable(MutableMapping[str, MethodBody]):
     def _unbuilt(self) -> tuple[str, ...]:
         """The signatures of ``_ids``, in the same order."""
         signatures = self._signatures
-        if not isinstance(signatures, tuple):
-            signatures = self._signatures = signatures()
+        if isinstance(signatures, tuple):
+            return signatures
+        if self._find is not None:
+            return signatures()  # the source keeps them; the table does not
+        signatures = self._signatures = signatures()
         return signatures
 
     def _lazy_position(self, signature: str) -> int:
         """Index of an unbuilt signature, or -1. Large classes get a dictionary on first use."""
+        if self._find is not None:
+            return self._find(signature)
         signatures = self._unbuilt()
         if len(signatures) <= 16:
             # Containment first: look-ups of inherited methods miss far more often than they hit,
@@ -135,6 +152,7 @@ class MethodTable(MutableMapping[str, MethodBody]):
         if at >= 0:
             signatures = self._unbuilt()
             self._signatures = signatures[:at] + signatures[at + 1 :]
+            self._find = None  # the table keeps its own tuple from now on
             self._ids = [*self._ids[:at], *self._ids[at + 1 :]]  # ids may be a view other tables share
             self._position = None
 
