@@ -147,3 +147,25 @@ def test_class_descriptor_pack_equals_the_class_headers(backend: str) -> None:
     assert dex.class_descriptor_pack(positions).take(np.arange(len(headers))) == [d for _, d, *_ in headers]
     assert list(dex.class_descriptor_pack(positions[::-1].copy())) == [d for _, d, *_ in headers][::-1]
     assert len(dex.class_descriptor_pack(np.zeros(0, dtype=np.int64))) == 0
+
+
+def test_deflated_differences_round_trip_any_values() -> None:
+    from array import array
+
+    from appwarden.apk.dex import DeflatedArrays
+
+    rng = np.random.default_rng(5)
+    callers = array("H", np.sort(rng.integers(0, 60000, 5000)).astype(np.uint16).tobytes())
+    offsets = array("H", rng.integers(0, 65536, 5000).astype(np.uint16).tobytes())  # not ascending: wraps
+    ids = array("I", (np.arange(5000, dtype=np.uint32) * 7 + 4_000_000_000).tobytes())
+    plain = DeflatedArrays((callers, offsets, ids))
+    plain.compress()
+    delta = DeflatedArrays((callers, offsets, ids), ascending=(True, True, True))
+    delta.compress()
+    assert delta.arrays() == (callers, offsets, ids) == plain.arrays()
+    sorted_as_values, sorted_as_differences = DeflatedArrays((callers,)), DeflatedArrays((callers,), ascending=(True,))
+    sorted_as_values.compress()
+    sorted_as_differences.compress()
+    assert len(sorted_as_differences._deflated[0][1]) < 0.75 * len(sorted_as_values._deflated[0][1])
+    with pytest.raises(ValueError):
+        DeflatedArrays((callers, ids), ascending=(True,))

@@ -206,27 +206,51 @@ class DeflatedArrays:
     """Arrays a scan keeps for a later reader that may never come, deflated until it does.
 
     ``arrays()`` gives them back (inflating them once, for good); ``compress()`` deflates them
-    when together they are at least 4 KiB.
+    when together they are at least 4 KiB. Arrays flagged in ``ascending`` (mostly increasing:
+    callers in code order, offsets within a method, sorted ids) are deflated as differences from
+    the previous value, which deflate to a third of the values (wrapping, so any array round-trips).
     """
 
-    __slots__ = ("_arrays", "_deflated")
+    __slots__ = ("_arrays", "_ascending", "_deflated")
 
-    def __init__(self, arrays: Sequence[array[int]]) -> None:
+    def __init__(self, arrays: Sequence[array[int]], ascending: Sequence[bool] = ()) -> None:
         self._arrays: tuple[array[int], ...] | None = tuple(arrays)
+        self._ascending = tuple(ascending) or (False,) * len(self._arrays)
+        if len(self._ascending) != len(self._arrays):
+            raise ValueError("one ascending flag per array")
         self._deflated: tuple[tuple[str, bytes], ...] = ()
 
     def compress(self) -> None:
         arrays = self._arrays
         if arrays is not None and sum(len(a) * a.itemsize for a in arrays) >= _COMPRESS_MIN_BYTES:
-            self._deflated = tuple((a.typecode, _deflate.compress(a.tobytes(), 1)) for a in arrays)
+            self._deflated = tuple(
+                (a.typecode, _deflate.compress(_differences(a) if delta else a.tobytes(), 1))
+                for a, delta in zip(arrays, self._ascending, strict=True)
+            )
             self._arrays = None
 
     def arrays(self) -> tuple[array[int], ...]:
         arrays = self._arrays
         if arrays is None:
-            arrays = self._arrays = tuple(array(code, _deflate.decompress(data)) for code, data in self._deflated)
+            arrays = self._arrays = tuple(
+                _summed(code, _deflate.decompress(data)) if delta else array(code, _deflate.decompress(data))
+                for (code, data), delta in zip(self._deflated, self._ascending, strict=True)
+            )
             self._deflated = ()
         return arrays
+
+
+_ARRAY_DTYPES: Final = {"B": np.uint8, "H": np.uint16, "I": np.uint32, "q": np.int64, "Q": np.uint64}
+
+
+def _differences(values: array[int]) -> bytes:
+    at = np.frombuffer(values, dtype=_ARRAY_DTYPES[values.typecode])
+    return np.diff(at, prepend=at.dtype.type(0)).tobytes() if len(at) else b""
+
+
+def _summed(code: str, data: bytes) -> array[int]:
+    dtype = _ARRAY_DTYPES[code]
+    return array(code, np.cumsum(np.frombuffer(data, dtype=dtype), dtype=dtype).tobytes())
 
 
 #: Joins of at most this many texts are done item by item (see join_texts).

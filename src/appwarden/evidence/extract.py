@@ -782,7 +782,8 @@ class _ReferenceTexts:
             (
                 array("I", np.ascontiguousarray(ids, dtype=np.uint32).tobytes()),
                 *(_position_array(at) for _, at in pieces),
-            )
+            ),
+            ascending=(True, *(False for _ in pieces)),  # ids are sorted
         )
         self._separators = tuple(separators)
         self._joined: dict[int, str] = {}
@@ -923,7 +924,8 @@ def _call_graph_fill(
             _column(fields[:, 0]),
             _column(fields[:, 2]),
             _column(fields[:, 3]),
-        )
+        ),
+        ascending=(True, False, False, True, True, False, True),  # callers and offsets: code order
     )
 
     def fill(body: MethodBody, caller: int) -> None:
@@ -1070,7 +1072,8 @@ class _UnbuiltMethods:
                 _position_array(name_at),
                 _position_array(proto_at),
                 array("I", np.ascontiguousarray(ids, np.uint32).tobytes()),
-            )
+            ),
+            ascending=(False, False, True),  # a class's method ids increase
         )
         self.bounds = bounds
 
