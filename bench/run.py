@@ -119,7 +119,7 @@ def main() -> int:
             "apk_bytes": size,
             "dex_bytes": sum(sizes),
             "largest_dex_bytes": max(sizes, default=0),
-            "real_world": apk not in synthetic and apk not in composites and apk.parent != ROOT / "examples",
+            "real_world": apk in real_world,
             "composite": apk in composites,
             "dex_files": len(sizes),
             "tools": {},
