@@ -568,3 +568,36 @@ def test_released_pages_read_back_the_same_bytes() -> None:
         for name in names:
             assert archive.read(name) == first[name] == reference.read(name)
         assert archive.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ------------------------------------------------- declared DEX size (folder scheduling)
+def _dex_bytes_by_zipfile(path: Path) -> int:
+    with zipfile.ZipFile(path) as z:
+        return sum(i.file_size for i in z.infolist() if re.fullmatch(r"classes\d*\.dex", i.filename))
+
+
+def test_declared_dex_size_agrees_with_zipfile_on_every_sample(tmp_path: Path) -> None:
+    samples = sorted(EXAMPLES.glob("*.apk"))
+    assert samples
+    for apk in samples:
+        assert zipmod.declared_dex_size(apk) == _dex_bytes_by_zipfile(apk), apk.name
+    # An APK whose DEX compresses 100x declares its real size, not its file size; entries merely
+    # named like DEX elsewhere (assets/classes.dex, classes.dex.bak) do not count.
+    target = tmp_path / "code.apk"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("AndroidManifest.xml", b"\x03\x00" * 10)
+        z.writestr("classes.dex", b"\x00" * 1_000_000)
+        z.writestr("classes2.dex", b"\x00" * 500_000)
+        z.writestr("assets/classes.dex", b"\x00" * 7_000)
+        z.writestr("classes.dex.bak", b"\x00" * 9_000)
+    assert target.stat().st_size < 20_000
+    assert zipmod.declared_dex_size(target) == 1_500_000
+
+
+@pytest.mark.parametrize("make", [hostile.empty, hostile.random_bytes, hostile.truncated, hostile.truncated_tail])
+def test_declared_dex_size_is_none_for_what_it_cannot_read(make, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "bad.apk"
+    target.write_bytes(make())
+    assert zipmod.declared_dex_size(target) is None
+    assert zipmod.declared_dex_size(tmp_path / "missing.apk") is None
+    assert zipmod.declared_dex_size(tmp_path) is None  # a directory

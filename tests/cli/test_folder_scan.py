@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -203,9 +205,18 @@ def test_same_file_name_in_two_subfolders_keeps_both_results(tmp_path: Path) -> 
 
 def test_largest_apks_are_scanned_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Longest-processing-time order: a big APK submitted last would leave the other workers idle.
+    # Size is code, not file: a DEX that compresses 100x outranks a bigger file of images; what
+    # is not a readable ZIP is ranked by its file size.
     sizes = {"small.apk": 10, "huge.apk": 3000, "medium.apk": 500}
     for name, size in sizes.items():
         (tmp_path / name).write_bytes(b"x" * size)
+    with zipfile.ZipFile(tmp_path / "images.apk", "w", zipfile.ZIP_STORED) as z:
+        z.writestr("classes.dex", b"\x00" * 1_000)
+        z.writestr("res/raw/photo.jpg", random.Random(1).randbytes(200_000))
+    with zipfile.ZipFile(tmp_path / "code.apk", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("classes.dex", b"\x00" * 100_000)
+        z.writestr("classes2.dex", b"\x00" * 100_000)
+    assert (tmp_path / "code.apk").stat().st_size < 3000 < (tmp_path / "images.apk").stat().st_size
     submitted: list[str] = []
 
     class RecordingPool:
@@ -231,8 +242,8 @@ def test_largest_apks_are_scanned_first(tmp_path: Path, monkeypatch: pytest.Monk
     paths = sorted(tmp_path.glob("*.apk"))
     options = scan_module.ScanOptions(app_type=None, policy_path=None, with_rules=False)
     scan_module._run_pool(paths, options, 1, lambda apk, o: outcomes.append(apk.name))
-    assert submitted == ["huge.apk", "medium.apk", "small.apk"]
-    assert sorted(outcomes) == sorted(sizes)
+    assert submitted == ["code.apk", "huge.apk", "images.apk", "medium.apk", "small.apk"]
+    assert sorted(outcomes) == sorted([*sizes, "code.apk", "images.apk"])
 
 
 def test_folder_summary_counts_come_from_each_result(tmp_path: Path) -> None:

@@ -881,3 +881,42 @@ def _apply_zip64_extra(name: str, extra: bytes, usize: int, csize: int, lho: int
             return fields[0], fields[1], fields[2]
         pos += 4 + length
     raise UnreadableInputError(f"entry {name!r} has 32-bit overflow markers but no ZIP64 extra field")
+
+
+#: A central-directory header whose name is classes.dex, classes2.dex...: its uncompressed size and name length.
+_DEX_RECORD = re.compile(rb"PK\x01\x02.{20}(.{4})(.{2}).{16}(classes\d*\.dex)", re.DOTALL)
+#: Central directories larger than this are not read for an estimate (100,000 entries of long names).
+_MAX_ESTIMATE_DIRECTORY: Final = 32 * _MIB
+
+
+def declared_dex_size(path: str | os.PathLike[str]) -> int | None:
+    """The uncompressed size its central directory declares for the APK's classes*.dex, or None.
+
+    For ordering work only (a folder scan starts the APKs with the most code first, and the file
+    size says little of that: DEX files compress 2x to 8x). Nothing is validated: a lying
+    directory only changes an APK's place in the queue, and the scan itself reads it defensively.
+    It reads the file's end and its central directory, never its entries, so it costs about a
+    millisecond where opening the archive costs tens. None for anything it cannot read quickly.
+    """
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            tail_start = max(0, size - _EOCD.size - _MAX_COMMENT)
+            f.seek(tail_start)
+            tail = f.read()
+            eocd = tail.rfind(_EOCD_SIG)
+            if eocd < 0 or eocd + _EOCD.size > len(tail):
+                return None
+            cd_size, cd_offset = _EOCD.unpack_from(tail, eocd)[5:7]
+            if cd_offset + cd_size > tail_start + eocd or cd_size > _MAX_ESTIMATE_DIRECTORY:
+                return None  # ZIP64 (0xFFFFFFFF markers), truncated or absurd: no estimate
+            f.seek(cd_offset)
+            directory = f.read(cd_size)
+    except OSError:
+        return None
+    total = 0
+    for match in _DEX_RECORD.finditer(directory):
+        usize, name_length = struct.unpack("<IH", match.group(1) + match.group(2))
+        if name_length == len(match.group(3)) and usize != 0xFFFFFFFF:
+            total += usize
+    return total

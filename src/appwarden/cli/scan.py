@@ -358,14 +358,19 @@ def _run_pool(
     """Scan ``apks`` in a process pool, recording each outcome; returns the APKs a dead worker left unfinished."""
     unfinished: list[Path] = []
     workers = max(1, min(jobs, len(apks)))
-    if workers > 1:
-        from appwarden.pipeline import warm_up
+    if workers > 1:  # once here: forked workers inherit the loaded modules and catalogs
+        if options.with_rules:
+            from appwarden.pipeline import warm_up
 
-        warm_up(with_rules=options.with_rules)  # once here: forked workers inherit the loaded modules and catalogs
+            warm_up()
+        else:
+            from appwarden.evidence.extract import warm_up_extraction
+
+            warm_up_extraction()
     with ProcessPoolExecutor(workers, initializer=_limit_worker_memory, initargs=(memory_limit_mb,)) as pool:
-        # Largest first: scan time grows with APK size, and a big APK started last would keep
+        # Most code first: scan time grows with DEX size, and a big APK started last would keep
         # one worker busy while the others have nothing left (longest-processing-time order).
-        by_size = sorted(apks, key=_size_or_zero, reverse=True)
+        by_size = sorted(apks, key=_work_estimate, reverse=True)
         futures: dict[Future[ScanOutcome], Path] = {pool.submit(_scan_one, str(p), options): p for p in by_size}
         for fut in as_completed(futures):
             apk = futures[fut]
@@ -380,7 +385,13 @@ def _run_pool(
     return sorted(unfinished)
 
 
-def _size_or_zero(path: Path) -> int:
+def _work_estimate(path: Path) -> int:
+    """Bytes of DEX the central directory declares (the file size says little: DEX compresses 2x-8x)."""
+    from appwarden.apk.zip import declared_dex_size
+
+    declared = declared_dex_size(path)
+    if declared is not None:
+        return declared
     try:
         return path.stat().st_size
     except OSError:

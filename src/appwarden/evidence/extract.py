@@ -1189,6 +1189,14 @@ def _read_static_strings(
             table.static_strings[row] = (*table.static_strings.get(row, ()), *texts)
 
 
+def warm_up_extraction() -> None:
+    """Load the SDK, API and permission catalogs (the readers load with this module): a folder
+    scan's parent calls it before forking its workers, which then inherit them."""
+    sdk_catalog()
+    api_specs()
+    permission_table()
+
+
 def extract_evidence(
     source: str | PathLike[str] | bytes,
     *,
