@@ -92,6 +92,62 @@ def test_forged_table_values_locales_and_names() -> None:
     assert resources.file_paths(0x7F020000) == ["res/layout/main.xml", "res/layout-land/main.xml"]
 
 
+def _chinese(locale: str) -> bool:
+    return locale.startswith("zh")
+
+
+def _answers(resources: ResourceTable, res_ids: list[int], locales: list[str | None]) -> object:
+    """Everything a scan asks of a table, for the default and the given locales."""
+    return (
+        resources.package_names,
+        resources.locales(),
+        [resources.name_of(r) for r in res_ids],
+        [[resources.resolve(r, loc) for r in res_ids] for loc in locales],
+        [resources.strings(loc) for loc in locales],
+    )
+
+
+def test_a_table_read_for_some_locales_answers_for_them_as_the_whole_table() -> None:
+    # Strings translated into French and Japanese besides Chinese; one string exists only in
+    # French (no default: a device takes its first value) and one is named only by its French value.
+    values = ["Hello", "你好", "Bonjour", "こんにちは", "Seulement", "Salut", "Nom"]
+    keys = ["greeting", "only_fr", "alias", "named_late"]
+    chunks = [
+        type_spec(1, 4),
+        type_chunk(1, [entry(0, STRING, 0), None, entry(2, REFERENCE, 0x7F010001), None]),
+        type_chunk(1, [entry(0, STRING, 2), entry(1, STRING, 4), None, entry(0xFFFF, STRING, 6)], cfg=config("fr")),
+        type_chunk(1, [entry(0, STRING, 1), None, None, entry(3, STRING, 6)], cfg=config("zh", "CN")),
+        type_chunk(1, [entry(0, STRING, 3), entry(1, STRING, 5), None, entry(3, STRING, 6)], cfg=config("ja")),
+    ]
+    data = table(values, [package(0x7F, "com.forged", ["string"], keys, chunks)])
+    whole = ResourceTable.parse(data)
+    chinese = ResourceTable.parse(data, keep_locale=_chinese)
+    res_ids = [0x7F010000 + k for k in range(5)]
+    locales: list[str | None] = [None, "zh", "zh-rCN", "zh-rTW"]
+    assert _answers(chinese, res_ids, locales) == _answers(whole, res_ids, locales)
+    assert chinese.locales() == ["fr", "ja", "zh-rCN"]
+    assert chinese.resolve(0x7F010001) == "Seulement"  # first value stands in for the missing default
+    assert chinese.name_of(0x7F010003) == "string/named_late"  # its French value has no readable key
+    assert chinese.resolve(0x7F010000, "zh") == "你好"
+    # The skipped values are not held: a greeting keeps its default and Chinese values.
+    assert [e.locale for e in chinese._entries[0x7F010000]] == ["", "zh-rCN"]
+    assert len(whole._entries[0x7F010000]) == 4
+
+
+@pytest.mark.skipif(not FRAMEWORK_APK.is_file(), reason="Debian's android-framework-res is not installed")
+def test_framework_res_read_for_chinese_answers_as_the_whole_table() -> None:
+    # A real table of 140 locales and 173,000 values, of which the Chinese reading keeps an eighth.
+    with zipfile.ZipFile(FRAMEWORK_APK) as z:
+        data = z.read("resources.arsc")
+    whole = ResourceTable.parse(data)
+    chinese = ResourceTable.parse(data, keep_locale=_chinese)
+    res_ids = sorted(whole._entries)
+    zh = [loc for loc in whole.locales() if _chinese(loc)]
+    assert zh
+    assert _answers(chinese, res_ids, [None, *zh]) == _answers(whole, res_ids, [None, *zh])
+    assert sum(map(len, chinese._entries.values())) * 4 < sum(map(len, whole._entries.values()))
+
+
 @pytest.mark.parametrize("sparse", [True, False])
 def test_sparse_offset16_and_compact_entries_are_read(sparse: bool) -> None:
     entries = {0: entry(0, STRING, 0), 3: compact_entry(1, STRING, 1), 5: compact_entry(2, BOOLEAN, 1)}

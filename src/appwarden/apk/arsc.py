@@ -11,6 +11,7 @@ a single unreadable entry is skipped, as Android fails only the lookup that touc
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import Final, NamedTuple
 
 import numpy as np
@@ -96,19 +97,29 @@ def _normalise_locale(locale: str) -> tuple[str, str]:
 class ResourceTable:
     """Resource names and values of one ``resources.arsc``."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_locale: Callable[[str], bool] | None = None) -> None:
         self.package_names: list[str] = []
         self._names: dict[int, str] = {}
         self._entries: dict[int, list[_Entry]] = {}
         self._locales: set[str] = set()
         self._values: StringPool | None = None
+        self._keep_locale = keep_locale
 
     @classmethod
-    def parse(cls, data: bytes) -> ResourceTable:
-        """Read a resources.arsc; raises MalformedStructureError for a table Android refuses."""
+    def parse(cls, data: bytes, keep_locale: Callable[[str], bool] | None = None) -> ResourceTable:
+        """Read a resources.arsc; raises MalformedStructureError for a table Android refuses.
+
+        ``keep_locale`` (optional) names the locales whose values the caller will ask for; values
+        in other locales are then skipped, except a resource's first value (which answers for a
+        resource without a default) and the first that names it. Look-ups for the default and
+        the kept locales answer as on the whole table, ``locales()`` still lists every locale,
+        and ``file_paths`` lists the kept configurations' files. An app translated into a
+        hundred languages holds a value per language for each of its strings: 10^6 values and
+        over 100 MB read whole, where a scan asks for the default and Chinese ones.
+        """
         if not isinstance(data, bytes):
             data = bytes(data)
-        table = cls()
+        table = cls(keep_locale)
         if len(data) < 12:
             raise _malformed(_WHAT, f"{len(data)} bytes is too short for a resource table")
         chunk_type, header_size, size = _chunk_header(data, 0, len(data), 12, _WHAT)
@@ -207,11 +218,25 @@ class ResourceTable:
             offsets32 = np.frombuffer(data, dtype="<u4", count=entry_count, offset=table_at)
             indices = np.flatnonzero(offsets32 != _NO_ENTRY)
             present = list(zip(indices.tolist(), offsets32[indices].tolist(), strict=True))
+        skipped = bool(locale) and self._keep_locale is not None and not self._keep_locale(locale)
+        if skipped:
+            # Only what a look-up in a kept locale can reach: a resource's first value and name.
+            entries_of, names = self._entries, self._names
+            present = [
+                (index, offset)
+                for index, offset in present
+                if (base_id | (index & 0xFFFF)) not in names or (base_id | (index & 0xFFFF)) not in entries_of
+            ]
         for entry_index, entry_offset in present:
             entry = self._read_entry(data, entries + entry_offset, chunk_end, entry_offset, locale, plain, keys)
             if entry is None:
                 continue
             res_id = base_id | (entry_index & 0xFFFF)
+            if skipped and res_id in self._entries:
+                # Read for its name only (the resource's earlier values had none).
+                if entry.key is not None and res_id not in self._names:
+                    self._names[res_id] = f"{type_name}/{entry.key}"
+                continue
             self._entries.setdefault(res_id, []).append(entry)
             if entry.key is not None and res_id not in self._names:
                 self._names[res_id] = f"{type_name}/{entry.key}"

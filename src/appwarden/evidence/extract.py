@@ -1189,6 +1189,12 @@ def _read_static_strings(
             table.static_strings[row] = (*table.static_strings.get(row, ()), *texts)
 
 
+def _read_locale(locale: str) -> bool:
+    """The locales whose resource values a scan reads besides the default: the Chinese ones (the
+    label and consent texts a Chinese user sees). The others are skipped when the table is read."""
+    return locale.startswith("zh")
+
+
 def warm_up_extraction() -> None:
     """Load the SDK, API and permission catalogs (the readers load with this module): a folder
     scan's parent calls it before forking its workers, which then inherit them."""
@@ -1254,7 +1260,7 @@ def _extract(
     table: ResourceTable | None = None
     if archive.has("resources.arsc"):
         try:
-            table = ResourceTable.parse(archive.read("resources.arsc"))
+            table = ResourceTable.parse(archive.read("resources.arsc"), keep_locale=_read_locale)
         except MalformedStructureError as exc:
             warnings.append(ParseWarning(code="arsc_unreadable", message=str(exc), where="resources.arsc"))
     resolver: mf.ValueResolver = ArscResolver(table) if table is not None else mf.LiteralResolver()
@@ -1275,7 +1281,7 @@ def _extract(
         resource_strings = table.strings()
         consent_sources = {f"res:string/{k}": v for k, v in resource_strings.items()}
         for loc in table.locales():
-            if not loc.startswith("zh"):
+            if not _read_locale(loc):
                 continue
             for k, v in table.strings(loc).items():
                 if v != resource_strings.get(k):
