@@ -1421,7 +1421,7 @@ def _extract(
 
     # Last: the walk builds the bodies and signatures of the methods it visits, and they stay
     # with the program; the files above are read (and let go) before they are there.
-    del code_strings, asset_heads
+    del code_strings, asset_heads, class_names
     release_free_heap()
     report("call_graph")
     providers = [c.name for c in components if c.kind == "provider" and c.enabled]
