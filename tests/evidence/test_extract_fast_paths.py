@@ -22,7 +22,11 @@ from appwarden.evidence.calls import ProgramIndex
 from appwarden.evidence.extract import extract_evidence
 from support import EXAMPLES, ROOT
 
-CORPUS = ["appium-uiautomator2-server-debug-androidTest.apk"]
+CORPUS = [
+    "appium-uiautomator2-server-debug-androidTest.apk",
+    "STFService.apk",
+    "uiautomator-1.0.2-app-uiautomator-test.apk",
+]
 
 
 def _plain_path(path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
