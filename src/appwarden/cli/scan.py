@@ -466,6 +466,16 @@ def print_evidence_summary(ev: Evidence) -> None:
             style = "red" if p.dangerous else ""
             shown = escape(level)
             t.add_row(escape(p.name), f"[{style}]{shown}[/{style}]" if style else shown, escape(", ".join(p.pi_types)))
+        for implied in ev.implied_permissions:
+            level = escape(implied.protection_level or "?")
+            why = (implied.implied_by or "every app").rsplit(".", 1)[-1]
+            if implied.target_sdk_below is not None:
+                why += f", target SDK < {implied.target_sdk_below}"
+            t.add_row(
+                f"[dim]{escape(implied.name)} (implied: {escape(why)})[/dim]",
+                f"[red]{level}[/red]" if implied.dangerous else level,
+                escape(", ".join(implied.pi_types)),
+            )
         console.print(t)
 
     if ev.sdks:

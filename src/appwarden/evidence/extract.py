@@ -94,7 +94,7 @@ from appwarden.evidence.model import (
     ParseWarning,
     Signer,
 )
-from appwarden.evidence.permissions import read_permissions
+from appwarden.evidence.permissions import implied_permissions, read_permissions
 from appwarden.evidence.policy_signals import (
     POLICY_DIRS,
     POLICY_HEAD_BYTES,
@@ -1436,6 +1436,7 @@ def _extract(
         launcher_activities=launchers,
     )
     paths = early_paths(program, entries, api_calls, init_sites, owner_of=detector.owner_of)
+    permissions = read_permissions(root, resolver, permission_table())
 
     warnings = [ParseWarning(code=w.code, message=w.message, where=w.where) for w in archive.warnings] + warnings
     report("done")
@@ -1443,7 +1444,8 @@ def _extract(
         engine_version=ENGINE_VERSION,
         sdk_catalog_version=catalog.version,
         identity=identity,
-        permissions=read_permissions(root, resolver, permission_table()),
+        permissions=permissions,
+        implied_permissions=implied_permissions(permissions, basics.target_sdk, permission_table()),
         components=components,
         meta_data=meta_data,
         sdks=sdks,

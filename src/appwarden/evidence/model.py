@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-EVIDENCE_SCHEMA_VERSION = "1.2"
+EVIDENCE_SCHEMA_VERSION = "1.3"
 
 #: Owner of code that is the app's own (not attributed to any catalogued SDK).
 APP_OWNER = "app"
@@ -57,6 +57,31 @@ class Permission(Fact):
     pi_types: list[str] = Field(default_factory=list, description="PI types (regs/pi_types ids) it gives access to")
     max_sdk_version: int | None = None
     custom: bool = Field(False, description="Defined by the app itself (<permission>)")
+
+
+class ImpliedPermission(Fact):
+    """A permission the platform adds to the ones an app requests (a split or new permission).
+
+    Android grants an app that targets an older API what a permission it requests was split
+    into later: an app targeting API 28 that asks for location also gets background location
+    on Android 10 and later, without asking for it.
+    """
+
+    name: str
+    implied_by: str | None = Field(
+        None,
+        description="The requested (or itself implied) permission the platform splits into this one; None for "
+        "the permissions every app targeting below target_sdk_below gets (API 4's new permissions)",
+    )
+    target_sdk_below: int | None = Field(
+        None, description="Implied because the app targets an API level below this; None: whatever it targets"
+    )
+    max_sdk_version: int | None = Field(
+        None, description="The maxSdkVersion of the request it comes from: only implied on platforms up to it"
+    )
+    protection_level: str | None = None
+    dangerous: bool = False
+    pi_types: list[str] = Field(default_factory=list, description="PI types (regs/pi_types ids) it gives access to")
 
 
 class IntentFilter(Fact):
@@ -245,6 +270,10 @@ class Evidence(Fact):
     sdk_catalog_version: str | None = Field(None, description="Version of the SDK catalog the SDK facts come from")
     identity: Identity
     permissions: list[Permission] = Field(default_factory=list)
+    implied_permissions: list[ImpliedPermission] = Field(
+        default_factory=list,
+        description="Permissions the platform adds to the requested ones (AOSP split permissions), by name",
+    )
     components: list[Component] = Field(default_factory=list)
     meta_data: list[MetaData] = Field(default_factory=list)
     sdks: list[SdkMatch] = Field(default_factory=list)
