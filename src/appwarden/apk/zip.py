@@ -110,6 +110,7 @@ _MAX_SIGNING_BLOCK: Final = 64 * _MIB
 
 _DEX_MAGIC_PREFIX: Final = b"dex\n"
 _DRIVE_PREFIX = re.compile(r"^[A-Za-z]:[\\/]")
+_SEPARATORS = re.compile(r"[\\/]")
 
 
 @dataclass(frozen=True)
@@ -490,8 +491,7 @@ class ApkArchive:
             raise HostileApkError(
                 f"entry name {name!r} is an absolute path (extraction would write outside the target)"
             )
-        parts = re.split(r"[\\/]", name)
-        if ".." in parts:
+        if ".." in name and ".." in _SEPARATORS.split(name):
             raise HostileApkError(f"entry name {name!r} contains '..' (path traversal, 'zip slip')")
 
     def _read_signing_block(self, cd_offset: int) -> int:
