@@ -17,7 +17,8 @@ Reference = tuple[str, str, int, int]
 
 _HEADER = re.compile(r"\|\[[0-9a-f]+\] (?P<cls>.+)\.(?P<name>[^.:]+):(?P<proto>\(.*)$")
 _INSN = re.compile(
-    r"\|(?P<off>[0-9a-f]{4,}): (?P<op>[a-z/0-9-]+) .*// (?P<kind>method|string|field|type)@(?P<idx>[0-9a-f]+)"
+    r"\|(?P<off>[0-9a-f]{4,}): (?P<op>[a-z/0-9-]+) .*// (?P<kind>method|string|field|type)@(?P<idx>[0-9a-f]+)",
+    re.DOTALL,  # a const-string's text may span lines (see _joined_strings)
 )
 _CALLEE = re.compile(r"\}, (?P<cls>\S+?;|\[[^\s.]+)\.(?P<name>[^:]+):(?P<proto>\([^\s,]*)(?:,| //)")
 
@@ -52,7 +53,8 @@ def dexdump(path: Path) -> tuple[set[Reference], set[tuple[str, str]]]:
     refs: set[Reference] = set()
     pairs: set[tuple[str, str]] = set()
     caller = ""
-    for line in out.splitlines():
+    # split("\n"), not splitlines(): string texts hold \x1c, \x85 and other characters it breaks on.
+    for line in _joined_strings(out.split("\n")):
         header = _HEADER.search(line)
         if header:
             cls = "L" + header["cls"].replace(".", "/") + ";"
@@ -74,6 +76,24 @@ def dexdump(path: Path) -> tuple[set[Reference], set[tuple[str, str]]]:
         elif kind == "type" and op == "const-class":
             refs.add((caller, "class", int(insn["idx"], 16), int(insn["off"], 16)))
     return refs, pairs
+
+
+def _joined_strings(lines: list[str]) -> list[str]:
+    """dexdump prints a const-string's text raw: a string holding newlines (Kotlin metadata, messages)
+    spans lines, and its "// string@" comment comes on the last one. Such lines are joined back."""
+    joined: list[str] = []
+    pending: list[str] = []
+    for line in lines:
+        if pending:
+            pending.append(line)
+            if "// string@" in line:
+                joined.append("\n".join(pending))
+                pending = []
+        elif re.search(r"\|[0-9a-f]{4,}: const-string", line) and "// string@" not in line:
+            pending = [line]
+        else:
+            joined.append(line)
+    return joined + pending
 
 
 def androguard(data: bytes) -> tuple[set[Reference], set[tuple[str, str]], list[str], set[str]]:
