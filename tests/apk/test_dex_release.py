@@ -104,6 +104,20 @@ def test_a_second_scan_after_the_release_is_refused(dex_bytes: bytes) -> None:
         dex.selected_references({0x6E}, [])
 
 
+@needs_release
+def test_a_dex_without_a_usable_map_list_releases_nothing(dex_bytes: bytes) -> None:
+    # Found by fuzzing a real APK: an empty map (count 0) left no sections, and the release
+    # failed on them with a ValueError instead of keeping every page.
+    data = bytearray(dex_bytes)
+    (map_off,) = struct.unpack_from("<I", data, 0x34)
+    struct.pack_into("<I", data, map_off, 0)
+    dex = DexFile.parse(_mapped(bytes(data)))
+    assert ("map_list_bad", "map_list has no header entry") in dex.warnings
+    assert dex.release_pages() == 0
+    assert dex.code_references().invokes.rows.size
+    assert dex.release_pages() == 0
+
+
 def test_a_dex_in_bytes_releases_nothing(dex_bytes: bytes) -> None:
     dex = DexFile.parse(dex_bytes)
     dex.code_references()

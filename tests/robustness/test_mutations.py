@@ -57,6 +57,16 @@ def test_extract_evidence_on_mutants_gives_evidence_or_appwarden_error(tmp_path:
             assert len(o.message) >= 20 and " " in o.message, o.describe()
 
 
+def test_dex_mutants_read_from_memory_maps_give_evidence_or_appwarden_error(tmp_path: Path) -> None:
+    # A DEX of a megabyte or more is read from a memory map whose pages go back as the reader is
+    # done with them; fuzzing a real APK's DEX found that path failing on a DEX without a usable
+    # map_list, which the samples' small DEX files (read as bytes) never reached.
+    paths = mutate.write_mutants(SAMPLE_APKS, "dex", SEEDS, tmp_path)
+    outcomes = mutate.run_sandboxed(paths, env={mutate.MAP_EVERY_DEX: "1"})
+    assert len(outcomes) == len(paths)
+    assert not _failures(outcomes), f"unacceptable outcomes:\n{_failures(outcomes)}"
+
+
 def test_mutations_reach_the_parsers(tmp_path: Path) -> None:
     """Guard against a mutator that silently does nothing: mutants differ and some are refused."""
     plain = (EXAMPLES / "plain.apk").read_bytes() if (EXAMPLES / "plain.apk").exists() else SAMPLE_APKS[0].read_bytes()

@@ -1104,6 +1104,8 @@ class DexFile:
         if self._code_scanned:
             kinds.add(_MAP_CODE_ITEMS)
         kinds -= self._released
+        if not self._sections:
+            return 0  # no usable map_list (corrupt): nothing is known to be unread
         # A section runs to the next one's start (the map lists no sizes in bytes).
         ends = [start for start, _ in self._sections[1:]] + [self.size]
         spans = [(start, end, kind) for (start, kind), end in zip(self._sections, ends, strict=True) if kind in kinds]
