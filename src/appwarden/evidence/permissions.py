@@ -31,9 +31,7 @@ def read_permissions(
             if not name or name in requested:
                 continue
             info = table.get(name)
-            level = info.protection_level if info else custom.get(name)
-            # AOSP levels carry flags ("dangerous|instant"); the base level is what rules compare.
-            level = level.split("|")[0] if level else None
+            level = _base_level(info.protection_level if info else custom.get(name))
             requested[name] = Permission(
                 name=name,
                 protection_level=level,
@@ -43,6 +41,11 @@ def read_permissions(
                 custom=name in custom,
             )
     return [requested[n] for n in sorted(requested)]
+
+
+def _base_level(level: str | None) -> str | None:
+    """AOSP levels carry flags ("dangerous|instant"); the base level is what rules compare."""
+    return level.split("|")[0] if level else None
 
 
 _ANDROID = "android.permission."
@@ -105,7 +108,7 @@ def implied_permissions(
 
     def imply(name: str, by: str | None, below: int | None, max_sdk: int | None) -> None:
         info = table.get(name)
-        level = info.protection_level.split("|")[0] if info and info.protection_level else None
+        level = _base_level(info.protection_level if info else None)
         implied[name] = ImpliedPermission(
             name=name,
             implied_by=by,
