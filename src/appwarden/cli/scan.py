@@ -386,7 +386,7 @@ def _run_pool(
 
 
 def _work_estimate(path: Path) -> int:
-    """Bytes of DEX the central directory declares (the file size says little: DEX compresses 2x-8x)."""
+    """Bytes of DEX the central directory declares (the file size says little: DEX compresses 2x to 100x)."""
     from appwarden.apk.zip import declared_dex_size
 
     declared = declared_dex_size(path)
@@ -456,7 +456,7 @@ def print_evidence_summary(ev: Evidence) -> None:
     ]
     console.print(Panel("\n".join(lines), title="app", expand=False))
 
-    if ev.permissions:
+    if ev.permissions or ev.implied_permissions:  # API-4 apps get some without asking
         t = Table(title="permissions", show_lines=False)
         t.add_column("permission")
         t.add_column("level")
