@@ -103,6 +103,38 @@ def test_compressed_texts_read_back_exactly_and_stay_inflated() -> None:
         packed[600]
 
 
+def test_texts_deflated_in_blocks_read_back_exactly_one_block_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from appwarden.apk import dex as dexmod
+
+    # A cache of two blocks: reads across the table evict and inflate blocks again.
+    monkeypatch.setattr(dexmod, "_BLOCK_CACHE", dexmod._BlockCache(2 * 3000))
+    texts = [f"Lcom/example/pkg{i % 7}/Name{i};\u00e9\ud800" for i in range(1000)]
+    tables = [PackedTexts.of(texts), PackedTexts.of(list(reversed(texts)))]
+    with dexmod.deflated_in_blocks():
+        for table in tables:
+            table.compress()
+    first, second = tables
+    assert first._blocks is not None and len(first._blocks) == -(-1000 // dexmod._BLOCK_TEXTS)
+    assert first._texts == b"" and first._compressed is not None
+    for at in [0, 999, 128, 127, 500, 3, -1, -1000]:
+        assert first[at] == texts[at] and second[at] == texts[::-1][at]
+    assert first.is_text(700, texts[700]) and not first.is_text(700, texts[701])
+    assert first.take([5, 900, 5]) == [texts[5], texts[900], texts[5]]
+    assert first._blocks is not None, "reads of a few texts leave the table in blocks"
+    assert dexmod._BLOCK_CACHE.held <= 2 * 3000
+    for at in (1000, -1001):
+        with pytest.raises(IndexError):
+            first[at]
+    # A read of many texts inflates the whole table, for good.
+    assert first.take(np.arange(1000)) == texts
+    assert first._blocks is None and first._compressed is None
+    assert list(second) == texts[::-1]
+    # Outside the block, tables deflate whole as before.
+    third = PackedTexts.of(texts)
+    third.compress()
+    assert third._blocks is None and third._compressed and third[10] == texts[10]
+
+
 def test_small_texts_are_not_compressed() -> None:
     packed = PackedTexts.of(["a", "bb"])
     packed.compress()

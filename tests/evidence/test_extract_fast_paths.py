@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from appwarden.apk import zip as zipmod
-from appwarden.apk.dex import DexFile
+from appwarden.apk.dex import DexFile, PackedTexts
 from appwarden.evidence import extract
 from appwarden.evidence.calls import ProgramIndex
 from appwarden.evidence.extract import extract_evidence
@@ -57,6 +57,35 @@ def test_fast_path_evidence_is_byte_identical_to_the_plain_path(path: Path, monk
     assert fast == _plain_path(path, monkeypatch)
     if zipmod.CAN_RELEASE_PAGES and path.stat().st_size > 100_000:
         assert sum(released) > 0, "a DEX this large has whole pages of code to hand back"
+
+
+@pytest.mark.parametrize("path", _apks(), ids=lambda p: p.name)
+def test_names_deflated_in_blocks_give_the_same_evidence(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Apps of many large DEX files keep their call-graph texts in blocks (extract._many_large_dex);
+    # here every app does, with blocks of four texts and a cache of two, so the walk reads across
+    # blocks and evicts them on the samples too.
+    from appwarden.apk import dex as dexmod
+
+    whole = extract_evidence(path).model_dump_json(indent=1)
+    monkeypatch.setattr(extract, "_many_large_dex", lambda sizes: True)
+    monkeypatch.setattr(dexmod, "_COMPRESS_MIN_BYTES", 1)
+    monkeypatch.setattr(dexmod, "_BLOCK_TEXTS", 4)
+    monkeypatch.setattr(dexmod, "_BLOCK_TAKE_MAX", 8)
+    monkeypatch.setattr(dexmod, "_BLOCK_CACHE", dexmod._BlockCache(64))
+    blocked: list[PackedTexts] = []
+    compress = PackedTexts.compress
+    monkeypatch.setattr(PackedTexts, "compress", lambda t: compress(t) or blocked.append(t))
+    assert extract_evidence(path).model_dump_json(indent=1) == whole
+    if path.stat().st_size > 100_000:
+        assert any(t._blocks is not None or t._compressed is None for t in blocked)
+        assert any(t._blocks is not None for t in blocked), "some tables stay in blocks to the end"
+
+
+def test_many_large_dex_is_more_code_besides_the_largest_than_in_it() -> None:
+    assert not extract._many_large_dex([9, 8])  # Yosemite: two of nine and eight MB
+    assert not extract._many_large_dex([10, 1, 1, 1])  # one large DEX and small ones
+    assert extract._many_large_dex([9, 6, 9, 7])  # several large ones
+    assert not extract._many_large_dex([])
 
 
 def test_sample_apps_exist_for_the_comparison() -> None:

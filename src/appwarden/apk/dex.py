@@ -15,13 +15,16 @@ Hostile input never raises anything but :class:`MalformedStructureError` or
 from __future__ import annotations
 
 import bisect
+import itertools
 import mmap
 import os
 import struct
 import sys
 import zlib
 from array import array
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Final, TypeAlias, overload
@@ -127,6 +130,55 @@ def accelerated() -> bool:
     return _accel is not None
 
 
+#: Texts per block when PackedTexts are deflated in blocks (see deflated_in_blocks).
+_BLOCK_TEXTS = 128
+#: A take of more texts than this from a table deflated in blocks inflates the whole table.
+_BLOCK_TAKE_MAX = 512
+
+
+class _BlockCache:
+    """The blocks of PackedTexts lately inflated, all tables together, least recently read out first."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        self.limit = limit_bytes
+        self.held = 0
+        self.blocks: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+
+    def get(self, key: tuple[int, int]) -> bytes | None:
+        block = self.blocks.get(key)
+        if block is not None:
+            self.blocks.move_to_end(key)
+        return block
+
+    def put(self, key: tuple[int, int], block: bytes) -> None:
+        self.blocks[key] = block
+        self.held += len(block)
+        while self.held > self.limit and len(self.blocks) > 1:
+            _, old = self.blocks.popitem(last=False)
+            self.held -= len(old)
+
+
+_BLOCK_CACHE = _BlockCache(1 << 20)
+_BLOCK_SERIALS = itertools.count()
+_IN_BLOCKS = [False]
+
+
+@contextmanager
+def deflated_in_blocks(enabled: bool = True) -> Iterator[None]:
+    """PackedTexts compressed within this block deflate in blocks of texts (see PackedTexts.compress).
+
+    For an app of many large DEX files, whose call-graph walk may enter most of them to read a few
+    texts of each: inflating each table whole would cost memory in proportion to the app's code.
+    One setting per process (concurrent scans in threads share it; it changes storage, not texts).
+    """
+    previous = _IN_BLOCKS[0]
+    _IN_BLOCKS[0] = enabled
+    try:
+        yield
+    finally:
+        _IN_BLOCKS[0] = previous
+
+
 class PackedTexts(Sequence[str]):
     """Texts back to back in one UTF-8 buffer, text ``i`` between ``starts[i]`` and ``starts[i + 1]``.
 
@@ -135,7 +187,7 @@ class PackedTexts(Sequence[str]):
     object each costs fifty more. Lone surrogates (MUTF-8 allows them) are kept "surrogatepass".
     """
 
-    __slots__ = ("_compressed", "_starts", "_texts")
+    __slots__ = ("_blocks", "_compressed", "_serial", "_starts", "_texts")
 
     def __init__(self, texts: bytes, starts: array[int]) -> None:
         if len(starts) < 1 or starts[0] != 0 or starts[-1] != len(texts):
@@ -143,6 +195,8 @@ class PackedTexts(Sequence[str]):
         self._texts = texts
         self._starts = starts
         self._compressed: bytes | None = None
+        self._blocks: tuple[bytes, ...] | None = None
+        self._serial = -1
 
     def compress(self) -> None:
         """Hold the text bytes deflated until the next read, which inflates them for good.
@@ -150,16 +204,45 @@ class PackedTexts(Sequence[str]):
         A scan keeps each DEX's names and prototypes to its end for the call graph, which reads
         those of the DEX files it walks into and no others: in an app of many DEX files most stay
         unread. Deflated they take a fifth (1.3 ms a MB to deflate, less to inflate).
+
+        Within :func:`deflated_in_blocks` the texts deflate in blocks of 128 instead, and a read
+        of a few texts inflates only their blocks, through a cache of 1 MB shared by all tables;
+        a read of many inflates the whole table for good.
         """
-        if self._compressed is None and len(self._texts) >= _COMPRESS_MIN_BYTES:
+        if self._compressed is not None or len(self._texts) < _COMPRESS_MIN_BYTES:
+            return
+        if _IN_BLOCKS[0] and len(self) > _BLOCK_TEXTS:
+            texts, starts = self._texts, self._starts
+            self._blocks = tuple(
+                _deflate.compress(texts[starts[k] : starts[min(k + _BLOCK_TEXTS, len(self))]], 1)
+                for k in range(0, len(self), _BLOCK_TEXTS)
+            )
+            self._serial = next(_BLOCK_SERIALS)
+            self._compressed = b""  # not None: the texts are not here
+        else:
             self._compressed = _deflate.compress(self._texts, 1)
-            self._texts = b""
+        self._texts = b""
 
     def _data(self) -> bytes:
         if self._compressed is not None:
-            self._texts = _deflate.decompress(self._compressed)
+            if self._blocks is not None:
+                self._texts = b"".join(_deflate.decompress(block) for block in self._blocks)
+                self._blocks = None
+            else:
+                self._texts = _deflate.decompress(self._compressed)
             self._compressed = None
         return self._texts
+
+    def _block_of(self, at: int) -> tuple[bytes, int]:
+        """(the inflated block holding text ``at``, the offset of the block's first text)."""
+        assert self._blocks is not None
+        k = at // _BLOCK_TEXTS
+        key = (self._serial, k)
+        block = _BLOCK_CACHE.get(key)
+        if block is None:
+            block = _deflate.decompress(self._blocks[k])
+            _BLOCK_CACHE.put(key, block)
+        return block, self._starts[k * _BLOCK_TEXTS]
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> PackedTexts:
@@ -183,6 +266,11 @@ class PackedTexts(Sequence[str]):
             at += len(self)
             if at < 0:
                 raise IndexError(at)
+        if self._blocks is not None:
+            if at >= len(self):
+                raise IndexError(at)
+            block, base = self._block_of(at)
+            return block[starts[at] - base : starts[at + 1] - base].decode("utf-8", "surrogatepass")
         texts = self._texts if self._compressed is None else self._data()
         # Past the end, starts[at + 1] raises IndexError (starts has one entry more than texts).
         return texts[starts[at] : starts[at + 1]].decode("utf-8", "surrogatepass")
@@ -190,12 +278,17 @@ class PackedTexts(Sequence[str]):
     def is_text(self, at: int, text: str) -> bool:
         """Whether text ``at`` (0 <= at < len) is ``text``; without decoding it (the bytes are compared)."""
         starts = self._starts
+        if self._blocks is not None:
+            block, base = self._block_of(at)
+            return block[starts[at] - base : starts[at + 1] - base] == text.encode("utf-8", "surrogatepass")
         texts = self._texts if self._compressed is None else self._data()
         return texts[starts[at] : starts[at + 1]] == text.encode("utf-8", "surrogatepass")
 
     def take(self, positions: npt.ArrayLike) -> list[str]:
         """The texts at these positions, in their order (repeats allowed)."""
         wanted = np.ascontiguousarray(positions, dtype=np.uint32)
+        if self._blocks is not None and len(wanted) <= _BLOCK_TAKE_MAX:
+            return [self[i] for i in wanted.tolist()]
         if _accel is not None:
             texts: list[str] = _accel.unpack_texts(self._data(), self._starts, wanted)
             return texts
