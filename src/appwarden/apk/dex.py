@@ -15,6 +15,7 @@ Hostile input never raises anything but :class:`MalformedStructureError` or
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 import mmap
 import os
@@ -147,7 +148,9 @@ class _BlockCache:
     def get(self, key: tuple[int, int]) -> bytes | None:
         block = self.blocks.get(key)
         if block is not None:
-            self.blocks.move_to_end(key)
+            # A scan in another thread may have let it go since: the block read stays valid.
+            with contextlib.suppress(KeyError):
+                self.blocks.move_to_end(key)
         return block
 
     def put(self, key: tuple[int, int], block: bytes) -> None:
