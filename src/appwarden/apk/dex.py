@@ -236,16 +236,19 @@ class PackedTexts(Sequence[str]):
             self._compressed = None
         return self._texts
 
-    def _block_of(self, at: int) -> tuple[bytes, int]:
-        """(the inflated block holding text ``at``, the offset of the block's first text)."""
+    def _block_text(self, at: int) -> bytes:
+        """The bytes of text ``at`` (0 <= at) from its block, inflated through the block cache."""
         assert self._blocks is not None
+        if at >= len(self):
+            raise IndexError(at)
         k = at // _BLOCK_TEXTS
         key = (self._serial, k)
         block = _BLOCK_CACHE.get(key)
         if block is None:
             block = _deflate.decompress(self._blocks[k])
             _BLOCK_CACHE.put(key, block)
-        return block, self._starts[k * _BLOCK_TEXTS]
+        starts, base = self._starts, self._starts[k * _BLOCK_TEXTS]
+        return block[starts[at] - base : starts[at + 1] - base]
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> PackedTexts:
@@ -269,21 +272,20 @@ class PackedTexts(Sequence[str]):
             at += len(self)
             if at < 0:
                 raise IndexError(at)
-        if self._blocks is not None:
-            if at >= len(self):
-                raise IndexError(at)
-            block, base = self._block_of(at)
-            return block[starts[at] - base : starts[at + 1] - base].decode("utf-8", "surrogatepass")
-        texts = self._texts if self._compressed is None else self._data()
+        if self._compressed is None:
+            texts = self._texts
+        elif self._blocks is None:
+            texts = self._data()
+        else:
+            return self._block_text(at).decode("utf-8", "surrogatepass")
         # Past the end, starts[at + 1] raises IndexError (starts has one entry more than texts).
         return texts[starts[at] : starts[at + 1]].decode("utf-8", "surrogatepass")
 
     def is_text(self, at: int, text: str) -> bool:
         """Whether text ``at`` (0 <= at < len) is ``text``; without decoding it (the bytes are compared)."""
-        starts = self._starts
         if self._blocks is not None:
-            block, base = self._block_of(at)
-            return block[starts[at] - base : starts[at + 1] - base] == text.encode("utf-8", "surrogatepass")
+            return self._block_text(at) == text.encode("utf-8", "surrogatepass")
+        starts = self._starts
         texts = self._texts if self._compressed is None else self._data()
         return texts[starts[at] : starts[at + 1]] == text.encode("utf-8", "surrogatepass")
 
