@@ -147,3 +147,11 @@ def test_implied_permissions_agree_with_aapt_where_aapt_knows_them(case: str, tm
     assert by_aapt == expected
     assert ours & _AAPT_KNOWS == by_aapt
     assert not ours & {p.name.removeprefix(A) for p in evidence.permissions}
+
+
+def test_pi_reached_counts_what_implied_permissions_give(tmp_path: Path) -> None:
+    # Background location (location_track, 行踪轨迹) comes with location for an app targeting API 28.
+    evidence = extract_evidence(_build(tmp_path, 28, ["ACCESS_FINE_LOCATION"]))
+    requested = {pi for p in evidence.permissions for pi in p.pi_types}
+    assert "location_track" not in requested
+    assert "location_track" in evidence.pi_reached()

@@ -300,10 +300,16 @@ class Evidence(Fact):
         return {p.name for p in self.permissions}
 
     def pi_reached(self) -> set[str]:
-        """PI types reachable through requested permissions or API call sites."""
+        """PI types reachable through requested or implied permissions, or API call sites.
+
+        Implied permissions count: the platform grants them with the requested ones (an app
+        targeting API 28 that asks for location can track it in the background on Android 10+).
+        """
         reached: set[str] = set()
         for p in self.permissions:
             reached.update(p.pi_types)
+        for implied in self.implied_permissions:
+            reached.update(implied.pi_types)
         for c in self.api_calls:
             reached.update(c.pi_types)
         return reached
