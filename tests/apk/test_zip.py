@@ -601,3 +601,10 @@ def test_declared_dex_size_is_none_for_what_it_cannot_read(make, tmp_path: Path)
     assert zipmod.declared_dex_size(target) is None
     assert zipmod.declared_dex_size(tmp_path / "missing.apk") is None
     assert zipmod.declared_dex_size(tmp_path) is None  # a directory
+
+
+def test_declared_dex_size_does_not_read_an_oversized_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    sample = next(iter(sorted(EXAMPLES.glob("*.apk"))))
+    assert zipmod.declared_dex_size(sample) is not None
+    monkeypatch.setattr(zipmod, "_MAX_ESTIMATE_DIRECTORY", 16)  # smaller than any real directory
+    assert zipmod.declared_dex_size(sample) is None

@@ -893,7 +893,7 @@ def declared_dex_size(path: str | os.PathLike[str]) -> int | None:
     """The uncompressed size its central directory declares for the APK's classes*.dex, or None.
 
     For ordering work only (a folder scan starts the APKs with the most code first, and the file
-    size says little of that: DEX files compress 2x to 8x). Nothing is validated: a lying
+    size says little of that: DEX files compress 2x to 100x). Nothing is validated: a lying
     directory only changes an APK's place in the queue, and the scan itself reads it defensively.
     It reads the file's end and its central directory, never its entries, so it costs about a
     millisecond where opening the archive costs tens. None for anything it cannot read quickly.

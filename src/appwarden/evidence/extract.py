@@ -1437,7 +1437,8 @@ def _extract(
         launcher_activities=launchers,
     )
     paths = early_paths(program, entries, api_calls, init_sites, owner_of=detector.owner_of)
-    permissions = read_permissions(root, resolver, permission_table())
+    permission_info = permission_table()
+    permissions = read_permissions(root, resolver, permission_info)
 
     warnings = [ParseWarning(code=w.code, message=w.message, where=w.where) for w in archive.warnings] + warnings
     report("done")
@@ -1446,7 +1447,7 @@ def _extract(
         sdk_catalog_version=catalog.version,
         identity=identity,
         permissions=permissions,
-        implied_permissions=implied_permissions(permissions, basics.target_sdk, permission_table()),
+        implied_permissions=implied_permissions(permissions, basics.target_sdk, permission_info),
         components=components,
         meta_data=meta_data,
         sdks=sdks,
