@@ -77,3 +77,30 @@ def test_classify_reports_bad_jsonl(tmp_path: Path) -> None:
     result = runner.invoke(app, ["classify", "--jsonl", str(src), "-o", str(tmp_path / "o.jsonl")])
     assert result.exit_code == 3
     assert "bad.jsonl:2" in result.output.replace("\n", "")
+
+
+def test_analyse_prints_the_outline_with_sentence_labels_and_the_findings_on_the_policy_alone(tmp_path: Path) -> None:
+    policy = tmp_path / "p.html"
+    policy.write_text(
+        "<html><body><h1>示例隐私政策</h1><p>更新日期:2024年3月1日</p>"
+        "<h2>一、我们如何收集和使用您的个人信息</h2><p>为向您提供天气预报,我们会收集您的位置信息。</p>"
+        "<h2>二、如何联系我们</h2><p>您可以发送邮件至 privacy@example.com 联系我们。</p></body></html>",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["analyse", str(policy)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "# 一、我们如何收集和使用您的个人信息" in lines
+    located = next(line for line in lines if "位置信息" in line and "收集" in line)
+    assert "CR13" in located.split()
+    findings_at = next(i for i, line in enumerate(lines) if line.startswith("findings on the policy alone"))
+    reported = "\n".join(lines[findings_at:])
+    # No guardian-consent wording and no retention period: both are findings, each stating what is absent.
+    assert "AW-POLICY-003" in reported and "CR14" in reported and "not found in the policy" in reported
+
+    result = runner.invoke(app, ["analyse", str(policy), "--format", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert {f["rule_id"] for f in data["findings"]} >= {"AW-POLICY-003"}
+    assert all(f["technique"] == "POLICY" for f in data["findings"])
+    assert data["sections"] and data["sentences"][0]["is_heading"]

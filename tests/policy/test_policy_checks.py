@@ -245,3 +245,38 @@ def test_no_policy_at_all() -> None:
     assert run("policy_absent", "AW-POLICY-001", make_evidence(), None) == []
     with pytest.raises(RuleNotApplicable):
         run("policy_disclosure_missing", "AW-RDM-001", make_evidence(), None)
+
+
+def test_a_third_party_list_with_purposes_and_pi_states_the_purpose_and_pi_of_sharing() -> None:
+    table = [*FULL, ("我们会与合作方共享信息。", ["CR18", "CR19"]), ("高德地图SDK | 定位 | 位置信息", ["CR20"])]
+    listed = DeclaredSdk(name="高德地图SDK", sdk_id="amap", purpose="定位", pi_types=["location"], sentence=14)
+    findings = run("policy_disclosure_missing", "AW-SAG-014", make_evidence(), make_policy(table, sdks=[listed]))
+    assert findings == []
+    # The same list without the purpose column leaves the purpose of sharing unstated.
+    bare = DeclaredSdk(name="高德地图SDK", sdk_id="amap", pi_types=["location"], sentence=14)
+    findings = run("policy_disclosure_missing", "AW-SAG-014", make_evidence(), make_policy(table, sdks=[bare]))
+    assert [f.evidence[0].data["disclosure"] for f in findings] == ["CR21"]
+
+
+def test_the_policy_alone_is_judged_by_the_document_checks_only() -> None:
+    from appwarden.rules import engine
+
+    mention = PiMention(pi_type="precise_location", term="精确位置", sensitive=True, sentences=[9])
+    listed = DeclaredSdk(name="极光推送SDK", sdk_id="jpush", sentence=0)
+    policy = make_policy([s for s in FULL if s[1][0] != "CR5"], pi_mentions=[mention], sdks=[listed])
+    result = engine.run_document(policy)
+    by_rule: dict[str, list[str]] = {}
+    for f in result.findings:
+        by_rule.setdefault(f.rule_id, []).extend(str(e.data.get("disclosure", "")) for e in f.evidence)
+    # What the document leaves out: guardian consent, the sharing details its SDK list calls for
+    # (the list itself names the third party: CR20), a sensitive-PI notice, the listed SDK's purpose and PI.
+    assert "AW-POLICY-003" in by_rule
+    assert set(by_rule["AW-SAG-014"]) == {"CR19", "CR21", "CR22"}
+    assert "AW-SAG-008" in by_rule and "AW-PG5-017" in by_rule
+    # Nothing that needs an app runs: no app means no "PI reached", no "SDK not embedded", no "no policy".
+    for rule_id in ("AW-POLICY-001", "AW-POLICY-002", "AW-PG3-024", "AW-PG3-002"):
+        assert rule_id not in by_rule and rule_id in result.not_implemented, rule_id
+    assert all(f.technique == "POLICY" for f in result.findings)
+    assert result.undecided == []
+    # A complete policy with nothing conditional gives nothing.
+    assert engine.run_document(make_policy(FULL)).findings == []

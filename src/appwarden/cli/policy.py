@@ -14,6 +14,7 @@ from rich.console import Console
 from appwarden.errors import AppwardenError, PolicyDocumentError
 
 if TYPE_CHECKING:
+    from appwarden.evidence.policy.model import PolicyAnalysis
     from appwarden.findings import ScanReport
 
 app = typer.Typer(no_args_is_help=True, help="Privacy-policy analysis: disclosures (CR1–CR26) and facts.")
@@ -36,15 +37,26 @@ def analyse(
     file: Path = typer.Argument(..., help="Policy document: HTML, text, PDF or DOCX"),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="text or json"),
 ) -> None:
-    """Read one policy: outline, disclosures covered and missing, PI types, SDKs, operator, contacts, dates."""
+    """Read one policy: facts, section outline with each sentence's disclosures, and the findings on the policy alone.
+
+    The findings are the POLICY rules that judge the document by itself (missing disclosures, sensitive PI
+    without a separate notice, minors, third parties without purpose or PI); comparing the policy with an
+    app's code needs the app: ``appwarden scan APP.apk --policy FILE``.
+    """
     from appwarden.evidence.policy.analyse import analyse_policy_file
+    from appwarden.rules import engine
 
     try:
         analysis = analyse_policy_file(file)
     except AppwardenError as exc:
         raise _fail(exc) from exc
+    judged = engine.run_document(analysis)
     if output_format is OutputFormat.json:
-        typer.echo(analysis.model_dump_json(indent=1))
+        document = analysis.model_dump(mode="json")
+        document["findings"] = [f.model_dump(mode="json") for f in judged.findings]
+        document["undecided"] = [u.model_dump(mode="json") for u in judged.undecided]
+        document["catalog_version"] = judged.catalog_version
+        typer.echo(json.dumps(document, ensure_ascii=False, indent=1))
         return
     from appwarden.evidence.policy.model import CR_IDS
 
@@ -69,6 +81,36 @@ def analyse(
             f"SDK: {s.name} -> {s.sdk_id or '?'}; vendor: {s.vendor or '-'}; purpose: {s.purpose or '-'}; "
             f"PI: {', '.join(s.pi_types) or (s.pi_text or '-')}"
         )
+    console.print("[bold]outline[/bold] (sentence number, disclosures, text):")
+    for line in outline_lines(analysis):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+    console.print(f"[bold]findings on the policy alone[/bold]: {len(judged.findings)}")
+    for f in judged.findings:
+        console.print(
+            f"  {f.rule_id} [{f.severity}/{f.confidence}] {f.message_zh}", highlight=False, markup=False, soft_wrap=True
+        )
+        for ref in f.evidence:
+            console.print(f"      {ref.summary}", highlight=False, markup=False, soft_wrap=True)
+    for u in judged.undecided:
+        console.print(f"  {u.rule_id} undecided: {u.reason}", highlight=False, markup=False, soft_wrap=True)
+
+
+#: Characters of a sentence shown in the outline; the JSON output has every sentence whole.
+OUTLINE_TEXT_CHARS = 60
+
+
+def outline_lines(analysis: PolicyAnalysis) -> list[str]:
+    """The policy as an indented outline: headings by level, each body sentence with its disclosure labels."""
+    lines: list[str] = []
+    for sentence in analysis.sentences:
+        depth = len(sentence.section_path)
+        text = sentence.text if len(sentence.text) <= OUTLINE_TEXT_CHARS else sentence.text[:OUTLINE_TEXT_CHARS] + "…"
+        if sentence.is_heading:
+            lines.append(f"{'  ' * max(depth - 1, 0)}# {text}")
+            continue
+        labels = " ".join(lb.label for lb in sentence.labels) or "-"
+        lines.append(f"{'  ' * depth}{sentence.index:>4} {labels:<16} {text}")
+    return lines
 
 
 @app.command("classify")

@@ -293,6 +293,15 @@ class Evidence(Fact):
     )
     warnings: list[ParseWarning] = Field(default_factory=list)
 
+    @classmethod
+    def without_app(cls) -> Evidence:
+        """The facts of no app: what the policy checks see when a policy is judged by itself.
+
+        Nothing is requested, embedded or reached, so only what the policy itself
+        says decides which disclosures it must make.
+        """
+        return cls(engine_version="", identity=Identity(package="", apk_sha256="", apk_size=0))
+
     def sdk(self, sdk_id: str) -> SdkMatch | None:
         return next((s for s in self.sdks if s.id == sdk_id), None)
 

@@ -14,6 +14,7 @@ fingerprint), so the same evidence gives byte-identical output.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +22,8 @@ from appwarden.evidence.model import Evidence
 from appwarden.evidence.trace import RuntimeTrace
 from appwarden.findings import AppTypeDecision, Finding, UndecidedRule
 from appwarden.rules.catalog_loader import Catalog, load_catalog
-from appwarden.rules.model import Rule, RuleContext, RuleNotApplicable
-from appwarden.rules.registry import check_for_rule, import_errors
+from appwarden.rules.model import Check, Rule, RuleContext, RuleNotApplicable
+from appwarden.rules.registry import check_for_rule, import_errors, is_document_check
 
 #: Techniques whose input is the APK alone: always run.
 _ALWAYS_RUN = frozenset({"STATIC"})
@@ -67,15 +68,56 @@ def run(
 
     DYNAMIC rules run only when ``trace`` (a runtime trace of the same app) is given.
     """
+    return _run(
+        evidence,
+        app_type_decision,
+        policy,
+        catalog=catalog or load_catalog(),
+        trace=trace,
+        selected=lambda rule, fn: _runnable(rule, policy, trace),
+    )
+
+
+#: The app-type decision of a policy judged without an app: there is no app to infer a type from.
+NO_APP_TYPE = AppTypeDecision(reason="no app: the privacy policy is judged alone")
+
+
+def run_document(policy: Any, *, catalog: Catalog | None = None) -> EngineResult:
+    """Evaluate the POLICY rules whose checks judge the policy alone (``@check(..., document=True)``).
+
+    There is no app: the checks see ``Evidence.without_app()``, so what a policy must
+    say is decided by the policy's own content (an SDK list asks for the sharing
+    disclosures, a cross-border statement for its consent and purpose...). Rules
+    that compare the policy with an app (PI reached, SDKs embedded) are listed as
+    not implemented for this run, as a scan without a policy lists the POLICY rules.
+    """
+    return _run(
+        Evidence.without_app(),
+        NO_APP_TYPE,
+        policy,
+        catalog=catalog or load_catalog(),
+        trace=None,
+        selected=lambda rule, fn: rule.technique == "POLICY" and fn is not None and is_document_check(fn),
+    )
+
+
+def _run(
+    evidence: Evidence,
+    app_type_decision: AppTypeDecision,
+    policy: Any | None,
+    *,
+    catalog: Catalog,
+    trace: RuntimeTrace | None,
+    selected: Callable[[Rule, Check | None], bool],
+) -> EngineResult:
     started = time.perf_counter()
-    catalog = catalog or load_catalog()
     findings: dict[tuple[str, str], Finding] = {}
     undecided: list[UndecidedRule] = []
     not_implemented: list[str] = []
     rule_seconds: dict[str, float] = {}
     for rule in catalog.rules:
         bound = check_for_rule(rule.id, rule.check)
-        if (rule.check is None and bound is None) or not _runnable(rule, policy, trace):
+        if (rule.check is None and bound is None) or not selected(rule, bound[1] if bound else None):
             not_implemented.append(rule.id)
             continue
         if bound is None:

@@ -23,13 +23,19 @@ from collections.abc import Callable
 from appwarden.rules.model import Check
 
 _CHECKS: dict[str, Check] = {}
+#: Checks that judge the privacy policy alone: they also run when a policy is analysed without an app.
+_DOCUMENT_CHECKS: set[Check] = set()
 #: Check modules that failed to import, with the error: their rules become undecided, the scan goes on.
 _IMPORT_ERRORS: dict[str, str] = {}
 _loaded = False
 
 
-def check(name: str) -> Callable[[Check], Check]:
+def check(name: str, *, document: bool = False) -> Callable[[Check], Check]:
     """Register the decorated function as the check called ``name``.
+
+    ``document=True`` says the check judges the privacy policy by itself (what
+    it says or leaves out), so ``policy analyse`` can run it with no app; the
+    app's facts, when there is an app, only add to what the policy must say.
 
     A second registration of the same name by a different function is a
     programming error and raises at import time, so two modules cannot silently
@@ -41,6 +47,8 @@ def check(name: str) -> Callable[[Check], Check]:
         if existing is not None and existing is not fn and _qualname(existing) != _qualname(fn):
             raise RuntimeError(f"check {name!r} registered twice: {_qualname(existing)} and {_qualname(fn)}")
         _CHECKS[name] = fn
+        if document:
+            _DOCUMENT_CHECKS.add(fn)
         return fn
 
     return register
@@ -78,6 +86,12 @@ def check_for_rule(rule_id: str, check_name: str | None) -> tuple[str, Check] | 
     name = check_name if check_name is not None else rule_id
     fn = checks.get(name)
     return (name, fn) if fn is not None else None
+
+
+def is_document_check(fn: Check) -> bool:
+    """Whether ``fn`` judges the policy document alone (registered with ``document=True``)."""
+    load_checks()
+    return fn in _DOCUMENT_CHECKS
 
 
 def registered_names() -> list[str]:

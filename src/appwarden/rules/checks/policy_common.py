@@ -164,6 +164,12 @@ def satisfied_by_facts(policy: PolicyAnalysis, cr: str) -> list[int]:
         return [s.index for s in policy.sentences if name in s.text][:3]
     if cr == "CR20":
         return [d.sentence for d in facts.sdks if d.sentence is not None]
+    # A third-party list that gives each party's purpose or PI states the purpose or PI of
+    # that sharing, whatever the classifier made of the table rows.
+    if cr == "CR21":
+        return [d.sentence for d in facts.sdks if d.sentence is not None and d.purpose]
+    if cr == "CR22":
+        return [d.sentence for d in facts.sdks if d.sentence is not None and (d.pi_types or d.pi_text)]
     if cr == "CR13":
         return [i for m in facts.pi_mentions for i in m.sentences][:3]
     return []

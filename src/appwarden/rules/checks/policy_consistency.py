@@ -168,7 +168,7 @@ def policy_sdk_not_embedded(ev: Evidence, ctx: RuleContext) -> Iterator[Finding]
         )
 
 
-@check("policy_sdk_incomplete")
+@check("policy_sdk_incomplete", document=True)
 @check("AW-PG5-017")
 @check("AW-T7806-006")
 def policy_sdk_incomplete(ev: Evidence, ctx: RuleContext) -> Iterator[Finding]:

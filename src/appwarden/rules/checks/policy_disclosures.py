@@ -55,7 +55,7 @@ def policy_absent(ev: Evidence, ctx: RuleContext) -> Iterator[Finding]:
     )
 
 
-@check("policy_disclosure_missing")
+@check("policy_disclosure_missing", document=True)
 @check("AW-RDM-001")
 @check("AW-RDM-005")
 @check("AW-RDM-006")
@@ -108,7 +108,7 @@ def policy_disclosure_missing(ev: Evidence, ctx: RuleContext) -> Iterator[Findin
         )
 
 
-@check("policy_sensitive_pi_notice")
+@check("policy_sensitive_pi_notice", document=True)
 @check("AW-SAG-008")
 def policy_sensitive_pi_notice(ev: Evidence, ctx: RuleContext) -> Iterator[Finding]:
     """Sensitive PI is named in the policy or reached by the app, but the policy never marks it as sensitive."""
@@ -136,7 +136,7 @@ _MINOR = re.compile(r"未成年|儿童|未满\s*(14|十四)|不满\s*(14|十四)
 _GUARDIAN = re.compile(r"监护人|父母|家长")
 
 
-@check("policy_minors_guardian_consent")
+@check("policy_minors_guardian_consent", document=True)
 def policy_minors_guardian_consent(ev: Evidence, ctx: RuleContext) -> Iterator[Finding]:
     """The policy has no wording that PI of minors under 14 is collected only with a guardian's consent."""
     policy = policy_of(ctx)
