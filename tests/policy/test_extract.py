@@ -103,3 +103,23 @@ def test_invalid_dates_and_date_like_numbers_are_not_facts() -> None:
     facts = extract_facts(views("更新日期:2024年13月45日", "订单号 2024-03-08 不是联系电话"))
     assert not facts.dates
     assert not [c for c in facts.contacts if c.kind == "phone"]
+
+
+def test_notice_channels_and_guardians_are_not_pi_the_app_declares() -> None:
+    facts = extract_facts(
+        views(
+            "如不幸发生安全事件，我们将以邮件、信函、电话、推送通知、短信等方式告知您。",
+            "我们将在变更生效前，通过在页面显著位置提示、向您发送电子邮件等方式通知您。",
+            "若您是未满14周岁的儿童，应在您的父母或其他监护人的同意下阅读本政策。",
+        )
+    )
+    assert facts.pi_mentions == []
+    # The same words where the app does collect them stay declarations.
+    facts = extract_facts(
+        views(
+            "注册时我们会收集您的手机号码和电子邮件地址，并通过短信验证码验证您的身份。",
+            "为提供亲情守护功能，我们会收集您父母的联系方式和位置信息。",
+        )
+    )
+    declared = {m.pi_type for m in facts.pi_mentions}
+    assert {"mobile_phone_number", "email_address", "verification_code", "family_relationship", "location"} <= declared

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from appwarden.evidence.policy.lexicon import pi_lexicon, sdk_name_index
+from appwarden.evidence.policy.normalize import normalize_sentence
 from appwarden.evidence.policy.model import (
     ContactChannel,
     DeclaredSdk,
@@ -43,6 +44,16 @@ class SentenceView:
 _BROAD_TERMS = frozenset({"公司", "工作", "单位", "地区", "电话", "邮箱", "地址"})
 #: Sentences about the operator, its contacts and the policy's dates name no PI of the user.
 _NO_PI_LABELS = frozenset({"CR1", "CR3", "CR4"})
+#: Phrases where a PI term names something else: the channel a notice goes out by ("通过推送通知、短信等方式
+#: 告知您", "以邮件形式通知"), or the guardian whose consent is asked ("在父母或监护人的同意下"). A term inside
+#: one is not a declaration that the app collects that PI.
+_NOT_DECLARING = (
+    re.compile(
+        r"(通过|以|采取|采用|经由|借助)[^，。；,;]{0,30}?(方式|形式|途径|渠道)[^，。；,;]{0,6}?"
+        r"(通知|告知|提醒|发送|推送|公告|联系)"
+    ),
+    re.compile(r"(父母|家长|监护人)[^，。；,;]{0,12}?(同意|授权|陪同|指导|监护|阅读|许可|允许)"),
+)
 
 
 def extract_pi(sentences: Sequence[SentenceView]) -> list[PiMention]:
@@ -52,8 +63,9 @@ def extract_pi(sentences: Sequence[SentenceView]) -> list[PiMention]:
     for s in sentences:
         if s.is_heading or (s.labels and s.labels <= _NO_PI_LABELS):
             continue
-        for pi_type, term, _ in lex.find(s.text):
-            if term in _BROAD_TERMS:
+        excluded = _not_declaring_spans(s.text)
+        for pi_type, term, start in lex.find(s.text):
+            if term in _BROAD_TERMS or any(a <= start < b for a, b in excluded):
                 continue
             _, where = found.setdefault(pi_type, (term, []))
             if not where or where[-1] != s.index:
@@ -62,6 +74,12 @@ def extract_pi(sentences: Sequence[SentenceView]) -> list[PiMention]:
         PiMention(pi_type=t, term=term, sensitive=lex.types[t].sensitive, sentences=where[:20])
         for t, (term, where) in sorted(found.items())
     ]
+
+
+def _not_declaring_spans(text: str) -> list[tuple[int, int]]:
+    # lex.find reports offsets in the normalised sentence, so the spans are taken there too.
+    norm = normalize_sentence(text)
+    return [m.span() for rx in _NOT_DECLARING for m in rx.finditer(norm)]
 
 
 # --------------------------------------------------------------------------- SDKs
