@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from appwarden.evidence.policy.lexicon import pi_lexicon, sdk_name_index
-from appwarden.evidence.policy.normalize import normalize_sentence
 from appwarden.evidence.policy.model import (
     ContactChannel,
     DeclaredSdk,
@@ -22,6 +21,7 @@ from appwarden.evidence.policy.model import (
     PolicyDate,
     PolicyFacts,
 )
+from appwarden.evidence.policy.normalize import normalize_sentence
 
 
 @dataclass(frozen=True)
