@@ -19,7 +19,7 @@ from appwarden.evidence.policy.classify import (
     save_model,
     shipped_model,
 )
-from appwarden.evidence.policy.evaluate import Example, grouped_folds, tune_thresholds
+from appwarden.evidence.policy.evaluate import Example, group_label_agreement, grouped_folds, tune_thresholds
 from appwarden.evidence.policy.model import CR_IDS
 
 MODEL_DATA = Path(__file__).parents[2] / "src" / "appwarden" / "evidence" / "policy" / "model_data"
@@ -133,6 +133,31 @@ def test_grouped_folds_keep_groups_whole() -> None:
     for fold in folds:
         groups = {examples[int(i)].group for i in fold}
         assert {i for i, e in enumerate(examples) if e.group in groups} == {int(i) for i in fold}
+
+
+def test_label_agreement_of_near_duplicates() -> None:
+    def ex(group: str, *labels: str) -> Example:
+        return Example(text=group, chapter=None, labels=frozenset(labels), group=group)
+
+    # g1 agrees; in g2 one of three members lacks CR20; g3 is a singleton and g4 too large: both left out.
+    examples = [
+        ex("g1", "CR1"),
+        ex("g1", "CR1"),
+        ex("g2", "CR18", "CR20"),
+        ex("g2", "CR18", "CR20"),
+        ex("g2", "CR18"),
+        ex("g3", "CR5"),
+        *[ex("g4", "CR9" if i % 2 else "CR10") for i in range(4)],
+    ]
+    agreement = group_label_agreement(examples, max_group=3)
+    assert agreement.sentences == 5
+    assert set(agreement.per_label) == {"CR1", "CR18", "CR20"}
+    assert agreement.per_label["CR1"] == 1.0 and agreement.per_label["CR18"] == 1.0
+    # CR20 in g2, pairs weighted 1/2 so each sentence counts once: the two labelled members predict
+    # each other (tp 2 x 0.5) and the unlabelled one (fp 2 x 0.5); it predicts them (fn 2 x 0.5).
+    assert agreement.per_label["CR20"] == pytest.approx(2 * 1.0 / (2 * 1.0 + 1.0 + 1.0))
+    # Pairs with equal label sets: g1 2 of 2, g2 the two labelled members' mutual half-weights (1 of 3).
+    assert agreement.exact == pytest.approx((2 + 1) / 5)
 
 
 def test_thresholds_maximise_f1_on_their_sample() -> None:

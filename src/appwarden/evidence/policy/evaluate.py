@@ -271,6 +271,60 @@ def score(y: np.ndarray, decided: np.ndarray) -> Scores:
 
 
 @dataclass(frozen=True)
+class LabelAgreement:
+    """How far the gold labels of near-duplicate sentences agree: a ceiling for any text classifier."""
+
+    sentences: int
+    exact: float  # share of (sentence, other member) pairs with the same label set
+    per_label: dict[str, float]  # F1 of "a group member's labels" as a prediction of each sentence's
+
+    @property
+    def macro_f1(self) -> float:
+        return float(np.mean(list(self.per_label.values()))) if self.per_label else 0.0
+
+
+def group_label_agreement(examples: Sequence[Example], max_group: int = 50) -> LabelAgreement:
+    """Each sentence's labels predicted by every other member of its near-duplicate group.
+
+    Pairs are weighted so that each sentence counts once. Groups larger than ``max_group`` are left
+    out: the grouping chains by similarity, and one very large group joins unrelated sentences.
+    Labels no grouped sentence has are left out of the macro average.
+    """
+    groups: dict[str, list[Example]] = {}
+    for e in examples:
+        groups.setdefault(e.group, []).append(e)
+    tp = dict.fromkeys(CR_IDS, 0.0)
+    fp = dict.fromkeys(CR_IDS, 0.0)
+    fn = dict.fromkeys(CR_IDS, 0.0)
+    pairs = same = 0.0
+    counted = 0
+    for members in groups.values():
+        if not 2 <= len(members) <= max_group:
+            continue
+        counted += len(members)
+        weight = 1.0 / (len(members) - 1)
+        for a in members:
+            for b in members:
+                if a is b:
+                    continue
+                pairs += weight
+                same += weight * (a.labels == b.labels)
+                for cr in a.labels | b.labels:
+                    if cr not in tp:
+                        continue
+                    if cr in a.labels and cr in b.labels:
+                        tp[cr] += weight
+                    elif cr in b.labels:
+                        fp[cr] += weight
+                    else:
+                        fn[cr] += weight
+    per_label = {
+        cr: 2 * tp[cr] / (2 * tp[cr] + fp[cr] + fn[cr]) for cr in CR_IDS if tp[cr] + fp[cr] + fn[cr] > 0
+    }
+    return LabelAgreement(sentences=counted, exact=same / pairs if pairs else 0.0, per_label=per_label)
+
+
+@dataclass(frozen=True)
 class CvResult:
     context: Scores
     plain: Scores
@@ -502,6 +556,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also measure the chapter inferred from the order of each fold's rows (and shuffled)",
     )
     parser.add_argument(
+        "--label-agreement",
+        action="store_true",
+        help="print how far the gold labels of near-duplicate sentences agree (no training) and stop",
+    )
+    parser.add_argument(
         "--recorded",
         action="store_true",
         help="print the figures recorded for the shipped model (model_data/metrics.json) without retraining",
@@ -513,6 +572,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"development data not found: {args.data}", file=sys.stderr)
         return 2
     examples = load_examples(args.data)
+    if args.label_agreement:
+        agreement = group_label_agreement(examples)
+        print(
+            f"{agreement.sentences} sentences in near-duplicate groups of 2-50: label sets equal for "
+            f"{agreement.exact:.1%} of pairs; a group member's labels as the prediction: macro-F1 "
+            f"{agreement.macro_f1:.3f}"
+        )
+        print("  ".join(f"{cr} {f:.2f}" for cr, f in agreement.per_label.items()))
+        return 0
     config = TrainConfig(c=args.c, chapter_weight=args.chapter_weight, stack_c=args.stack_c)
     if args.sequence and config.stack_c > 0:
         print("--sequence measures the first-stage model only; use --stack-c 0", file=sys.stderr)
