@@ -318,9 +318,7 @@ def group_label_agreement(examples: Sequence[Example], max_group: int = 50) -> L
                         fp[cr] += weight
                     else:
                         fn[cr] += weight
-    per_label = {
-        cr: 2 * tp[cr] / (2 * tp[cr] + fp[cr] + fn[cr]) for cr in CR_IDS if tp[cr] + fp[cr] + fn[cr] > 0
-    }
+    per_label = {cr: 2 * tp[cr] / (2 * tp[cr] + fp[cr] + fn[cr]) for cr in CR_IDS if tp[cr] + fp[cr] + fn[cr] > 0}
     return LabelAgreement(sentences=counted, exact=same / pairs if pairs else 0.0, per_label=per_label)
 
 
