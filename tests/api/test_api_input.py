@@ -169,3 +169,31 @@ def test_policy_document_reaches_the_scanner(server, tmp_path: Path) -> None:  #
     done = wait_scan(lab, f"/scans/{r.json()['id']}")
     (seen,) = [f for f in done["findings"] if f["rule_id"] == "AW-POLICY-SEEN"]
     assert seen["title_en"].startswith("Policy read: .html <html><body>隐私政策")
+
+
+def test_policy_self_check_judges_the_document_alone(server) -> None:  # type: ignore[no-untyped-def]
+    srv, _ = server
+    lab = srv.client("lab")
+    policy = (
+        "<html><body><h1>示例隐私政策</h1><p>更新日期:2024年3月1日</p>"
+        "<h2>一、我们如何收集和使用您的个人信息</h2><p>为向您提供天气预报,我们会收集您的位置信息。</p>"
+        "<h2>二、如何联系我们</h2><p>您可以发送邮件至 privacy@example.com 联系我们。</p></body></html>"
+    ).encode("gb18030")
+    r = lab.post("/policies/analyse", files={"policy": ("policy.html", policy, "text/html")})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["analysis"]["encoding"] in ("gb18030", "gbk", "gb2312")
+    located = next(s for s in body["analysis"]["sentences"] if "位置信息" in s["text"])
+    assert "CR13" in [lb["label"] for lb in located["labels"]]
+    rules = {f["rule_id"] for f in body["findings"]}
+    # No guardian-consent wording, no retention period: findings on the document; nothing that needs an app.
+    assert "AW-POLICY-003" in rules and "AW-SAG-010" in rules
+    assert not rules & {"AW-POLICY-001", "AW-POLICY-002", "AW-PG3-024"}
+    # Bad documents are clear client errors; the auditor only reads records.
+    assert_error(lab.post("/policies/analyse", files={"policy": ("p.html", b"", "text/html")}), 400, "invalid_input")
+    binary = bytes(range(256)) * 8
+    assert_error(lab.post("/policies/analyse", files={"policy": ("p.bin", binary)}), 400, "policy_document")
+    assert_error(lab.post("/policies/analyse", data={"x": "1"}), 422, "validation_error")
+    assert_error(
+        srv.client("auditor").post("/policies/analyse", files={"policy": ("p.html", policy)}), 403, "role_not_allowed"
+    )

@@ -21,7 +21,7 @@ from appwarden import __version__
 from appwarden.api import errors
 from appwarden.api.deps import Clock, ServiceContext
 from appwarden.api.limits import BodyLimitMiddleware
-from appwarden.api.routers import admin, cases, notices, oversight, scans, stores
+from appwarden.api.routers import admin, cases, notices, oversight, policies, scans, stores
 from appwarden.config import Settings, load_settings
 from appwarden.governance import db, jobs
 from appwarden.governance.cases import TickResult
@@ -134,7 +134,7 @@ def create_app(
     app.add_middleware(
         BodyLimitMiddleware, max_upload_bytes=settings.max_upload_bytes, max_json_bytes=settings.max_json_bytes
     )
-    for module in (admin, scans, cases, notices, stores, oversight):
+    for module in (admin, scans, policies, cases, notices, stores, oversight):
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get("/health", tags=["public"])
