@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from appwarden import ENGINE_VERSION
-from appwarden.errors import ConfigurationError, PolicyDocumentError
-from appwarden.evidence.model import Evidence
+from appwarden.errors import AppwardenError, ConfigurationError, PolicyDocumentError
+from appwarden.evidence.model import Evidence, ParseWarning
 from appwarden.evidence.trace import RuntimeTrace, TraceFormatError, load_trace
 from appwarden.findings import ScanReport
 from appwarden.rules import engine
@@ -164,4 +164,34 @@ def scan_apk(
     evidence = extract_evidence(Path(path))
     if timings is not None:
         timings["extract_seconds"] = time.perf_counter() - started
+    if policy is None:
+        policy_started = time.perf_counter()
+        policy, evidence = read_bundled_policy(Path(path), evidence)
+        if timings is not None and policy is not None:
+            timings["policy_seconds"] = time.perf_counter() - policy_started
     return evaluate(evidence, app_type, policy, include_evidence=include_evidence, timings=timings, trace=trace)
+
+
+def read_bundled_policy(apk: Path, evidence: Evidence) -> tuple[Any | None, Evidence]:
+    """The analysis of the privacy policy the APK bundles (assets/, res/raw/), when no policy file was given.
+
+    The document is the one ``main_privacy_policy`` picks from the evidence; its analysis names it
+    ``APK!/path``. A bundled document that cannot be read or analysed leaves the scan without a policy
+    and adds a ``bundled_policy_unreadable`` warning to the evidence, so the report says why the
+    POLICY rules did not run.
+    """
+    from appwarden.evidence.policy_signals import main_privacy_policy
+
+    document = main_privacy_policy(evidence.privacy_policy.bundled_documents)
+    if document is None:
+        return None, evidence
+    try:
+        from appwarden.apk.zip import ApkArchive
+
+        with ApkArchive.open(apk) as archive:
+            data = archive.read(document.path)
+        analysis = _load_policy_analyser()(data, filename=f"{apk.name}!/{document.path}")
+    except AppwardenError as exc:
+        warning = ParseWarning(code="bundled_policy_unreadable", message=str(exc), where=document.path)
+        return None, evidence.model_copy(update={"warnings": [*evidence.warnings, warning]})
+    return analysis, evidence

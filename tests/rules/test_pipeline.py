@@ -10,7 +10,7 @@ import pytest
 from appwarden import ENGINE_VERSION
 from appwarden.errors import ConfigurationError, PolicyDocumentError
 from appwarden.findings import ScanReport
-from appwarden.pipeline import evaluate, read_policy, scan_apk
+from appwarden.pipeline import evaluate, read_bundled_policy, read_policy, scan_apk
 from support import example_apk
 
 
@@ -53,5 +53,8 @@ def test_scan_apk_flashlight_sample_end_to_end() -> None:
     assert "extract_seconds" in timings and "engine_seconds" in timings
     assert any(f.rule_id == "AW-MIN-002" for f in report.findings)
     assert report.evidence is not None
-    # Re-judging the stored evidence gives the same bytes: the rule stage is deterministic.
-    assert evaluate(report.evidence).model_dump_json() == report.model_dump_json()
+    # The sample bundles its privacy policy: without --policy the scan reads that one.
+    assert "policy_seconds" in timings and report.policy is not None
+    bundled, _ = read_bundled_policy(apk, report.evidence)
+    # Re-judging the stored evidence (with the same policy) gives the same bytes: the rule stage is deterministic.
+    assert evaluate(report.evidence, policy=bundled).model_dump_json() == report.model_dump_json()

@@ -25,6 +25,11 @@ CONSENT_POLICY = re.compile(
     r"隐私政策|隐私协议|个人信息保护|隐私保护指引|用户协议|服务协议|privacy policy", re.IGNORECASE
 )
 
+#: What marks a bundled document as the privacy policy itself (not a user agreement or terms of service).
+PRIVACY_MARK = re.compile(r"privacy|yinsi|yszc|隐私|个人信息保护|个人信息处理规则", re.IGNORECASE)
+#: A policy for children or a localised copy is a second choice when the main policy is bundled too.
+_SECONDARY_POLICY = re.compile(r"child|kid|minor|儿童|未成年|(^|[/_.-])en([/_.-]|$)|english", re.IGNORECASE)
+
 POLICY_DIRS: tuple[str, ...] = ("assets/", "res/raw/")
 _MEDIA_TYPES = {
     ".html": "text/html",
@@ -140,4 +145,27 @@ def policy_signals(
         bundled_documents=sorted(documents, key=lambda d: d.path),
         urls=policy_urls,
         consent_strings=[consent[k] for k in sorted(consent)],
+    )
+
+
+def main_privacy_policy(documents: Iterable[BundledPolicy]) -> BundledPolicy | None:
+    """The bundled document to read as the app's privacy policy, or None.
+
+    Only a document whose name or title marks it as the privacy policy counts: a user
+    agreement or terms of service is bundled as often and is not one. Among several,
+    the general (not children's) Chinese policy comes first, then the larger document,
+    then the path, so the choice is reproducible.
+    """
+    candidates = [
+        d for d in documents if PRIVACY_MARK.search(d.path.rsplit("/", 1)[-1]) or PRIVACY_MARK.search(d.title or "")
+    ]
+    if not candidates:
+        return None
+    return min(
+        candidates,
+        key=lambda d: (
+            bool(_SECONDARY_POLICY.search(d.path) or _SECONDARY_POLICY.search(d.title or "")),
+            -d.size,
+            d.path,
+        ),
     )
