@@ -143,18 +143,27 @@ def scan_apk(
     include_evidence: bool = True,
     timings: dict[str, float] | None = None,
     trace_path: str | Path | None = None,
+    policy_url: str | None = None,
+    fetch_linked_policy: bool = False,
+    allow_private_network: bool = False,
 ) -> ScanReport:
     """Extract evidence from the APK at ``path`` and judge it; see ``evaluate``.
 
-    Bad arguments (unknown app type, unreadable policy or runtime trace) fail before the APK is read.
-    ``timings`` (optional) also receives ``extract_seconds`` and ``policy_seconds``.
+    The policy judged is, first found: the file ``policy_path``, the page at ``policy_url``, the
+    policy the APK bundles, and (only with ``fetch_linked_policy``) the policy page the app links.
+    Bad arguments (unknown app type, unreadable policy file or page, runtime trace) fail before the
+    APK is read. ``timings`` (optional) also receives ``extract_seconds`` and ``policy_seconds``.
     """
     if app_type is not None:
         resolve_app_type(app_type)
     policy = None
-    if policy_path is not None:
+    if policy_path is not None or policy_url is not None:
         policy_started = time.perf_counter()
-        policy = read_policy(policy_path)
+        if policy_path is not None:
+            policy = read_policy(policy_path)
+        else:
+            assert policy_url is not None
+            policy = read_policy_url(policy_url, allow_private_network=allow_private_network)
         if timings is not None:
             timings["policy_seconds"] = time.perf_counter() - policy_started
     trace = load_trace(trace_path) if trace_path is not None else None
@@ -167,9 +176,64 @@ def scan_apk(
     if policy is None:
         policy_started = time.perf_counter()
         policy, evidence = read_bundled_policy(Path(path), evidence)
+        if policy is None and fetch_linked_policy:
+            policy, evidence = read_linked_policy(evidence, allow_private_network=allow_private_network)
         if timings is not None and policy is not None:
             timings["policy_seconds"] = time.perf_counter() - policy_started
     return evaluate(evidence, app_type, policy, include_evidence=include_evidence, timings=timings, trace=trace)
+
+
+#: A fetched page with fewer body sentences than this is a shell that a script fills in, not a policy.
+MIN_FETCHED_SENTENCES = 5
+#: Linked policy pages tried at most, privacy-specific links first.
+MAX_LINKED_POLICY_URLS = 3
+
+
+def read_policy_url(url: str, *, allow_private_network: bool = False) -> Any:
+    """Fetch and analyse the policy page at ``url``; PolicyDocumentError when it is not a readable policy.
+
+    Fetching follows ``appwarden.evidence.policy.fetch`` (public addresses only unless
+    ``allow_private_network``; size, redirect and time limits). A page with almost no text is
+    refused with advice: it is usually rendered by script, and a saved copy reads as a file.
+    """
+    from appwarden.evidence.policy.fetch import fetch_policy
+
+    fetched = fetch_policy(url, allow_private=allow_private_network)
+    try:
+        analysis = _load_policy_analyser()(fetched.data, filename=fetched.filename, media_type=fetched.media_type)
+        body = sum(1 for s in analysis.sentences if not s.is_heading)
+    except PolicyDocumentError:
+        if b"<script" not in fetched.data[:1_000_000].lower():
+            raise
+        body = 0
+    if body < MIN_FETCHED_SENTENCES:
+        raise PolicyDocumentError(
+            f"the page at {fetched.final_url} has {body} sentence(s) of text: it is probably filled in by a script",
+            detail="open it in a browser, save the page and give the file with --policy",
+        )
+    return analysis
+
+
+def read_linked_policy(evidence: Evidence, *, allow_private_network: bool = False) -> tuple[Any | None, Evidence]:
+    """The analysis of the policy page the app links (privacy links first), or None with warnings saying why.
+
+    Only links that name a privacy policy are tried (not user agreements or terms), at most
+    ``MAX_LINKED_POLICY_URLS``; each failure is a ``linked_policy_unreadable`` warning.
+    """
+    from appwarden.evidence.policy_signals import PRIVACY_MARK
+
+    links = [u for u in evidence.privacy_policy.urls if PRIVACY_MARK.search(u)][:MAX_LINKED_POLICY_URLS]
+    if not links:
+        return None, evidence
+    warnings = list(evidence.warnings)
+    for url in links:
+        try:
+            analysis = read_policy_url(url, allow_private_network=allow_private_network)
+        except AppwardenError as exc:
+            warnings.append(ParseWarning(code="linked_policy_unreadable", message=str(exc), where=url))
+            continue
+        return analysis, evidence.model_copy(update={"warnings": warnings})
+    return None, evidence.model_copy(update={"warnings": warnings})
 
 
 def read_bundled_policy(apk: Path, evidence: Evidence) -> tuple[Any | None, Evidence]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from appwarden.errors import AppwardenError, PolicyDocumentError
 
@@ -27,6 +28,11 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+def _plain(text: str) -> None:
+    """Print text that comes from a document: no markup, no highlighting."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 def _fail(exc: AppwardenError) -> typer.Exit:
     err_console.print(f"[red]error:[/red] {exc}")
     return typer.Exit(exc.exit_code)
@@ -34,7 +40,11 @@ def _fail(exc: AppwardenError) -> typer.Exit:
 
 @app.command("analyse")
 def analyse(
-    file: Path = typer.Argument(..., help="Policy document: HTML, text, PDF or DOCX"),
+    file: Path | None = typer.Argument(None, help="Policy document: HTML, text, PDF or DOCX"),
+    url: str | None = typer.Option(None, "--url", help="Fetch the policy from this web page instead of a file"),
+    allow_private_network: bool = typer.Option(
+        False, "--allow-private-network", help="Let --url reach private and loopback addresses"
+    ),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="text or json"),
 ) -> None:
     """Read one policy: facts, section outline with each sentence's disclosures, and the findings on the policy alone.
@@ -44,12 +54,21 @@ def analyse(
     app's code needs the app: ``appwarden scan APP.apk --policy FILE``.
     """
     from appwarden.evidence.policy.analyse import analyse_policy_file
+    from appwarden.pipeline import read_policy_url
     from appwarden.rules import engine
 
+    if (file is None) == (url is None):
+        err_console.print("[red]error:[/red] give a policy file or --url (one of them)")
+        raise typer.Exit(2)
     try:
-        analysis = analyse_policy_file(file)
+        analysis = (
+            analyse_policy_file(file)
+            if file is not None
+            else read_policy_url(str(url), allow_private_network=allow_private_network)
+        )
     except AppwardenError as exc:
         raise _fail(exc) from exc
+    name = file.name if file is not None else str(url)
     judged = engine.run_document(analysis)
     if output_format is OutputFormat.json:
         document = analysis.model_dump(mode="json")
@@ -61,23 +80,25 @@ def analyse(
     from appwarden.evidence.policy.model import CR_IDS
 
     facts = analysis.facts
-    console.print(f"[bold]{analysis.title or file.name}[/bold]  ({analysis.format}, {analysis.encoding or '-'})")
+    console.print(f"[bold]{escape(analysis.title or name)}[/bold]  ({analysis.format}, {analysis.encoding or '-'})")
     console.print(
         f"{len(analysis.sentences)} sentences, {len(analysis.sections)} sections, {analysis.char_count} characters"
         + (" [yellow](truncated)[/yellow]" if analysis.truncated else "")
     )
-    console.print(f"operator: {facts.operator or '-'}")
+    # Everything below the title comes from the document: printed without markup, so a policy
+    # that contains "[/b]" or "[link=...]" can neither break nor style the output.
+    _plain(f"operator: {facts.operator or '-'}")
     for c in facts.contacts:
-        console.print(f"contact: {c.kind} {c.value}")
+        _plain(f"contact: {c.kind} {c.value}")
     for d in facts.dates:
-        console.print(f"date: {d.kind} {d.date}")
+        _plain(f"date: {d.kind} {d.date}")
     covered = [cr for cr in CR_IDS if analysis.covered(cr)]
     missing = [cr for cr in CR_IDS if not analysis.covered(cr)]
     console.print(f"covered: {' '.join(covered) or '-'}")
     console.print(f"not found: {' '.join(missing) or '-'}")
-    console.print("PI types: " + (", ".join(f"{m.pi_type}({m.term})" for m in facts.pi_mentions) or "-"))
+    _plain("PI types: " + (", ".join(f"{m.pi_type}({m.term})" for m in facts.pi_mentions) or "-"))
     for s in facts.sdks:
-        console.print(
+        _plain(
             f"SDK: {s.name} -> {s.sdk_id or '?'}; vendor: {s.vendor or '-'}; purpose: {s.purpose or '-'}; "
             f"PI: {', '.join(s.pi_types) or (s.pi_text or '-')}"
         )
@@ -219,10 +240,15 @@ def demo_policy_section(apks: list[Path], reports: dict[str, ScanReport], out: C
             out.print(f"[red]policy not readable:[/red] {exc}")
             continue
         facts = analysis.facts
-        out.print(f"operator: {facts.operator or '-'}; contacts: {', '.join(c.value for c in facts.contacts) or '-'}")
+        out.print(
+            f"operator: {facts.operator or '-'}; contacts: {', '.join(c.value for c in facts.contacts) or '-'}",
+            markup=False,
+        )
         out.print(f"covered: {' '.join(c.label for c in analysis.coverage)}")
         out.print(f"not found: {' '.join(cr for cr in CR_IDS if not analysis.covered(cr)) or '-'}")
-        out.print("SDKs listed: " + (", ".join(f"{s.name} ({s.sdk_id or '?'})" for s in facts.sdks) or "-"))
+        out.print(
+            "SDKs listed: " + (", ".join(f"{s.name} ({s.sdk_id or '?'})" for s in facts.sdks) or "-"), markup=False
+        )
         report = reports.get(apk.name)
         if report is None or report.evidence is None:
             continue
@@ -230,4 +256,4 @@ def demo_policy_section(apks: list[Path], reports: dict[str, ScanReport], out: C
         policy_findings = [f for f in result.findings if f.technique == "POLICY"]
         out.print(f"POLICY findings: {len(policy_findings)}")
         for f in policy_findings:
-            out.print(f"  {f.rule_id} [{f.severity}/{f.confidence}] {f.message_zh}")
+            out.print(f"  {f.rule_id} [{f.severity}/{f.confidence}] {f.message_zh}", markup=False)

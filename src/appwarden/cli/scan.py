@@ -69,6 +69,9 @@ class ScanOptions:
     with_rules: bool
     trace_path: str | None = None
     timeout_seconds: float = 0.0
+    policy_url: str | None = None
+    fetch_linked_policy: bool = False
+    allow_private_network: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,13 @@ def _scan_one_unlimited(path: str, options: ScanOptions) -> ScanOutcome:
             from appwarden.pipeline import scan_apk
 
             report = scan_apk(
-                path, app_type=options.app_type, policy_path=options.policy_path, trace_path=options.trace_path
+                path,
+                app_type=options.app_type,
+                policy_path=options.policy_path,
+                trace_path=options.trace_path,
+                policy_url=options.policy_url,
+                fetch_linked_policy=options.fetch_linked_policy,
+                allow_private_network=options.allow_private_network,
             )
             # Indented here, in the worker: pydantic's serializer does it in a fraction of the time
             # the parent would need to re-parse and re-indent (megabytes for apps with 10^4 call sites).
@@ -196,6 +205,17 @@ def scan(
     policy: Path | None = typer.Option(
         None, "--policy", exists=True, dir_okay=False, help="Privacy policy file (HTML, text, PDF, DOCX)"
     ),
+    policy_url: str | None = typer.Option(
+        None, "--policy-url", help="Fetch the privacy policy from this web page (one APK; http/https, public hosts)"
+    ),
+    fetch_linked_policy: bool = typer.Option(
+        False,
+        "--fetch-linked-policy",
+        help="When no policy is given or bundled, fetch the policy page the app links (network access)",
+    ),
+    allow_private_network: bool = typer.Option(
+        False, "--allow-private-network", help="Let policy fetching reach private and loopback addresses"
+    ),
     trace: Path | None = typer.Option(
         None,
         "--trace",
@@ -211,16 +231,27 @@ def scan(
     ),
 ) -> None:
     """Scan an APK (or every APK in a folder) and print or write its evidence or findings report."""
-    with_rules = any((report is not None, fail_on is not FailOn.never, app_type, policy, trace))
+    with_rules = any(
+        (report is not None, fail_on is not FailOn.never, app_type, policy, trace, policy_url, fetch_linked_policy)
+    )
+    if policy is not None and policy_url is not None:
+        _error("--policy-url", "usage", "give the policy as a file (--policy) or a page (--policy-url), not both")
+        raise typer.Exit(2)
     options = ScanOptions(
         app_type=app_type,
         policy_path=str(policy) if policy else None,
         with_rules=with_rules,
         trace_path=str(trace) if trace else None,
         timeout_seconds=timeout,
+        policy_url=policy_url,
+        fetch_linked_policy=fetch_linked_policy,
+        allow_private_network=allow_private_network,
     )
     try:
         if target.is_dir():
+            if policy_url is not None:
+                _error("--policy-url", "usage", "a policy page belongs to one app: scan one APK with it")
+                raise typer.Exit(2)
             raise typer.Exit(_scan_folder(target, fmt, report, output, lang, options, fail_on, jobs, memory_limit))
         if not target.is_file():
             # A FIFO or device would block or never end: only regular files are APKs.
