@@ -237,3 +237,76 @@ def _lying_docx(payload: bytes, declared: int) -> bytes:
     directory = central + name
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(directory), len(body), 0)
     return body + directory + end
+
+
+def _chrome_mhtml(html: str, *, extra_parts: str = "") -> bytes:
+    """A page as Chrome saves it ("Webpage, Single File"): quoted-printable HTML, CRLF lines."""
+    import quopri
+
+    body = quopri.encodestring(html.encode("utf-8")).decode("ascii").replace("\n", "\r\n")
+    boundary = "----MultipartBoundary--Qx1----"
+    return (
+        "From: <Saved by Blink>\r\n"
+        "Snapshot-Content-Location: https://example.cn/privacy.html\r\n"
+        "Subject: =?utf-8?Q?=E9=9A=90=E7=A7=81=E6=94=BF=E7=AD=96?=\r\n"
+        "MIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/related;\r\n\ttype="text/html";\r\n\tboundary="{boundary}"\r\n\r\n\r\n'
+        f"--{boundary}\r\n{extra_parts}"
+        "Content-Type: text/html\r\nContent-ID: <frame-1@mhtml.blink>\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\nContent-Location: https://example.cn/privacy.html\r\n\r\n"
+        f"{body}\r\n\r\n--{boundary}\r\n"
+        "Content-Type: image/png\r\nContent-Transfer-Encoding: base64\r\nContent-Location: https://example.cn/a.png\r\n\r\n"
+        f"iVBORw0KGgo=\r\n\r\n--{boundary}--\r\n"
+    ).encode("ascii")
+
+
+POLICY_PAGE = (
+    '<!DOCTYPE html><html><head><meta charset="utf-8"><title>示例隐私政策</title></head><body>'
+    "<h1>示例隐私政策</h1><h2>一、我们如何收集和使用您的个人信息</h2>"
+    "<p>注册时我们会收集您的手机号码,用于验证您的身份。</p></body></html>"
+)
+
+
+def test_a_page_saved_as_mhtml_reads_as_its_html() -> None:
+    doc = load_document(_chrome_mhtml(POLICY_PAGE), filename="saved.mhtml")
+    assert doc.format == "mhtml" and doc.title == "示例隐私政策" and doc.encoding == "utf-8"
+    assert "注册时我们会收集您的手机号码,用于验证您的身份。" in doc.text
+    assert f"{HEADING_MARK}2一、我们如何收集和使用您的个人信息\n" in doc.text
+    # No quoted-printable or MIME residue reaches the text.
+    assert "=E6" not in doc.text and "Content-Type" not in doc.text and "MultipartBoundary" not in doc.text
+    # Sniffed by content: the name does not matter.
+    assert load_document(_chrome_mhtml(POLICY_PAGE), filename="upload.txt").format == "mhtml"
+
+
+def test_mhtml_page_in_gbk_base64_and_the_snapshot_part_chosen() -> None:
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    archive = MIMEMultipart("related")
+    archive["Snapshot-Content-Location"] = "https://example.cn/privacy"
+    frame = MIMEText("<html><body><p>广告位</p></body></html>", "html", "utf-8")
+    frame["Content-Location"] = "https://ads.example/frame"
+    page = MIMEText(POLICY_PAGE.replace('charset="utf-8"', 'charset="gbk"'), "html", "gbk")
+    page["Content-Location"] = "https://example.cn/privacy"
+    archive.attach(frame)
+    archive.attach(page)
+    doc = load_document(archive.as_bytes())
+    assert doc.format == "mhtml" and doc.encoding in ("gbk", "gb18030")
+    assert "手机号码" in doc.text and "广告位" not in doc.text
+
+
+def test_bad_mhtml_is_a_clear_error() -> None:
+    header = b'MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary="b"\r\n\r\n'
+    only_image = header + b"--b\r\nContent-Type: image/png\r\n\r\nPNG\r\n--b--\r\n"
+    with pytest.raises(PolicyDocumentError, match="no HTML or text page"):
+        load_document(only_image)
+    with pytest.raises(PolicyDocumentError):
+        load_document(header + b"--b\r\nContent-Type: text/html\r\n\r\n   \r\n--b--\r\n")
+    # Cut in the middle of the page: what arrived is read, nothing crashes.
+    cut = _chrome_mhtml(POLICY_PAGE)[:900]
+    try:
+        doc = load_document(cut)
+    except PolicyDocumentError:
+        pass
+    else:
+        assert doc.format == "mhtml" and "Content-Type" not in doc.text

@@ -109,7 +109,7 @@ class StoredUpload:
     size: int
 
 
-POLICY_SUFFIXES = frozenset({".txt", ".html", ".htm", ".pdf", ".docx", ".md"})
+POLICY_SUFFIXES = frozenset({".txt", ".html", ".htm", ".mhtml", ".mht", ".pdf", ".docx", ".md"})
 
 
 def policy_suffix(filename: str | None) -> str:

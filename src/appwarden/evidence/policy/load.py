@@ -17,6 +17,9 @@ bonus, so a wrongly declared page still decodes right.
 from __future__ import annotations
 
 import codecs
+import dataclasses
+import email.parser
+import email.policy
 import io
 import re
 import unicodedata
@@ -97,6 +100,39 @@ def _detect_format(data: bytes, filename: str | None, media_type: str | None) ->
     if _HTML_SNIFF.search(head) or _HTML_SNIFF.search(head.replace(b"\x00", b"")):
         return "html"
     return "text"
+
+
+_MHTML_TYPE = re.compile(rb"^content-type:\s*multipart/related", re.I | re.M)
+
+
+def _is_mhtml(data: bytes) -> bool:
+    """A web page saved as one file ("Webpage, Single File", .mhtml/.mht): a MIME multipart/related message."""
+    head = data[:8192]
+    return b"mime-version:" in head.lower() and bool(_MHTML_TYPE.search(head))
+
+
+def _mhtml_page(data: bytes) -> tuple[bytes, str | None, str]:
+    """The saved page of an MHTML archive: (its bytes, declared charset, media type).
+
+    The page is the part at the archive's ``Snapshot-Content-Location`` when there is one,
+    else its first HTML part (frames and resources follow it), else its first text part.
+    Quoted-printable and base64 bodies are decoded by the MIME parser.
+    """
+    # compat32 is the lenient parser: malformed headers and boundaries give defects, not exceptions.
+    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data)
+    snapshot = (message.get("Snapshot-Content-Location") or "").strip()
+    pages = [p for p in message.walk() if p.get_content_type() in ("text/html", "application/xhtml+xml")]
+    texts = [p for p in message.walk() if p.get_content_type() == "text/plain" and not p.is_multipart()]
+    chosen = next((p for p in pages if snapshot and (p.get("Content-Location") or "").strip() == snapshot), None)
+    chosen = chosen or (pages[0] if pages else None) or (texts[0] if texts else None)
+    if chosen is None:
+        raise PolicyDocumentError(
+            "the saved web page (MHTML) holds no HTML or text page", detail="save the page again, or as HTML"
+        )
+    body = chosen.get_payload(decode=True)
+    if not isinstance(body, bytes) or not body.strip():
+        raise PolicyDocumentError("the saved web page (MHTML) has an empty page")
+    return body, chosen.get_content_charset(), chosen.get_content_type()
 
 
 def _zip_has(data: bytes, member: str) -> bool:
@@ -609,6 +645,11 @@ def load_document(data: bytes | str, *, filename: str | None = None, media_type:
             f"the policy document has {len(data)} bytes, more than the limit of {MAX_INPUT_BYTES}",
             detail="a privacy policy is rarely above 1 MB; check that this is the right file",
         )
+    if _is_mhtml(data):
+        page, charset, page_type = _mhtml_page(data)
+        text, encoding = decode_text(page, declared=charset)
+        loaded = _finish(text, "html" if page_type != "text/plain" else "text", encoding, filename)
+        return dataclasses.replace(loaded, format="mhtml")
     fmt = _detect_format(data, filename, media_type)
     if fmt == "pdf":
         return _finish(_pdf_to_text(data), "pdf", None, filename)
