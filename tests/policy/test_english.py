@@ -38,6 +38,8 @@ CASES = [
     ("We share your device information with advertising partners to measure ad performance.", {"CR18", "CR21", "CR22"}),
     ("We will not share your personal information with third parties without your consent.", {"CR18", "CR19"}),
     ("Our third-party SDKs include Firebase Analytics and AppsFlyer.", {"CR20"}),
+    ("We share your device identifiers with our analytics partner Firebase Analytics to measure usage.", {"CR20"}),
+    ("Payments are processed by our payment service provider Stripe.", {"CR20"}),
     (
         "Your information may be transferred to servers outside mainland China with your separate consent.",
         {"CR23", "CR24"},
@@ -59,6 +61,8 @@ def test_each_disclosure_type_has_a_pattern(sentence: str, expected: set[str]) -
         ("We collect your location to show you nearby stores.", {"CR18", "CR20", "CR23"}),
         ("You may withdraw your consent at any time in Settings.", {"CR18", "CR13", "CR3"}),
         ("The app shows the weather forecast for your city every morning.", {f"CR{i}" for i in range(1, 27)}),
+        ("We use Google Maps to show the weather near you.", {"CR20"}),
+        ("Our partners may adjust the prices of their offers.", {"CR20"}),
     ],
 )
 def test_patterns_do_not_fire_on_unrelated_sentences(sentence: str, absent: set[str]) -> None:

@@ -37,6 +37,14 @@ _SHARE = r"(?:share[sd]?|sharing|disclose[sd]?|disclosing|provide[sd]? (?:it |th
 _PURPOSE = r"(?:\bto (?:provide|improve|help|enable|deliver|personali[sz]e|analy[sz]e|send|show|process|detect|prevent|protect|comply|measure|operate|offer|support|understand|verify|authenticate|remember|recogni[sz]e|identify|contact|notify|respond|ensure|maintain|develop|fix|display|serve|customi[sz]e|tailor|calculate|sync|synchroni[sz]e|back up|locate|recommend|scan|diagnose|troubleshoot|communicate|fulfil|fulfill|complete)\b|\bfor (?:the )?purposes? of\b|\bin order to\b|\bso that\b|\bused for\b|\bfor (?:analytics|advertising|crash reporting|fraud prevention|security)\b)"
 _CROSS = r"(?:cross[- ]border|outside (?:of )?(?:the )?(?:people's republic of china|prc|mainland china|china|your (?:country|jurisdiction)|the (?:eea|european economic area|uk|united states)|(?:country|jurisdiction|region) (?:where|in which) you (?:live|reside|are located))|overseas|abroad|(?:other|another) (?:countries|country|jurisdictions?)|international(?:ly)? transfer)"
 _CONSENT = r"(?:your (?:explicit |express |separate |prior )?(?:consent|permission|authori[sz]ation)|you (?:agree|consent)|with (?:your )?consent)"
+#: Companies and SDKs that English policies name as recipients; names that are also common words
+#: (Adjust, Branch, Segment) count only in the narrower "such as ..." form.
+_RECIPIENTS = (
+    r"(?:google|firebase|facebook|meta|apple|amazon|aws|microsoft|tencent|wechat|alibaba|alipay|umeng|baidu|bytedance|"
+    r"pangle|tiktok|huawei|xiaomi|oppo|vivo|appsflyer|crashlytics|amplitude|mixpanel|braze|onesignal|sentry|bugsnag|"
+    r"stripe|paypal|applovin|unity ads|ironsource|vungle|inmobi|mintegral|chartboost|flurry|comscore|twitter|"
+    r"jpush|jiguang|getui|weibo|adjust(?= sdk| gmbh)|branch(?= metrics| sdk)|segment(?= sdk| io)|talkingdata)"
+)
 _PI_TERMS = (
     r"(?:device (?:identifiers?|ids?|information|model)|imei|imsi|android id|advertising id|idfa|oaid|mac address|"
     r"ip address|serial number|location|gps|contacts?|address book|phone number|e-?mail address|name|photos?|"
@@ -141,8 +149,19 @@ _RULES: tuple[tuple[str, str], ...] = (
     (
         "CR20",
         r"\b(?:third[- ]party sdks?|sdk (?:name|provider)|the following (?:third parties|partners|sdks)|"
-        r"(?:partners|providers|sdks|third parties) (?:include|such as|like|are)\b)|\bsuch as (?:google|firebase|facebook|"
-        r"meta|apple|amazon|microsoft|tencent|alibaba|umeng|baidu|bytedance|huawei|xiaomi|appsflyer|adjust|crashlytics)\b",
+        r"(?:partners|providers|sdks|third parties) (?:include|such as|like|are)\b)|\bsuch as "
+        + _RECIPIENTS
+        + r"\b"
+        # A named recipient next to the sharing or the third party ("our analytics partner Firebase Analytics").
+        + r"|\b"
+        + _THIRD
+        + r"\b.{0,60}\b"
+        + _RECIPIENTS
+        + r"\b|\b"
+        + _SHARE
+        + r"\b.{0,80}\bwith "
+        + _RECIPIENTS
+        + r"\b",
     ),
     (
         "CR21",
