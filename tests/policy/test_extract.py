@@ -123,3 +123,26 @@ def test_notice_channels_and_guardians_are_not_pi_the_app_declares() -> None:
     )
     declared = {m.pi_type for m in facts.pi_mentions}
     assert {"mobile_phone_number", "email_address", "verification_code", "family_relationship", "location"} <= declared
+
+
+def test_companies_the_policy_shares_with_are_third_parties_not_the_operator() -> None:
+    facts = extract_facts(
+        views(
+            "为完成商品配送,我们会将您的收货地址和手机号码提供给顺丰速运有限公司。",
+            "我们会向服务提供方(重庆度小满信息技术有限公司)共享您的账号信息。",
+            "我们会委托北京某某数据服务有限公司处理您的日志信息。",
+            "我们接入了极光推送SDK,用于向您推送消息。",
+            "本应用由上海示例网络科技有限公司(以下简称“我们”)运营。",
+            labels={4: {"CR3"}},
+        )
+    )
+    recipients = {d.name: d for d in facts.sdks if d.source == "recipient"}
+    assert set(recipients) == {"顺丰速运有限公司", "重庆度小满信息技术有限公司", "北京某某数据服务有限公司"}
+    express = recipients["顺丰速运有限公司"]
+    assert express.purpose == "商品配送" and {"shipping_address", "mobile_phone_number"} <= set(express.pi_types)
+    assert "employer" not in express.pi_types  # "公司" in a company's name is not PI
+    assert recipients["北京某某数据服务有限公司"].purpose is None  # named without a purpose: a finding later
+    assert all(d.sdk_id is None for d in recipients.values())
+    assert facts.operator == "上海示例网络科技有限公司"
+    # Mentioning a company without handing anything over does not make it a recipient.
+    assert not [d for d in extract_facts(views("顺丰速运有限公司是一家物流企业。")).sdks if d.source == "recipient"]

@@ -114,7 +114,8 @@ def _columns(header: list[str]) -> dict[str, int]:
 def _pi_types_of(text: str | None) -> list[str]:
     if not text:
         return []
-    return sorted({t for t, _, _ in pi_lexicon().find(text)})
+    # The broad terms ("公司" in every company name) are not PI here either.
+    return sorted({t for t, term, _ in pi_lexicon().find(text) if term not in _BROAD_TERMS})
 
 
 def _declared(
@@ -259,10 +260,74 @@ def _from_sentences(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
     return out
 
 
+#: A company named right after a sharing verb or preposition is the party PI goes to
+#: ("提供给顺丰速运有限公司", "与财付通支付科技有限公司共享", "委托上海某某科技有限公司处理").
+_RECIPIENT = re.compile(
+    r"(?:提供给|提供至|披露给|披露至|转让给|转移给|传输给|传输至|发送给|发送至|共享给|分享给|委托|交由|与|向)"
+    r"[^,，。;；:：]{0,10}?"
+    r"([\u4e00-\u9fff()（）A-Za-z0-9]{2,30}?(?:股份有限公司|有限责任公司|有限公司|(?<!有限)股份公司|集团公司))"
+)
+#: The sentence hands PI over (not merely mentions a company).
+_HANDS_OVER = re.compile(r"共享|分享|提供|披露|转让|转移|传输|发送|委托|交由|接收")
+_PURPOSE_IN = re.compile(r"(?:为了|为完成|为实现|为便于|为向您|为|用于|以便|以)([^,，。;；]{2,30})")
+#: Leading words a lazy name match may still carry ("我们的合作伙伴顺丰..." -> "顺丰...").
+_RECIPIENT_NOISE = re.compile(r"^(?:我们的|我们|您的|合作伙伴|合作方|第三方|关联公司|服务商|如|例如|包括|即)+")
+
+
+def _company_name(matched: str) -> str:
+    """The company's own name out of a lazy match: "服务提供方（重庆某某有限公司" and "为平台提供服务的某某有限公司"
+    give the name after the unclosed bracket or the last 的; "度小满科技(北京)有限公司" stays whole."""
+    name = matched.replace("（", "(").replace("）", ")")
+    depth, cut, opened = 0, 0, 0
+    for i, ch in enumerate(name):
+        if ch == "(":
+            depth += 1
+            if depth == 1:
+                opened = i
+        elif ch == ")" and depth:
+            depth -= 1
+    if depth:
+        cut = opened + 1
+    name = name[cut:]
+    name = name[name.rfind("的") + 1 :]
+    return _RECIPIENT_NOISE.sub("", name.lstrip("()"))
+
+
+def _from_recipients(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
+    """Companies the policy says it shares PI with, named in running text, with that sentence's purpose and PI."""
+    out: list[DeclaredSdk] = []
+    for s in sentences:
+        if s.is_heading or s.in_table or not _HANDS_OVER.search(s.text):
+            continue
+        for m in _RECIPIENT.finditer(s.text):
+            name = _company_name(m.group(1))
+            if len(name) < 6:
+                continue
+            purpose = _PURPOSE_IN.search(s.text)
+            pis = _pi_types_of(s.text)
+            out.append(
+                DeclaredSdk(
+                    name=name,
+                    vendor=name,
+                    purpose=purpose.group(1) if purpose else None,
+                    pi_text=s.text if pis else None,
+                    pi_types=pis,
+                    sentence=s.index,
+                    source="recipient",
+                )
+            )
+    return out
+
+
 def extract_sdks(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
-    """Third parties and SDKs the policy lists (tables first, then key/value lists, then running text)."""
+    """Third parties and SDKs the policy lists (tables first, then key/value lists, then running text),
+    and the companies it says it shares PI with."""
     merged: dict[str, DeclaredSdk] = {}
-    for d in [*_from_tables(sentences), *_from_key_values(sentences), *_from_sentences(sentences)]:
+    listed = [*_from_tables(sentences), *_from_key_values(sentences), *_from_sentences(sentences)]
+    named = {d.vendor for d in listed if d.vendor} | {d.name for d in listed}
+    # A recipient already listed (as an SDK's vendor) is that SDK, not a second party.
+    recipients = [d for d in _from_recipients(sentences) if not any(d.name in n or n in d.name for n in named if n)]
+    for d in [*listed, *recipients]:
         key = d.sdk_id or d.name.lower()
         if key not in merged:
             merged[key] = d
@@ -295,7 +360,8 @@ _LEGAL_NAME_EN = re.compile(
     r"(?:Co\.,?\s*Ltd\.?|Ltd\.?|Limited|Inc\.?|LLC|L\.L\.C\.|GmbH|Corp\.|Corporation|S\.A\.|B\.V\.|Pte\.?\s*Ltd\.?|PLC|AG))"
 )
 _NAME_PREFIX_NOISE = re.compile(
-    r"^.*?(?:本应用由|本产品由|本软件由|运营者为|运营主体为|开发者为|适用于|系指|是指|属于|即|为|由|是|指|于|与|和|及|或|、|:)"
+    r"^.*?(?:本应用由|本产品由|本软件由|运营者为|运营主体为|开发者为|适用于|系指|是指|属于|提供给|披露给|转让给|传输给|"
+    r"发送给|共享给|交由|委托|即|为|由|是|指|于|与|和|及|或|向|给|、|:)"
 )
 
 

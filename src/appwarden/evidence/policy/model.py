@@ -65,7 +65,11 @@ class DeclaredSdk(PolicyFact):
     pi_text: str | None = Field(None, description="The PI wording the policy gives for this party")
     pi_types: list[str] = Field(default_factory=list)
     sentence: int | None = Field(None, description="Index of the sentence or table row it was read from")
-    source: Literal["table", "list", "sentence"] = "sentence"
+    source: Literal["table", "list", "sentence", "recipient"] = Field(
+        "sentence",
+        description="table/list: the policy's third-party list; sentence: an SDK named in running text; "
+        "recipient: a company the policy says it shares PI with",
+    )
 
 
 class ContactChannel(PolicyFact):
