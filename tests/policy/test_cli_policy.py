@@ -71,12 +71,38 @@ def test_classify_jsonl_labels_are_sorted_and_gold_labels_kept(tmp_path: Path) -
     assert {"CR18", "CR22"} <= set(got[0]["labels"])
 
 
-def test_classify_reports_bad_jsonl(tmp_path: Path) -> None:
+def test_classify_keeps_good_rows_and_lists_bad_lines(tmp_path: Path) -> None:
     src = tmp_path / "bad.jsonl"
-    src.write_text('{"text": "ok"}\nnot json\n', encoding="utf-8")
-    result = runner.invoke(app, ["classify", "--jsonl", str(src), "-o", str(tmp_path / "o.jsonl")])
+    lines = [
+        json.dumps({"id": "a", "text": "本政策更新日期:2024年3月1日"}, ensure_ascii=False).encode("utf-8"),
+        b"not json",
+        json.dumps({"id": "b"}).encode(),
+        b"",
+        json.dumps({"id": "c", "text": "若您是不满14周岁的未成年人,需取得监护人同意"}, ensure_ascii=False).encode(
+            "gb18030"
+        ),
+        b"\xff\xfe\x00garbage",
+    ]
+    src.write_bytes(b"\xef\xbb\xbf" + b"\n".join(lines) + b"\n")
+    out = tmp_path / "o.jsonl"
+    result = runner.invoke(app, ["classify", "--jsonl", str(src), "-o", str(out)])
+    # Exit 3 says some input was unreadable, but nothing is lost: good rows are classified ...
     assert result.exit_code == 3
-    assert "bad.jsonl:2" in result.output.replace("\n", "")
+    got = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [g["id"] for g in got] == ["a", "c"] and "CR5" in got[1]["labels"]
+    # ... and the others are listed by line number with what is wrong.
+    errors = [json.loads(line) for line in (tmp_path / "o.jsonl.errors.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(e["line"], e["error"].split(":")[0]) for e in errors] == [
+        (2, "not valid JSON"),
+        (3, "not a JSON object with a 'text' string"),
+        (6, "not UTF-8 or GB18030 text"),
+    ]
+    assert errors[0]["raw"] == "not json"
+    # A file with no readable line at all is refused as a whole.
+    junk = tmp_path / "junk.jsonl"
+    junk.write_bytes(b"not json\n[1, 2]\n")
+    result = runner.invoke(app, ["classify", "--jsonl", str(junk), "-o", str(tmp_path / "j.jsonl")])
+    assert result.exit_code == 3 and "no line holds" in result.output
 
 
 def test_analyse_prints_the_outline_with_sentence_labels_and_the_findings_on_the_policy_alone(tmp_path: Path) -> None:

@@ -156,22 +156,26 @@ def classify(
     from appwarden.evidence.policy.classify import classify_rows, row_chapter, shipped_model
 
     rows: list[dict[str, Any]] = []
+    bad: list[dict[str, Any]] = []
     try:
-        with jsonl.open(encoding="utf-8-sig") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise PolicyDocumentError(f"{jsonl}:{n} is not valid JSON", detail=exc.msg) from exc
-                if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                    raise PolicyDocumentError(f"{jsonl}:{n} has no 'text' string")
-                rows.append(row)
+        with jsonl.open("rb") as fh:
+            for n, raw in enumerate(fh, 1):
+                row, problem = _jsonl_row(raw, first=n == 1)
+                if problem is not None:
+                    bad.append(
+                        {"line": n, "error": problem, "raw": raw[:300].decode("utf-8", "replace").rstrip("\r\n")}
+                    )
+                elif row is not None:
+                    rows.append(row)
     except OSError as exc:
         raise _fail(PolicyDocumentError(f"cannot read {jsonl}", detail=exc.strerror)) from exc
-    except AppwardenError as exc:
-        raise _fail(exc) from exc
+    if bad and not rows:
+        raise _fail(
+            PolicyDocumentError(
+                f"{jsonl}: no line holds a JSON object with a 'text' string",
+                detail=f"line {bad[0]['line']}: {bad[0]['error']}",
+            )
+        )
     try:
         model = shipped_model()
     except AppwardenError as exc:
@@ -198,7 +202,40 @@ def classify(
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
     seq = classified.sequence
     how = f"; row order: {seq.reason}" if seq is not None else "; chapters not used (--no-context)"
-    err_console.print(f"classified {len(rows)} sentences -> {out}{how}", highlight=False)
+    err_console.print(f"classified {len(rows)} sentences -> {out}{how}", highlight=False, markup=False)
+    if bad:
+        # Nothing is lost: the good rows are classified, the others listed with their line numbers.
+        errors = out.with_name(out.name + ".errors.jsonl")
+        with errors.open("w", encoding="utf-8") as fh:
+            for entry in bad:
+                fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        err_console.print(
+            f"{len(bad)} line(s) could not be read and were not classified: {errors}", highlight=False, markup=False
+        )
+        raise typer.Exit(PolicyDocumentError.exit_code)
+
+
+def _jsonl_row(raw: bytes, *, first: bool) -> tuple[dict[str, Any] | None, str | None]:
+    """One input line: (row, None), (None, None) for a blank line, or (None, what is wrong with it)."""
+    if first and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if not raw.strip():
+        return None, None
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            # JSON Lines are UTF-8, but exports from Chinese tools are often GB18030.
+            line = raw.decode("gb18030")
+        except UnicodeDecodeError:
+            return None, "not UTF-8 or GB18030 text"
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return None, f"not valid JSON: {exc.msg}"
+    if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+        return None, "not a JSON object with a 'text' string"
+    return row, None
 
 
 #: Bundled documents the demo reads as privacy policies (path inside the APK).
