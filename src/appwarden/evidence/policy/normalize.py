@@ -25,9 +25,33 @@ def _t2s() -> object:
     return opencc.OpenCC("t2s")
 
 
+@lru_cache(maxsize=1)
+def _changed_by_t2s() -> frozenset[str]:
+    """Every character that some t2s dictionary entry changes.
+
+    OpenCC only rewrites text where an entry's key matches, and an entry that rewrites
+    anything changes at least one character of its key; so text containing none of
+    these characters converts to itself, and the (slow, pure-Python) converter can be
+    skipped. Entries whose two sides differ in length count all their key's characters.
+    """
+    from importlib import resources
+
+    changed: set[str] = set()
+    folder = resources.files("opencc").joinpath("dictionary")
+    for name in ("TSPhrases.txt", "TSCharacters.txt"):
+        for line in folder.joinpath(name).read_text(encoding="utf-8").splitlines():
+            key, _, values = line.partition("\t")
+            value = values.split(" ")[0] if values else key
+            if len(key) != len(value):
+                changed.update(key)
+            else:
+                changed.update(k for k, v in zip(key, value, strict=True) if k != v)
+    return frozenset(changed)
+
+
 def to_simplified(text: str) -> str:
-    """Traditional Chinese characters converted to Simplified (no-op for text without Han)."""
-    if not any("\u4e00" <= ch <= "\u9fff" for ch in text):
+    """Traditional Chinese characters converted to Simplified (no-op for text that has none)."""
+    if _changed_by_t2s().isdisjoint(text):
         return text
     converted: str = _t2s().convert(text)  # type: ignore[attr-defined]
     return converted
@@ -52,6 +76,7 @@ def normalize_text(text: str) -> str:
     return "\n".join(normalize_line(line) for line in text.split("\n"))
 
 
+@lru_cache(maxsize=32768)
 def normalize_sentence(text: str) -> str:
     """A sentence as the classifier sees it: canonical form, ASCII lower-cased."""
     return normalize_line(to_simplified(text)).lower()
