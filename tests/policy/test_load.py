@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -310,3 +311,68 @@ def test_bad_mhtml_is_a_clear_error() -> None:
         pass
     else:
         assert doc.format == "mhtml" and "Content-Type" not in doc.text
+
+
+def _nested_mhtml(depth: int, charset: str = "utf-8") -> bytes:
+    head = b'MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary="b0"\r\n\r\n'
+    body = "".join(
+        f'--b{i}\r\nContent-Type: multipart/related; boundary="b{i + 1}"\r\n\r\n' for i in range(depth)
+    ).encode()
+    page = f"--b{depth}\r\nContent-Type: text/html; charset={charset}\r\n\r\n<p>我们收集您的手机号码用于登录</p>\r\n"
+    return head + body + page.encode()
+
+
+def test_hostile_mhtml_nesting_and_charsets_are_handled() -> None:
+    # The MIME parser recurses per level: thousands of levels would exhaust the stack.
+    with pytest.raises(PolicyDocumentError, match="nests 3001 multipart sections"):
+        load_document(_nested_mhtml(3000))
+    assert "手机号码" in load_document(_nested_mhtml(150)).text
+    # A bogus or path-like charset is a hint that loses to what decodes.
+    for charset in ("x-bogus", "../../etc/passwd", "utf-32"):
+        doc = load_document(_nested_mhtml(1, charset))
+        assert doc.encoding == "utf-8" and "手机号码" in doc.text
+
+
+def _docx_seed() -> bytes:
+    docx = pytest.importorskip("docx")
+    document = docx.Document()
+    document.add_heading("一、我们收集的信息", level=1)
+    document.add_paragraph(ZH)
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("seed_name", ["html", "gbk", "mhtml", "docx", "pdf"])
+def test_mutated_documents_give_text_or_a_policy_error(seed_name: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Byte flips, cuts and insertions in every format: a document or PolicyDocumentError, nothing else."""
+    import random
+
+    html = (Path(__file__).parent / "data" / "sample_policy.html").read_bytes()
+    seeds = {
+        "html": (html, "p.html"),
+        "gbk": (html.decode("utf-8").encode("gbk", "replace"), None),
+        "mhtml": (_chrome_mhtml(POLICY_PAGE), None),
+        "docx": (_docx_seed(), "p.docx") if seed_name == "docx" else (b"", None),
+        "pdf": (_minimal_pdf("Privacy Policy effective 2024-03-01"), "p.pdf"),
+    }
+    base, filename = seeds[seed_name]
+    rng = random.Random(seed_name)
+    for _ in range(150):
+        mutant = bytearray(base)
+        for _ in range(rng.randint(1, 10)):
+            pos = rng.randrange(len(mutant))
+            op = rng.random()
+            if op < 0.5:
+                mutant[pos] = rng.randrange(256)
+            elif op < 0.75:
+                del mutant[pos : pos + rng.randint(1, 30)]
+            else:
+                mutant[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 10)))
+        try:
+            doc = load_document(bytes(mutant), filename=filename)
+        except PolicyDocumentError:
+            continue
+        assert isinstance(doc.text, str) and doc.text.strip()
+    # A damaged PDF is one error for the caller, not a warning per object on the terminal.
+    assert not [r for r in caplog.records if r.name.startswith("pdfminer") and r.levelno < 40]

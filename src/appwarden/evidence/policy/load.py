@@ -21,6 +21,7 @@ import dataclasses
 import email.parser
 import email.policy
 import io
+import logging
 import re
 import unicodedata
 import zipfile
@@ -103,6 +104,9 @@ def _detect_format(data: bytes, filename: str | None, media_type: str | None) ->
 
 
 _MHTML_TYPE = re.compile(rb"^content-type:\s*multipart/related", re.I | re.M)
+_MHTML_NESTED = re.compile(rb"content-type:\s*multipart/", re.I)
+#: Multipart sections an MHTML page may hold (a page with many frames has a few dozen).
+MAX_MHTML_MULTIPARTS = 200
 
 
 def _is_mhtml(data: bytes) -> bool:
@@ -118,12 +122,23 @@ def _mhtml_page(data: bytes) -> tuple[bytes, str | None, str]:
     else its first HTML part (frames and resources follow it), else its first text part.
     Quoted-printable and base64 bodies are decoded by the MIME parser.
     """
-    # compat32 is the lenient parser: malformed headers and boundaries give defects, not exceptions.
-    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data)
-    snapshot = (message.get("Snapshot-Content-Location") or "").strip()
+    # A saved page nests a frame or two; hostile input can nest thousands of multiparts, which the
+    # (recursive) MIME parser would follow until Python's stack runs out.
+    nested = len(_MHTML_NESTED.findall(data))
+    if nested > MAX_MHTML_MULTIPARTS:
+        raise PolicyDocumentError(
+            f"the saved web page (MHTML) nests {nested} multipart sections, more than {MAX_MHTML_MULTIPARTS}"
+        )
+    try:
+        # compat32 is the lenient parser: malformed headers and boundaries give defects, not exceptions.
+        message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data)
+    except (RecursionError, ValueError, LookupError) as exc:
+        raise PolicyDocumentError("the saved web page (MHTML) is malformed", detail=str(exc)[:200]) from exc
+    # compat32 hands back a Header object, not a str, for a header with undecodable bytes.
+    snapshot = str(message.get("Snapshot-Content-Location") or "").strip()
     pages = [p for p in message.walk() if p.get_content_type() in ("text/html", "application/xhtml+xml")]
     texts = [p for p in message.walk() if p.get_content_type() == "text/plain" and not p.is_multipart()]
-    chosen = next((p for p in pages if snapshot and (p.get("Content-Location") or "").strip() == snapshot), None)
+    chosen = next((p for p in pages if snapshot and str(p.get("Content-Location") or "").strip() == snapshot), None)
     chosen = chosen or (pages[0] if pages else None) or (texts[0] if texts else None)
     if chosen is None:
         raise PolicyDocumentError(
@@ -513,6 +528,9 @@ def _clean_inline(text: str) -> str:
 
 
 def _pdf_to_text(data: bytes) -> str:
+    # pdfminer logs a warning per damaged object of a malformed PDF; with no logging configured those
+    # reach the user's terminal by the thousand. A PDF that cannot be read is one error, raised below.
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
     try:
         from pdfminer.high_level import extract_text
 
