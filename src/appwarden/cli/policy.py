@@ -40,7 +40,7 @@ def _fail(exc: AppwardenError) -> typer.Exit:
 
 @app.command("analyse")
 def analyse(
-    file: Path | None = typer.Argument(None, help="Policy document: HTML, text, PDF or DOCX"),
+    file: Path | None = typer.Argument(None, help="Policy document: HTML, saved web page (MHTML), text, PDF or DOCX"),
     url: str | None = typer.Option(None, "--url", help="Fetch the policy from this web page instead of a file"),
     allow_private_network: bool = typer.Option(
         False, "--allow-private-network", help="Let --url reach private and loopback addresses"

@@ -1,4 +1,4 @@
-"""Bytes or a file to plain text: HTML, text, PDF and DOCX, in any encoding Chinese policies use.
+"""Bytes or a file to plain text: HTML, saved web pages (MHTML), text, PDF and DOCX, in any encoding Chinese policies use.
 
 The loader decides the format (declared media type, file name, then the bytes
 themselves), decodes text with the encoding that makes the most sense of it and
