@@ -58,7 +58,9 @@ def _judge(data: bytes, filename: str | None, media_type: str | None) -> dict[st
 
 @router.post("/policies/analyse")
 async def analyse_policy_document(
-    policy: UploadFile = File(..., description="Privacy policy (HTML, saved web page (MHTML), text, PDF or DOCX; any Chinese encoding)"),
+    policy: UploadFile = File(
+        ..., description="Privacy policy (HTML, saved web page (MHTML), text, PDF or DOCX; any Chinese encoding)"
+    ),
     principal: Principal = Depends(allow(Role.REGULATOR, Role.LAB, Role.STORE, Role.DEVELOPER)),
 ) -> dict[str, Any]:
     """Analyse one policy document and judge it by itself (no app): outline, labels, facts, findings."""
