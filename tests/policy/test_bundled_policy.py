@@ -67,3 +67,25 @@ def test_an_unreadable_bundled_policy_is_a_warning_not_a_failure(examples_dir: P
     (warning,) = [w for w in report.evidence.warnings if w.code == "bundled_policy_unreadable"]
     assert warning.where == "assets/privacy_policy.html" and "binary" in warning.message.lower()
     assert "AW-POLICY-002" in report.not_implemented
+
+
+def test_demo_shows_the_bundled_policy_outline_and_the_scan_s_policy_findings(examples_dir: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from appwarden.cli.policy import demo_policy_section
+
+    apk = _sample(examples_dir)
+    report = scan_apk(apk)
+    buffer = io.StringIO()
+    demo_policy_section([apk], {apk.name: report}, Console(file=buffer, width=200))
+    printed = buffer.getvalue()
+    assert "source: policy.apk!/assets/privacy_policy.html" in printed
+    assert "# 一、我们收集的个人信息" in printed
+    policy_rules = [f.rule_id for f in report.findings if f.technique == "POLICY"]
+    assert f"POLICY findings: {len(policy_rules)}" in printed and "AW-POLICY-002" in printed
+    # An app whose scan read no policy prints nothing.
+    buffer = io.StringIO()
+    demo_policy_section([apk], {}, Console(file=buffer, width=200))
+    assert buffer.getvalue() == ""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -238,59 +237,43 @@ def _jsonl_row(raw: bytes, *, first: bool) -> tuple[dict[str, Any] | None, str |
     return row, None
 
 
-#: Bundled documents the demo reads as privacy policies (path inside the APK).
-_BUNDLED_POLICY = re.compile(r"^assets/.*(privacy|policy|隐私).*\.(html?|txt)$", re.I)
-_MAX_BUNDLED_BYTES = 2 * 1024 * 1024
-
-
-def _bundled_policy(apk: Path) -> tuple[str, bytes] | None:
-    """The first bundled privacy-policy document of an APK, or None (unreadable APKs give None)."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(apk) as zf:
-            for info in sorted(zf.infolist(), key=lambda i: i.filename):
-                if _BUNDLED_POLICY.match(info.filename) and 0 < info.file_size <= _MAX_BUNDLED_BYTES:
-                    return info.filename, zf.read(info)
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return None
-    return None
-
-
 def demo_policy_section(apks: list[Path], reports: dict[str, ScanReport], out: Console) -> None:
-    """For each sample app that bundles a policy: what the policy says, and the POLICY findings against the app."""
+    """For each sample app whose scan read its bundled policy: what the policy says (facts, the start of its
+    outline with each sentence's disclosures) and the POLICY findings the scan made against the app."""
     from rich.rule import Rule as RichRule
 
-    from appwarden.evidence.policy.analyse import analyse_policy
-    from appwarden.evidence.policy.model import CR_IDS
-    from appwarden.rules import engine
+    from appwarden.pipeline import read_bundled_policy
 
     for apk in apks:
-        bundled = _bundled_policy(apk)
-        if bundled is None:
+        report = reports.get(apk.name)
+        if report is None or report.evidence is None or not report.policy:
             continue
-        name, data = bundled
-        out.print(RichRule(f"privacy policy bundled in {apk.name}: {name}"))
-        try:
-            analysis = analyse_policy(data, filename=name)
-        except AppwardenError as exc:
-            out.print(f"[red]policy not readable:[/red] {exc}")
+        # The scan kept the policy's summary; the outline needs the analysis itself, read the same way.
+        analysis, _ = read_bundled_policy(apk, report.evidence)
+        if analysis is None:
             continue
+        out.print(RichRule(f"privacy policy bundled in {apk.name}"))
         facts = analysis.facts
+        out.print(f"source: {analysis.source}", markup=False)
         out.print(
             f"operator: {facts.operator or '-'}; contacts: {', '.join(c.value for c in facts.contacts) or '-'}",
             markup=False,
         )
-        out.print(f"covered: {' '.join(c.label for c in analysis.coverage)}")
-        out.print(f"not found: {' '.join(cr for cr in CR_IDS if not analysis.covered(cr)) or '-'}")
+        out.print(f"covered: {' '.join(report.policy.get('covered', [])) or '-'}", markup=False)
+        out.print(f"not found: {' '.join(report.policy.get('missing', [])) or '-'}", markup=False)
         out.print(
-            "SDKs listed: " + (", ".join(f"{s.name} ({s.sdk_id or '?'})" for s in facts.sdks) or "-"), markup=False
+            "SDKs and parties named: " + (", ".join(f"{s.name} ({s.sdk_id or '?'})" for s in facts.sdks) or "-"),
+            markup=False,
         )
-        report = reports.get(apk.name)
-        if report is None or report.evidence is None:
-            continue
-        result = engine.run(report.evidence, report.app_type, policy=analysis)
-        policy_findings = [f for f in result.findings if f.technique == "POLICY"]
+        lines = outline_lines(analysis)
+        out.print(f"outline ({min(len(lines), DEMO_OUTLINE_LINES)} of {len(lines)} lines):")
+        for line in lines[:DEMO_OUTLINE_LINES]:
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
+        policy_findings = [f for f in report.findings if f.technique == "POLICY"]
         out.print(f"POLICY findings: {len(policy_findings)}")
         for f in policy_findings:
             out.print(f"  {f.rule_id} [{f.severity}/{f.confidence}] {f.message_zh}", markup=False)
+
+
+#: Outline lines the demo prints of a bundled policy (``policy analyse`` prints them all).
+DEMO_OUTLINE_LINES = 24
