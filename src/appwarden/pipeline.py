@@ -183,6 +183,17 @@ def scan_apk(
     return evaluate(evidence, app_type, policy, include_evidence=include_evidence, timings=timings, trace=trace)
 
 
+def judge_policy_document(analysis: Any) -> dict[str, Any]:
+    """A policy judged by itself, as JSON-ready data: the analysis (outline, sentence labels, facts) with
+    the findings of the document-only POLICY rules (``engine.run_document``) beside it."""
+    judged = engine.run_document(analysis)
+    document: dict[str, Any] = analysis.model_dump(mode="json")
+    document["findings"] = [f.model_dump(mode="json") for f in judged.findings]
+    document["undecided"] = [u.model_dump(mode="json") for u in judged.undecided]
+    document["catalog_version"] = judged.catalog_version
+    return document
+
+
 #: A fetched page with fewer body sentences than this is a shell that a script fills in, not a policy.
 MIN_FETCHED_SENTENCES = 5
 #: Linked policy pages tried at most, privacy-specific links first.

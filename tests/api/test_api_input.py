@@ -182,8 +182,9 @@ def test_policy_self_check_judges_the_document_alone(server) -> None:  # type: i
     r = lab.post("/policies/analyse", files={"policy": ("policy.html", policy, "text/html")})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["analysis"]["encoding"] in ("gb18030", "gbk", "gb2312")
-    located = next(s for s in body["analysis"]["sentences"] if "位置信息" in s["text"])
+    # The same document as `appwarden policy analyse --format json`: the analysis with its findings beside it.
+    assert body["encoding"] in ("gb18030", "gbk", "gb2312")
+    located = next(s for s in body["sentences"] if "位置信息" in s["text"])
     assert "CR13" in [lb["label"] for lb in located["labels"]]
     rules = {f["rule_id"] for f in body["findings"]}
     # No guardian-consent wording, no retention period: findings on the document; nothing that needs an app.

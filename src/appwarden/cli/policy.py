@@ -53,7 +53,7 @@ def analyse(
     app's code needs the app: ``appwarden scan APP.apk --policy FILE``.
     """
     from appwarden.evidence.policy.analyse import analyse_policy_file
-    from appwarden.pipeline import read_policy_url
+    from appwarden.pipeline import judge_policy_document, read_policy_url
     from appwarden.rules import engine
 
     if (file is None) == (url is None):
@@ -68,14 +68,10 @@ def analyse(
     except AppwardenError as exc:
         raise _fail(exc) from exc
     name = file.name if file is not None else str(url)
-    judged = engine.run_document(analysis)
     if output_format is OutputFormat.json:
-        document = analysis.model_dump(mode="json")
-        document["findings"] = [f.model_dump(mode="json") for f in judged.findings]
-        document["undecided"] = [u.model_dump(mode="json") for u in judged.undecided]
-        document["catalog_version"] = judged.catalog_version
-        typer.echo(json.dumps(document, ensure_ascii=False, indent=1))
+        typer.echo(json.dumps(judge_policy_document(analysis), ensure_ascii=False, indent=1))
         return
+    judged = engine.run_document(analysis)
     from appwarden.evidence.policy.model import CR_IDS
 
     facts = analysis.facts

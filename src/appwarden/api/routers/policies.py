@@ -44,16 +44,9 @@ async def _read_bounded(upload: UploadFile, limit: int) -> bytes:
 
 def _judge(data: bytes, filename: str | None, media_type: str | None) -> dict[str, Any]:
     from appwarden.evidence.policy.analyse import analyse_policy
-    from appwarden.rules import engine
+    from appwarden.pipeline import judge_policy_document
 
-    analysis = analyse_policy(data, filename=filename, media_type=media_type)
-    judged = engine.run_document(analysis)
-    return {
-        "analysis": analysis.model_dump(mode="json"),
-        "findings": [f.model_dump(mode="json") for f in judged.findings],
-        "undecided": [u.model_dump(mode="json") for u in judged.undecided],
-        "catalog_version": judged.catalog_version,
-    }
+    return judge_policy_document(analyse_policy(data, filename=filename, media_type=media_type))
 
 
 @router.post("/policies/analyse")
