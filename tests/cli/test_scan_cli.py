@@ -403,3 +403,14 @@ def test_refused_policy_error_names_the_policy_file(tmp_path: Path) -> None:
     policy.write_bytes(b"")
     result = scan(example_apk("plain"), "--policy", policy)
     assert_clean_failure(result, 3, "privacy-policy.html")
+
+
+def test_the_summary_says_which_policy_was_judged(tmp_path: Path) -> None:
+    bundled = runner.invoke(app, ["scan", str(example_apk("policy")), "--fail-on", "critical"])
+    assert bundled.exit_code == 0, bundled.output
+    text = " ".join(bundled.output.split())
+    assert "privacy policy judged: policy.apk!/assets/privacy_policy.html (54 sentences;" in text
+    none = runner.invoke(app, ["scan", str(example_apk("plain")), "--fail-on", "critical"])
+    assert "privacy policy judged: none (none given, bundled or fetched); POLICY rules did not run" in " ".join(
+        none.output.split()
+    )

@@ -568,6 +568,17 @@ def print_evidence_summary(ev: Evidence) -> None:
 def print_findings_summary(report: ScanReport) -> None:
     decided = report.app_type.decided or "undecided"
     console.print(f"app type: {escape(decided)} ({escape(report.app_type.reason)})")
+    if report.policy:
+        # Say which policy the POLICY rules judged: a bundled or fetched one is not what the user gave.
+        missing = report.policy.get("missing") or []
+        console.print(
+            f"privacy policy judged: {escape(str(report.policy.get('source')))} "
+            f"({report.policy.get('sentences')} sentences; disclosures not found: {escape(' '.join(missing)) or '-'})"
+        )
+    elif report.evidence is not None:
+        unread = [w for w in report.evidence.warnings if w.code.endswith("policy_unreadable")]
+        reason = f": {unread[0].message}" if unread else " (none given, bundled or fetched)"
+        console.print(f"privacy policy judged: none{escape(reason)}; POLICY rules did not run")
     t = Table(title=f"{len(report.findings)} findings")
     t.add_column("severity")
     t.add_column("rule")
