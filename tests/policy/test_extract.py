@@ -144,5 +144,27 @@ def test_companies_the_policy_shares_with_are_third_parties_not_the_operator() -
     assert recipients["北京某某数据服务有限公司"].purpose is None  # named without a purpose: a finding later
     assert all(d.sdk_id is None for d in recipients.values())
     assert facts.operator == "上海示例网络科技有限公司"
-    # Mentioning a company without handing anything over does not make it a recipient.
-    assert not [d for d in extract_facts(views("顺丰速运有限公司是一家物流企业。")).sdks if d.source == "recipient"]
+    # Mentioning a company without handing anything over does not make it a recipient; nor does the
+    # operator's own name in a sharing sentence, or a company whose name holds a sharing word.
+    for text in (
+        "顺丰速运有限公司是一家物流企业。",
+        "河南金途科技集团股份有限公司不会将您的个人信息传输至境外,如需向境外传输,河南金途科技集团股份有限公司将征求您的同意。",
+        "2.宁波小遛共享信息科技有限公司(注册地址:浙江省宁波市)",
+        "我们不会将您的信息出售给Canva及其集团公司以外的第三方。",
+        "我们不会与北京某某数据有限公司共享您的个人信息。",
+    ):
+        assert not [d for d in extract_facts(views(text)).sdks if d.source == "recipient"], text
+
+
+def test_recipients_listed_after_the_sharing_and_the_information_named_before() -> None:
+    facts = extract_facts(
+        views(
+            "您下单时需提供收货人姓名、收货地址、联系电话。",
+            "为完成配送,我们会将上述信息共享给为您提供配送服务的物流公司,例如顺丰速运有限公司、中国邮政速递物流股份有限公司。",
+        )
+    )
+    recipients = {d.name: d for d in facts.sdks if d.source == "recipient"}
+    assert set(recipients) == {"顺丰速运有限公司", "中国邮政速递物流股份有限公司"}
+    # "上述信息": the PI of the sentence before is what is shared.
+    assert {"name", "shipping_address", "mobile_phone_number"} <= set(recipients["顺丰速运有限公司"].pi_types)
+    assert recipients["顺丰速运有限公司"].purpose == "配送"

@@ -280,3 +280,15 @@ def test_the_policy_alone_is_judged_by_the_document_checks_only() -> None:
     assert result.undecided == []
     # A complete policy with nothing conditional gives nothing.
     assert engine.run_document(make_policy(FULL)).findings == []
+
+
+def test_a_sentence_naming_several_sensitive_types_is_quoted_once() -> None:
+    mentions = [
+        PiMention(pi_type="order_info", term="订单号", sensitive=True, sentences=[9]),
+        PiMention(pi_type="payment_info", term="支付金额", sensitive=True, sentences=[9]),
+    ]
+    (finding,) = run(
+        "policy_sensitive_pi_notice", "AW-SAG-008", make_evidence(), make_policy(FULL, pi_mentions=mentions)
+    )
+    quoted = [e.data["index"] for e in finding.evidence if e.kind == "policy_sentence"]
+    assert quoted == [9]

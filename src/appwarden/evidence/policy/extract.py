@@ -89,7 +89,9 @@ _COL_VENDOR = re.compile(
     r"公司|主体|提供方|提供者|运营方|运营者|开发者|开发商|厂商|供应商|所属|第三方名称|合作方", re.I
 )
 _COL_PURPOSE = re.compile(r"目的|用途|功能|场景|使用原因|业务", re.I)
-_COL_PI = re.compile(r"个人信息|信息类型|收集.*信息|字段|数据类型|权限|收集范围|涉及", re.I)
+_COL_PI = re.compile(
+    r"个人信息|信息类型|收集.*信息|(?:共享|提供|传输|披露)的?信息|信息内容|字段|数据类型|权限|收集范围|涉及", re.I
+)
 _CELL_SPLIT = re.compile(r"\s*\|\s*")
 _KV = re.compile(r"^\s*[-•·*]?\s*([^:：]{2,16})\s*[:：]\s*(.+)$")
 _SDK_IN_TEXT = re.compile(r"([A-Za-z][\w.+\- ]{1,30}?|[\u4e00-\u9fff][\u4e00-\u9fffA-Za-z0-9+·\-]{1,20}?)\s?SDK", re.I)
@@ -218,7 +220,9 @@ def _from_key_values(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
             continue
         elif re.search(r"目的|用途|功能|场景", key):
             current.setdefault("purpose", value)
-        elif re.search(r"个人信息|信息类型|收集.*信息|字段|权限|收集范围|收集方式|数据", key):
+        elif re.search(
+            r"个人信息|信息类型|收集.*信息|(?:共享|提供|传输|披露)的?信息|字段|权限|收集范围|收集方式|数据", key
+        ):
             current.setdefault("pi", value)
         elif re.search(r"公司|主体|提供方|运营方|开发者", key):
             current.setdefault("vendor", value)
@@ -260,23 +264,44 @@ def _from_sentences(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
     return out
 
 
-#: A company named right after a sharing verb or preposition is the party PI goes to
-#: ("提供给顺丰速运有限公司", "与财付通支付科技有限公司共享", "委托上海某某科技有限公司处理").
-_RECIPIENT = re.compile(
-    r"(?:提供给|提供至|披露给|披露至|转让给|转移给|传输给|传输至|发送给|发送至|共享给|分享给|委托|交由|与|向)"
-    r"[^,，。;；:：]{0,10}?"
-    r"([\u4e00-\u9fff()（）A-Za-z0-9]{2,30}?(?:股份有限公司|有限责任公司|有限公司|(?<!有限)股份公司|集团公司))"
+#: The party PI goes to: a company named right after a sharing verb or 与/向/委托/交由 ("提供给顺丰速运有限公司",
+#: "与财付通支付科技有限公司共享", "委托上海某某科技有限公司处理"), or listed after the verb's object
+#: ("共享给提供配送服务的物流公司,例如顺丰速运有限公司、中国邮政速递物流股份有限公司").
+_COMPANY_CORE = (
+    r"[\u4e00-\u9fff()（）A-Za-z0-9]{2,30}?(?:股份有限公司|有限责任公司|有限公司|(?<!有限)股份公司|集团公司)"
 )
+_TO = r"(?:提供给|提供至|披露给|披露至|转让给|转移给|传输给|传输至|发送给|发送至|共享给|分享给|委托|交由|与|向)"
+_ANCHORED_COMPANY = re.compile(f"{_TO}[^,，。;；:：]{{0,10}}?({_COMPANY_CORE})")
+_LISTED_COMPANIES = re.compile(
+    f"{_TO}[^。;；]{{0,40}}?[,，](?:例如|比如|如|包括|即)[:：]?((?:{_COMPANY_CORE})(?:[、和及](?:{_COMPANY_CORE}))*)"
+)
+_COMPANY = re.compile(f"({_COMPANY_CORE})")
 #: The sentence hands PI over (not merely mentions a company).
 _HANDS_OVER = re.compile(r"共享|分享|提供|披露|转让|转移|传输|发送|委托|交由|接收")
 _PURPOSE_IN = re.compile(r"(?:为了|为完成|为实现|为便于|为向您|为|用于|以便|以)([^,，。;；]{2,30})")
 #: Leading words a lazy name match may still carry ("我们的合作伙伴顺丰..." -> "顺丰...").
-_RECIPIENT_NOISE = re.compile(r"^(?:我们的|我们|您的|合作伙伴|合作方|第三方|关联公司|服务商|如|例如|包括|即)+")
+_RECIPIENT_NOISE = re.compile(
+    r"^(?:我们的|我们|您的|合作伙伴|合作方|第三方|关联公司|服务商|如|例如|包括|即|其|该|本|上述|相关|此类|这些)+"
+)
+#: "We will not share with X": X is not a recipient.
+_NEGATED = re.compile(r"不会|不得|不|未|禁止|拒绝|无需")
+#: "The information above": the PI the previous sentence named is what is handed over.
+_EARLIER_PI = re.compile(r"上述|前述|以上|该等|这些")
+#: A company introduced as the operator ("深圳某某有限公司(以下简称“我们”)") is not a recipient.
+_DEFINED_AS_US = re.compile(r"^\s*[(（]\s*(?:以下)?(?:简称|称)")
+
+
+_COMPANY_SUFFIX = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|股份公司|集团公司)$")
+#: Words a lazy match can carry in front of the name: the verb's tail, enumeration and filler words.
+_NAME_CUT = re.compile(r"^.*[的给至将向与或及、]")
 
 
 def _company_name(matched: str) -> str:
-    """The company's own name out of a lazy match: "服务提供方（重庆某某有限公司" and "为平台提供服务的某某有限公司"
-    give the name after the unclosed bracket or the last 的; "度小满科技(北京)有限公司" stays whole."""
+    """The company's own name out of a lazy match, or "" when nothing name-like is left.
+
+    "服务提供方（重庆某某有限公司" and "为平台提供服务的某某有限公司" give the name after the unclosed
+    bracket or the last particle; "度小满科技(北京)有限公司" stays whole; "其集团公司" has no name.
+    """
     name = matched.replace("（", "(").replace("）", ")")
     depth, cut, opened = 0, 0, 0
     for i, ch in enumerate(name):
@@ -288,29 +313,53 @@ def _company_name(matched: str) -> str:
             depth -= 1
     if depth:
         cut = opened + 1
-    name = name[cut:]
-    name = name[name.rfind("的") + 1 :]
-    return _RECIPIENT_NOISE.sub("", name.lstrip("()"))
+    name = _NAME_CUT.sub("", name[cut:])
+    name = _RECIPIENT_NOISE.sub("", name.lstrip("()"))
+    suffix = _COMPANY_SUFFIX.search(name)
+    return name if suffix is not None and suffix.start() >= 2 else ""
 
 
 def _from_recipients(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
     """Companies the policy says it shares PI with, named in running text, with that sentence's purpose and PI."""
     out: list[DeclaredSdk] = []
+    previous_pi: list[str] = []
     for s in sentences:
-        if s.is_heading or s.in_table or not _HANDS_OVER.search(s.text):
+        if s.is_heading or s.in_table:
             continue
-        for m in _RECIPIENT.finditer(s.text):
-            name = _company_name(m.group(1))
-            if len(name) < 6:
+        own_pi = _pi_types_of(s.text)
+        pis = own_pi or (previous_pi if _EARLIER_PI.search(s.text) else [])
+        previous_pi = own_pi
+        if not _HANDS_OVER.search(s.text):
+            continue
+        candidates = [
+            (m.start(1), m.group(1), m.end(1))
+            for m in _ANCHORED_COMPANY.finditer(s.text)
+            if not _NEGATED.search(s.text[max(0, m.start() - 8) : m.start()])
+        ]
+        for listed in _LISTED_COMPANIES.finditer(s.text):
+            if _NEGATED.search(s.text[max(0, listed.start() - 8) : listed.start()]):
                 continue
-            purpose = _PURPOSE_IN.search(s.text)
-            pis = _pi_types_of(s.text)
+            candidates += [
+                (listed.start(1) + c.start(1), c.group(1), listed.start(1) + c.end(1))
+                for c in _COMPANY.finditer(listed.group(1))
+            ]
+        names: list[str] = []
+        for _, matched, end in sorted(candidates):
+            if _DEFINED_AS_US.match(s.text[end:]):
+                continue
+            name = _company_name(matched)
+            if name and name not in names:
+                names.append(name)
+        if not names:
+            continue
+        purpose = _PURPOSE_IN.search(s.text)
+        for name in names:
             out.append(
                 DeclaredSdk(
                     name=name,
                     vendor=name,
                     purpose=purpose.group(1) if purpose else None,
-                    pi_text=s.text if pis else None,
+                    pi_text=s.text if own_pi else None,
                     pi_types=pis,
                     sentence=s.index,
                     source="recipient",
@@ -359,6 +408,8 @@ _LEGAL_NAME_EN = re.compile(
     r"((?:[A-Z][A-Za-z0-9&'\-]*\s+){0,6}[A-Z][A-Za-z0-9&'\-]*,?\s+"
     r"(?:Co\.,?\s*Ltd\.?|Ltd\.?|Limited|Inc\.?|LLC|L\.L\.C\.|GmbH|Corp\.|Corporation|S\.A\.|B\.V\.|Pte\.?\s*Ltd\.?|PLC|AG))"
 )
+#: Everything up to the last role word is the role, not the name ("XX商城的运营主体深圳某某有限公司").
+_ROLE_PREFIX = re.compile(r"^.*(?:运营主体|经营主体|运营者|开发者|控制者|处理者)(?:为|是)?")
 _NAME_PREFIX_NOISE = re.compile(
     r"^.*?(?:本应用由|本产品由|本软件由|运营者为|运营主体为|开发者为|适用于|系指|是指|属于|提供给|披露给|转让给|传输给|"
     r"发送给|共享给|交由|委托|即|为|由|是|指|于|与|和|及|或|向|给|、|:)"
@@ -372,7 +423,7 @@ def extract_operator(sentences: Sequence[SentenceView], third_party_names: set[s
         found = [m.group(1) for m in _LEGAL_NAME.finditer(s.text)]
         found += [_EN_LEADING_WORDS.sub("", m.group(1)).strip() for m in _LEGAL_NAME_EN.finditer(s.text)]
         for name in found:
-            trimmed = _NAME_PREFIX_NOISE.sub("", name)
+            trimmed = _NAME_PREFIX_NOISE.sub("", _ROLE_PREFIX.sub("", name))
             name = trimmed if len(trimmed) >= 6 else name
             name = name.lstrip("()（）")
             if len(name) < 6 or any(name in t or t in name for t in third_party_names if t):

@@ -117,9 +117,12 @@ def sentence_ref(policy: PolicyAnalysis, sentence: Sentence) -> EvidenceRef:
 
 
 def sentence_refs(policy: PolicyAnalysis, indexes: Iterable[int]) -> list[EvidenceRef]:
+    """Quotes of the sentences at ``indexes``, each once, in the order given, at most ``MAX_QUOTES``."""
     out: list[EvidenceRef] = []
+    quoted: set[int] = set()
     for i in indexes:
-        if 0 <= i < len(policy.sentences):
+        if 0 <= i < len(policy.sentences) and i not in quoted:
+            quoted.add(i)
             out.append(sentence_ref(policy, policy.sentences[i]))
         if len(out) >= MAX_QUOTES:
             break
