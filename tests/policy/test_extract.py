@@ -168,3 +168,22 @@ def test_recipients_listed_after_the_sharing_and_the_information_named_before() 
     # "上述信息": the PI of the sentence before is what is shared.
     assert {"name", "shipping_address", "mobile_phone_number"} <= set(recipients["顺丰速运有限公司"].pi_types)
     assert recipients["顺丰速运有限公司"].purpose == "配送"
+
+
+def test_english_recipients_by_legal_name_and_the_operator_is_not_one_of_them() -> None:
+    facts = extract_facts(
+        views(
+            "We do not sell your personal information to Data Brokers Inc. or anyone else.",
+            "We share your email address and order details with Acme Logistics Ltd. to deliver your purchases.",
+            "Example Weather Ltd. operates this app.",
+        )
+    )
+    (acme,) = [d for d in facts.sdks if d.source == "recipient"]
+    assert acme.name == "Acme Logistics Ltd." and acme.purpose == "to deliver your purchases"
+    assert "email_address" in acme.pi_types
+    # The refused party and the recipient rank below the company that runs the app.
+    assert facts.operator == "Example Weather Ltd."
+    zh = extract_facts(
+        views("我们会与北京某某数据有限公司共享您的设备信息。", "本应用由上海示例网络科技有限公司提供。")
+    )
+    assert zh.operator == "上海示例网络科技有限公司"

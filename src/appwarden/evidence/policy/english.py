@@ -205,6 +205,10 @@ _RULES: tuple[tuple[str, str], ...] = (
 )
 
 
+#: A stated purpose in English ("to measure app usage", "for fraud prevention"); the extractors quote it.
+PURPOSE_PATTERN = re.compile(_PURPOSE + r"[^,.;]{0,60}", re.IGNORECASE)
+
+
 @lru_cache(maxsize=1)
 def _compiled() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple((label, re.compile(rx, re.IGNORECASE | re.DOTALL)) for label, rx in _RULES)

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from appwarden.evidence.policy.english import PURPOSE_PATTERN, is_english
 from appwarden.evidence.policy.lexicon import pi_lexicon, sdk_name_index
 from appwarden.evidence.policy.model import (
     ContactChannel,
@@ -319,6 +320,30 @@ def _company_name(matched: str) -> str:
     return name if suffix is not None and suffix.start() >= 2 else ""
 
 
+#: English: the sharing verb, then "with" or "to" the party ("We share ... with Acme Analytics Inc.").
+_EN_HANDS_OVER = re.compile(
+    r"\b(?:share[sd]?|sharing|disclose[sd]?|disclosing|provide[sd]?|transfer(?:s|red)?|sen[dt]|sell|sold)\b"
+    r"[^.;]{0,120}?\b(?:with|to)\b",
+    re.IGNORECASE,
+)
+_EN_NEGATED = re.compile(r"\b(?:not|never|no|don't|won't)\b", re.IGNORECASE)
+
+
+def _english_recipients(text: str) -> list[str]:
+    """Companies an English sentence says PI goes to, by legal name (Inc., Ltd., GmbH...), unless negated."""
+    if not is_english(text):
+        return []
+    names: list[str] = []
+    for verb in _EN_HANDS_OVER.finditer(text):
+        if _EN_NEGATED.search(text[max(0, verb.start() - 25) : verb.start()]):
+            continue
+        for m in _LEGAL_NAME_EN.finditer(text, verb.end(), verb.end() + 120):
+            name = _EN_LEADING_WORDS.sub("", m.group(1)).strip()
+            if name and name not in names:
+                names.append(name)
+    return names
+
+
 def _from_recipients(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
     """Companies the policy says it shares PI with, named in running text, with that sentence's purpose and PI."""
     out: list[DeclaredSdk] = []
@@ -329,7 +354,7 @@ def _from_recipients(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
         own_pi = _pi_types_of(s.text)
         pis = own_pi or (previous_pi if _EARLIER_PI.search(s.text) else [])
         previous_pi = own_pi
-        if not _HANDS_OVER.search(s.text):
+        if not _HANDS_OVER.search(s.text) and not _EN_HANDS_OVER.search(s.text):
             continue
         candidates = [
             (m.start(1), m.group(1), m.end(1))
@@ -350,15 +375,20 @@ def _from_recipients(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
             name = _company_name(matched)
             if name and name not in names:
                 names.append(name)
+        names += [n for n in _english_recipients(s.text) if n not in names]
         if not names:
             continue
-        purpose = _PURPOSE_IN.search(s.text)
+        purpose_match = _PURPOSE_IN.search(s.text)
+        purpose = purpose_match.group(1) if purpose_match else None
+        if purpose is None and is_english(s.text):
+            english_purpose = PURPOSE_PATTERN.search(s.text)
+            purpose = english_purpose.group(0).strip() if english_purpose else None
         for name in names:
             out.append(
                 DeclaredSdk(
                     name=name,
                     vendor=name,
-                    purpose=purpose.group(1) if purpose else None,
+                    purpose=purpose,
                     pi_text=s.text if own_pi else None,
                     pi_types=pis,
                     sentence=s.index,
@@ -416,6 +446,19 @@ _NAME_PREFIX_NOISE = re.compile(
 )
 
 
+#: Verbs that hand PI to another party; bare 提供 is left out: "由某某有限公司提供服务" names the provider.
+_TO_PARTY = re.compile(r"提供给|提供至|共享|分享|披露|转让|转移给|传输给|传输至|发送给|出售|委托")
+
+
+def _named_as_counterparty(text: str, name: str) -> bool:
+    """The name stands after a sharing verb ("…共享给X有限公司", "do not sell … to X Inc."): the other party,
+    shared with or refused, not the one who writes the policy."""
+    at = text.find(name)
+    if at < 0:
+        return False
+    return bool(_TO_PARTY.search(text[:at]) or _EN_HANDS_OVER.search(text[:at]))
+
+
 def extract_operator(sentences: Sequence[SentenceView], third_party_names: set[str]) -> list[str]:
     """Legal names of the operator, most likely first (named in CR3 sentences, near 我们/简称/运营)."""
     weights: dict[str, float] = {}
@@ -439,6 +482,8 @@ def extract_operator(sentences: Sequence[SentenceView], third_party_names: set[s
                 w += 1.0
             if s.in_table:
                 w -= 0.8
+            if _named_as_counterparty(s.text, name):
+                w -= 1.5
             if s.index < 40:
                 w += 0.5
             weights[name] = weights.get(name, 0.0) + w
