@@ -51,6 +51,11 @@ class Settings(BaseModel):
     )
     executor_workers: int = Field(2, ge=1, le=64)
     scanner: str = Field("appwarden.pipeline:scan_apk", description="Import path of the scan function")
+    fetch_linked_policies: bool = Field(
+        False,
+        description="When a scan has no uploaded or bundled policy, fetch the policy page the app links "
+        "(public addresses only, size and time limits; the server needs outbound HTTP)",
+    )
     webhook_timeout_seconds: float = Field(5.0, gt=0, le=60)
     tick_interval_seconds: float = Field(
         300.0,

@@ -102,3 +102,27 @@ def test_record_report_is_idempotent(sqlite_database: Database, tmp_path: Path) 
 def test_unknown_scanner_path() -> None:
     with pytest.raises(InvalidInput, match="cannot be imported"):
         jobs.resolve_scanner("appwarden.nowhere:scan")
+
+
+def test_the_fetch_linked_policy_setting_reaches_the_scanner(sqlite_database: Database, tmp_path: Path) -> None:
+    seen: list[bool] = []
+
+    def scanner(path: str | Path, **options: object) -> object:
+        seen.append(bool(options.pop("fetch_linked_policy", False)))
+        return fake_scan_apk(path, **options)  # type: ignore[arg-type]
+
+    apk = fake_apk(tmp_path, "com.example.linked", findings=FINDINGS)
+    for fetch in (False, True):
+        executor = jobs.ThreadExecutor(scanner, workers=1, fetch_linked_policy=fetch)
+        try:
+            assert _pump_until_done(sqlite_database, executor, _queue(sqlite_database, apk)).status == "done"
+        finally:
+            executor.shutdown()
+    _queue(sqlite_database, apk)
+    assert jobs.run_queued_inline(sqlite_database.sessions, scanner, fetch_linked_policy=True) == 1
+    assert seen == [False, True, True]
+    # Off by default: a deployment opts in because fetching needs outbound HTTP.
+    from appwarden.config import load_settings
+
+    assert load_settings({}).fetch_linked_policies is False
+    assert load_settings({"APPWARDEN_FETCH_LINKED_POLICIES": "1"}).fetch_linked_policies is True

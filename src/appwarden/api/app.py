@@ -96,7 +96,9 @@ def create_app(
     if migrate:
         db.upgrade(engine)
     if executor is None and settings.executor == "local":
-        executor = LocalProcessExecutor(settings.scanner, workers=settings.executor_workers)
+        executor = LocalProcessExecutor(
+            settings.scanner, workers=settings.executor_workers, fetch_linked_policy=settings.fetch_linked_policies
+        )
     ctx = ServiceContext(
         settings=settings,
         engine=engine,

@@ -126,7 +126,11 @@ def worker(
     next_tick = 0.0
     try:
         while True:
-            done = _run(lambda: jobs.run_queued_inline(factory, settings.scanner))
+            done = _run(
+                lambda: jobs.run_queued_inline(
+                    factory, settings.scanner, fetch_linked_policy=settings.fetch_linked_policies
+                )
+            )
             stores.deliver_callbacks(factory, timeout=settings.webhook_timeout_seconds)
             if settings.tick_interval_seconds > 0 and time.monotonic() >= next_tick:
                 # Deadlines pass even when nobody runs `appwarden tick`.

@@ -9,6 +9,7 @@ Governance stores findings as the scanner reported them and never re-derives the
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import multiprocessing
 import threading
@@ -50,6 +51,8 @@ class ScanRequest:
     apk_path: str
     app_type: str | None = None
     policy_path: str | None = None
+    #: With no policy uploaded or bundled, fetch the policy page the app links (a deployment setting).
+    fetch_linked_policy: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,14 @@ def resolve_scanner(ref: ScannerRef) -> Callable[..., ScanReport]:
 def run_scan(scanner: ScannerRef, request: ScanRequest) -> str:
     """Run one scan and return the report as JSON (what crosses the process boundary)."""
     scan_apk = resolve_scanner(scanner)
+    # Passed only when set, so a scanner that does not know the option (a test double) still runs.
+    options: dict[str, bool] = {"fetch_linked_policy": True} if request.fetch_linked_policy else {}
     report = scan_apk(
-        Path(request.apk_path), app_type=request.app_type, policy_path=request.policy_path, include_evidence=True
+        Path(request.apk_path),
+        app_type=request.app_type,
+        policy_path=request.policy_path,
+        include_evidence=True,
+        **options,
     )
     return report.model_dump_json()
 
@@ -100,14 +109,19 @@ def _state_of(future: Future[str]) -> JobState:
 
 
 class _FutureExecutor:
-    def __init__(self, pool: ProcessPoolExecutor | ThreadPoolExecutor, scanner: ScannerRef) -> None:
+    def __init__(
+        self, pool: ProcessPoolExecutor | ThreadPoolExecutor, scanner: ScannerRef, *, fetch_linked_policy: bool = False
+    ) -> None:
         self._pool = pool
         self._scanner = scanner
+        self._fetch_linked_policy = fetch_linked_policy
         self._futures: dict[str, Future[str]] = {}
         self._lock = threading.Lock()
 
     def submit(self, request: ScanRequest) -> str:
         handle = uuid.uuid4().hex
+        if self._fetch_linked_policy:
+            request = dataclasses.replace(request, fetch_linked_policy=True)
         future = self._pool.submit(run_scan, self._scanner, request)
         with self._lock:
             self._futures[handle] = future
@@ -131,19 +145,23 @@ class _FutureExecutor:
 class LocalProcessExecutor(_FutureExecutor):
     """The embedded default: scans in a local process pool, so a hostile APK cannot take the server down."""
 
-    def __init__(self, scanner: ScannerRef, workers: int = 2) -> None:
+    def __init__(self, scanner: ScannerRef, workers: int = 2, *, fetch_linked_policy: bool = False) -> None:
         # spawn, not fork: the server process has threads (uvicorn, DB pool) that fork would copy mid-state.
         pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=map_large_blocks
         )
-        super().__init__(pool, scanner)
+        super().__init__(pool, scanner, fetch_linked_policy=fetch_linked_policy)
 
 
 class ThreadExecutor(_FutureExecutor):
     """Scans in threads of this process: for tests and single-user tools."""
 
-    def __init__(self, scanner: ScannerRef, workers: int = 2) -> None:
-        super().__init__(ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan"), scanner)
+    def __init__(self, scanner: ScannerRef, workers: int = 2, *, fetch_linked_policy: bool = False) -> None:
+        super().__init__(
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan"),
+            scanner,
+            fetch_linked_policy=fetch_linked_policy,
+        )
 
 
 # --- recording ----------------------------------------------------------------------------------------------------
@@ -364,7 +382,13 @@ def pump(
     return changed
 
 
-def run_queued_inline(factory: sessionmaker[Session], scanner: ScannerRef, *, limit: int | None = None) -> int:
+def run_queued_inline(
+    factory: sessionmaker[Session],
+    scanner: ScannerRef,
+    *,
+    limit: int | None = None,
+    fetch_linked_policy: bool = False,
+) -> int:
     """The `appwarden worker` loop body: claim queued scans one by one and run them here."""
     done = 0
     while limit is None or done < limit:
@@ -387,6 +411,7 @@ def run_queued_inline(factory: sessionmaker[Session], scanner: ScannerRef, *, li
                 apk_path=claimed_scan.apk_path,
                 app_type=claimed_scan.declared_app_type,
                 policy_path=claimed_scan.policy_path,
+                fetch_linked_policy=fetch_linked_policy,
             )
             try:
                 report = ScanReport.model_validate_json(run_scan(scanner, request))
