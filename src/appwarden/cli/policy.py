@@ -99,16 +99,14 @@ def analyse(
         )
     console.print("[bold]outline[/bold] (sentence number, disclosures, text):")
     for line in outline_lines(analysis):
-        console.print(line, highlight=False, markup=False, soft_wrap=True)
+        _plain(line)
     console.print(f"[bold]findings on the policy alone[/bold]: {len(judged.findings)}")
     for f in judged.findings:
-        console.print(
-            f"  {f.rule_id} [{f.severity}/{f.confidence}] {f.message_zh}", highlight=False, markup=False, soft_wrap=True
-        )
+        _plain(f"  {f.rule_id} [{f.severity}/{f.confidence}] {f.message_zh}")
         for ref in f.evidence:
-            console.print(f"      {ref.summary}", highlight=False, markup=False, soft_wrap=True)
+            _plain(f"      {ref.summary}")
     for u in judged.undecided:
-        console.print(f"  {u.rule_id} undecided: {u.reason}", highlight=False, markup=False, soft_wrap=True)
+        _plain(f"  {u.rule_id} undecided: {u.reason}")
 
 
 #: Characters of a sentence shown in the outline; the JSON output has every sentence whole.
