@@ -343,7 +343,7 @@ def _docx_seed() -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("seed_name", ["html", "gbk", "mhtml", "docx", "pdf"])
+@pytest.mark.parametrize("seed_name", ["html", "gbk", "mhtml", "markdown", "docx", "pdf"])
 def test_mutated_documents_give_text_or_a_policy_error(seed_name: str, caplog: pytest.LogCaptureFixture) -> None:
     """Byte flips, cuts and insertions in every format: a document or PolicyDocumentError, nothing else."""
     import random
@@ -353,6 +353,7 @@ def test_mutated_documents_give_text_or_a_policy_error(seed_name: str, caplog: p
         "html": (html, "p.html"),
         "gbk": (html.decode("utf-8").encode("gbk", "replace"), None),
         "mhtml": (_chrome_mhtml(POLICY_PAGE), None),
+        "markdown": (MARKDOWN_POLICY.encode("utf-8"), "p.md"),
         "docx": (_docx_seed(), "p.docx") if seed_name == "docx" else (b"", None),
         "pdf": (_minimal_pdf("Privacy Policy effective 2024-03-01"), "p.pdf"),
     }
@@ -376,3 +377,78 @@ def test_mutated_documents_give_text_or_a_policy_error(seed_name: str, caplog: p
         assert isinstance(doc.text, str) and doc.text.strip()
     # A damaged PDF is one error for the caller, not a warning per object on the terminal.
     assert not [r for r in caplog.records if r.name.startswith("pdfminer") and r.levelno < 40]
+
+
+MARKDOWN_POLICY = """---
+title: 示例隐私政策
+date: 2019-01-02T10:00:00
+---
+
+# 示例隐私政策
+
+更新日期：2024年3月1日
+
+**一、我们如何收集和使用您的个人信息**
+
+    我们会收集您的位置信息，用于提供天气预报服务。
+
+<!-- 旧版条款：我们会收集您的发票信息 -->
+
+## 二、第三方SDK目录
+
+| SDK名称 | 第三方名称 | 使用目的 | 收集个人信息 |
+| --- | --- | --- | --- |
+| 极光推送SDK | 深圳市和讯华谷信息技术有限公司 | 消息推送 | 设备标识符 |
+
+<table><tr><th>SDK名称</th><th>使用目的</th></tr>
+<tr><td style="overflow: hidden; text-overflow: ellipsis;">Bugly SDK</td><td>崩溃分析</td></tr></table>
+
+```yaml
+存档日期: 2022-05-06
+```
+"""
+
+
+def test_markdown_policy_keeps_headings_tables_and_drops_metadata() -> None:
+    doc = load_document(MARKDOWN_POLICY.encode("utf-8"), filename="privacy.md")
+    assert doc.format == "markdown"
+    lines = doc.text.split("\n")
+    headings = [ln[2:] for ln in lines if ln.startswith(HEADING_MARK)]
+    assert headings == ["示例隐私政策", "二、第三方SDK目录"]
+    # The bold chapter title is a line of its own, without its asterisks, for the segmenter's numbering rules.
+    assert "一、我们如何收集和使用您的个人信息" in lines
+    # Indented paragraphs are text, not code; table rows become "cell | cell" lines as in HTML.
+    assert "我们会收集您的位置信息，用于提供天气预报服务。" in lines
+    assert "极光推送SDK | 深圳市和讯华谷信息技术有限公司 | 消息推送 | 设备标识符" in lines
+    assert "Bugly SDK | 崩溃分析" in lines
+    for metadata in ("2019-01-02", "title:", "发票", "存档日期", "style=", "|---", "**"):
+        assert metadata not in doc.text
+
+
+def test_markdown_is_recognised_without_its_file_name() -> None:
+    assert load_document(MARKDOWN_POLICY.encode("gb18030")).format == "markdown"
+    assert load_document(MARKDOWN_POLICY, media_type="text/markdown").format == "markdown"
+    # One "#" line in a plain text file is not enough to read it as Markdown.
+    plain = "# 隐私政策\n" + ZH + "\n" + ZH
+    assert load_document(plain.encode("utf-8"), filename="p.txt").format == "text"
+    # A real HTML page that happens to contain "#" lines stays HTML.
+    page = "<!doctype html><html><body><pre>\n# a\n# b\n</pre><p>" + ZH + "</p></body></html>"
+    assert load_document(page.encode("utf-8")).format == "html"
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        ">" * 50_000 + " 深层引用",
+        "".join("  " * i + "- 项\n" for i in range(2_000)),
+        "*" * 200_000,
+        "[" * 100_000 + "]" * 100_000,
+        "| a |\n| --- |\n" + "| 单元 |\n" * 50_000,
+    ],
+)
+def test_hostile_markdown_gives_text_or_a_policy_error(hostile: str) -> None:
+    try:
+        doc = load_document(hostile.encode("utf-8"), filename="p.md")
+    except PolicyDocumentError:
+        return
+    assert doc.format == "markdown" and isinstance(doc.text, str)

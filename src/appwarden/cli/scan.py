@@ -203,7 +203,11 @@ def scan(
     lang: Lang = typer.Option(Lang.zh, "--lang", help="Report language"),
     app_type: str | None = typer.Option(None, "--app-type", help="One of the 39 app types (see `rules app-types`)"),
     policy: Path | None = typer.Option(
-        None, "--policy", exists=True, dir_okay=False, help="Privacy policy file (HTML, MHTML, text, PDF, DOCX)"
+        None,
+        "--policy",
+        exists=True,
+        dir_okay=False,
+        help="Privacy policy file (HTML, MHTML, Markdown, text, PDF, DOCX)",
     ),
     policy_url: str | None = typer.Option(
         None, "--policy-url", help="Fetch the privacy policy from this web page (one APK; http/https, public hosts)"

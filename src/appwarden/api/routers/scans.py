@@ -64,7 +64,7 @@ def _detail(scan: Scan) -> dict[str, Any]:
 @router.post("/scans", response_model=ScanOut, status_code=202)
 async def submit_scan(
     apk: UploadFile = File(..., description="The APK to scan"),
-    policy: UploadFile | None = File(None, description="Privacy policy (HTML, MHTML, text, PDF or DOCX)"),
+    policy: UploadFile | None = File(None, description="Privacy policy (HTML, MHTML, Markdown, text, PDF or DOCX)"),
     app_type: str | None = Form(None, max_length=64),
     campaign_id: int | None = Form(None),
     operator_name: str | None = Form(None, max_length=300),
@@ -160,7 +160,7 @@ def get_scan(
 async def submit_review(
     store_id: int,
     apk: UploadFile = File(...),
-    policy: UploadFile | None = File(None, description="Privacy policy (HTML, MHTML, text, PDF or DOCX)"),
+    policy: UploadFile | None = File(None, description="Privacy policy (HTML, MHTML, Markdown, text, PDF or DOCX)"),
     metadata: str = Form(..., max_length=60000, description="Listing metadata as JSON (ListingMetadata)"),
     callback_url: str | None = Form(None, max_length=1000, pattern=r"^https?://"),
     app_type: str | None = Form(None, max_length=64),

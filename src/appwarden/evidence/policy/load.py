@@ -1,4 +1,4 @@
-"""Bytes or a file to plain text: HTML, saved web pages (MHTML), text, PDF and DOCX, in any encoding Chinese policies use.
+"""Bytes or a file to plain text: HTML, saved web pages (MHTML), Markdown, text, PDF and DOCX, in any encoding Chinese policies use.
 
 The loader decides the format (declared media type, file name, then the bytes
 themselves), decodes text with the encoding that makes the most sense of it and
@@ -94,7 +94,9 @@ def _detect_format(data: bytes, filename: str | None, media_type: str | None) ->
         raise PolicyDocumentError("the file is named or declared PDF but does not start with %PDF-")
     if mt in ("text/html", "application/xhtml+xml") or name.endswith((".html", ".htm", ".xhtml", ".mhtml")):
         return "html"
-    if mt == "text/plain" or name.endswith((".txt", ".text", ".md")):
+    if mt in ("text/markdown", "text/x-markdown") or name.endswith((".md", ".markdown", ".mdown")):
+        return "markdown"
+    if mt == "text/plain" or name.endswith((".txt", ".text")):
         return "text"
     # Sniff: the head of the file, in whichever of the common byte forms tags appear.
     head = data[:4096]
@@ -524,6 +526,48 @@ def _clean_inline(text: str) -> str:
     return re.sub(r"[ \t\r\n\f\v\u00a0\u3000\u200b]+", " ", text).strip()
 
 
+# --------------------------------------------------------------------------- Markdown
+
+# Policies are often kept as Markdown: archived copies, documentation sites, app repositories. Read as
+# plain text, their "#" headings, "**bold**" chapter titles, pipe tables and the HTML tables they embed
+# all end up as noise inside sentences; rendered to HTML they get the HTML path's structure.
+_FRONT_MATTER = re.compile(r"\A\ufeff?(?:---|\+\+\+)[ \t]*\n.*?\n(?:---|\+\+\+|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+_MD_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+\S", re.M)
+_MD_TABLE_RULE = re.compile(r"^ {0,3}\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$", re.M)
+_MD_BOLD_LINE = re.compile(r"^\s*(?:[-*+]\s+)?\*\*[^*\n]{2,80}\*\*\s*$", re.M)
+
+
+_WHOLE_PAGE = re.compile(r"<\s*(?:!doctype|html|body|head)\b", re.I)
+
+
+def looks_like_markdown(text: str) -> bool:
+    """True for text whose structure is written in Markdown: headings, a pipe table or bold title lines.
+
+    One marker is not enough ("# " or a bold line can occur in a plain text file); two of them are.
+    """
+    head = text[:200_000]
+    headings = len(_MD_HEADING.findall(head))
+    if headings >= 2 or _MD_TABLE_RULE.search(head):
+        return True
+    return headings + len(_MD_BOLD_LINE.findall(head)) >= 3 or (bool(_FRONT_MATTER.match(head)) and headings >= 1)
+
+
+def markdown_to_html(text: str) -> str:
+    """Markdown (CommonMark with pipe tables, embedded HTML allowed) rendered to HTML; front matter dropped.
+
+    Front matter is the archiving or site tool's metadata (dates, URLs), not the policy's words: read as
+    text, an archive date would pass for the policy's update date.
+    """
+    from markdown_it import MarkdownIt
+
+    text = _FRONT_MATTER.sub("", text, count=1)
+    # Indented text is a paragraph here, not code: archived policies keep their paragraph indents.
+    renderer = MarkdownIt("commonmark", {"html": True, "maxNesting": 40}).enable("table").disable("code")
+    # A fenced block holds what the archiving tool recorded (metadata, its own notes), never policy wording.
+    renderer.add_render_rule("fence", lambda *args, **kwargs: "")
+    return renderer.render(text)
+
+
 # --------------------------------------------------------------------------- PDF, DOCX
 
 
@@ -653,6 +697,8 @@ def load_document(data: bytes | str, *, filename: str | None = None, media_type:
                 or (filename or "").lower().endswith((".html", ".htm"))
                 or _looks_like_html(data[:4096])
             )
+            else "markdown"
+            if (media_type or "").startswith("text/markdown") or (filename or "").lower().endswith((".md", ".markdown"))
             else "text"
         )
         return _finish(data, fmt, None, filename)
@@ -685,7 +731,14 @@ def _finish(
     text: str, fmt: DocumentFormat, encoding: str | None, filename: str | None, *, title: str | None = None
 ) -> LoadedDocument:
     _check_binary(text)
-    if fmt == "html":
+    if (fmt == "text" or (fmt == "html" and not _WHOLE_PAGE.search(text[:8192]))) and looks_like_markdown(text):
+        # Markdown embedding an HTML table sniffs as HTML; a real page has its <html>/<body>/doctype.
+        fmt = "markdown"
+    if fmt == "markdown":
+        text = markdown_to_html(text)
+        text, md_title = html_to_text(text)
+        title = title or md_title
+    elif fmt == "html":
         text, title = html_to_text(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     truncated = len(text) > MAX_TEXT_CHARS

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 #: The disclosure types of the classifier, in order (labels.json of the development data).
 CR_IDS: tuple[str, ...] = tuple(f"CR{i}" for i in range(1, 27))
 
-DocumentFormat = Literal["html", "text", "pdf", "docx", "mhtml"]
+DocumentFormat = Literal["html", "text", "markdown", "pdf", "docx", "mhtml"]
 
 
 class PolicyFact(BaseModel):
