@@ -114,6 +114,18 @@ def _columns(header: list[str]) -> dict[str, int]:
     return cols
 
 
+def _is_header_row(cells: list[str]) -> bool:
+    """A row of column titles: every cell a short title and no cell a known SDK.
+
+    Two tables back to back read as one run of rows; the second one's header must not become an entry.
+    """
+    filled = [c for c in cells if c]
+    if len(filled) < 2 or any(len(c) > 16 for c in filled):
+        return False
+    cols = _columns(cells)
+    return "name" in cols and len(cols) == len(filled) and not any(sdk_name_index().match(c) for c in filled)
+
+
 def _pi_types_of(text: str | None) -> list[str]:
     if not text:
         return []
@@ -164,7 +176,7 @@ def _from_tables(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
             cols = None
             continue
         cells = [c.strip() for c in _CELL_SPLIT.split(s.text)]
-        if not previous_table or cols is None or "name" not in cols:
+        if not previous_table or cols is None or "name" not in cols or _is_header_row(cells):
             candidate = _columns(cells)
             previous_table = True
             if "name" in candidate and len(candidate) >= 2:
@@ -188,11 +200,62 @@ def _from_tables(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
     return out
 
 
+#: Numbering in front of a list entry: "(1)", "1.2.3", "①", "一、", "3、".
+_ENTRY_NUMBER = re.compile(
+    r"^\s*(?:[(（]\s*(?:\d{1,3}|[一二三四五六七八九十]{1,3})\s*[)）]|\d{1,3}(?:\.\d{1,3})*[.、)）]?"
+    r"|[\u2460-\u2473\u2776-\u277f]|[一二三四五六七八九十]{1,3}[、.])\s*"
+)
+#: A key that labels the name field ("SDK名称", "第三方SDK", "插件名称") rather than being a name itself.
+_NAME_LABEL = re.compile(r"^(?:第三方|合作方|三方)?\s*(?:sdk|插件|服务|产品|合作方|第三方)?\s*(?:名称|name)?$", re.I)
+_NAME_KEY = re.compile(r"sdk|插件|第三方名称|合作方名称", re.I)
+_NOT_NAME_KEY = re.compile(r"目的|信息|公司|主体|政策|链接|官网|网址|用途|功能|场景|类型|方式|权限|版本")
+_PURPOSE_KEY = re.compile(r"目的|用途|功能|场景")
+_PI_KEY = re.compile(r"个人信息|信息类型|收集.*信息|(?:共享|提供|传输|披露)的?信息|字段|权限|收集范围|收集方式|数据")
+_VENDOR_KEY = re.compile(r"公司|主体|提供方|运营方|运营者|开发者|开发商|厂商|第三方名称")
+#: Per-platform PI lines under an entry ("android版本: 设备信息(...)").
+_PLATFORM_KEY = re.compile(r"^(?:android|安卓|ios|苹果|鸿蒙|harmonyos)\s*(?:版本|端|系统)?$", re.I)
+_VENDOR_IN_VALUE = re.compile(r"由\s*[“\"「]?([^“”\"「」,，。;；]{2,40}?)[”\"」]?\s*(?:公司)?(?:提供|开发|运营)")
+_PURPOSE_IN_VALUE = re.compile(
+    r"(?:用于|以便|为了|目的[为是:：]?|为(?=[^,，。;；]{0,6}(?:用户|您|app|应用)))[“\"]?([^。;；”\"]{2,80})", re.I
+)
+#: Where an entry's description states its PI: "所分享的信息可能有…", "需要收集的个人信息包括: …".
+_PI_LEAD = re.compile(
+    r"(?:^|[,，;；])\s*(?:其|该sdk|我们)?\s*(?:所|需要|可能|会)?(?:分享|共享|收集|获取|使用|提供|处理)(?:或使用|和使用|或共享)?的?"
+    r"[^。:：,，]{0,16}?(?:可能有|可能包括|包括|包含|如下|为|有)\s*[:：]?\s*(.{2,})$",
+    re.I,
+)
+#: A purpose clause ends where the PI part of the description starts.
+_PURPOSE_END = re.compile(r"[,，]\s*(?=所?(?:分享|共享|收集|获取|需要收集)|其?(?:收集|获取)的)")
+_NAME_LINE_MAX = 40
+#: A value that describes the key as a third-party component: "该SDK由…提供", "本插件用于…".
+_DESCRIBES_SDK = re.compile(r"^(?:该|本|此)\s*(?:sdk|插件|组件|服务)|^由[^,，。]{2,40}(?:提供|开发)", re.I)
+
+
+def _entry_name(text: str) -> str:
+    return _ENTRY_NUMBER.sub("", text).strip(' *"“”「」『』【】[]《》:：')
+
+
+def _names_sdk(name: str) -> bool:
+    """A short line or key that is a third party's name: says SDK/插件, or is one the catalog knows."""
+    if not name or len(name) > _NAME_LINE_MAX or re.search(r"[,，。;；!?！？]", name):
+        return False
+    if _NAME_LABEL.match(name.lower()):
+        return False
+    return bool(re.search(r"sdk|插件", name, re.I)) or sdk_name_index().match(name) is not None
+
+
 def _from_key_values(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
-    """Blocks like "SDK名称: X / 使用目的: Y / 收集个人信息类型: Z / 第三方主体: W"."""
+    """Lists with one entry per third party, in the shapes policies write them:
+
+    - "SDK名称: X / 使用目的: Y / 收集个人信息类型: Z / 第三方主体: W" (the name under a label);
+    - a name line ("OPPO推送SDK", often a heading) followed by "运营方: / 功能: / 收集个人信息类型:" lines;
+    - "(1) X SDK: 用于Y;" with the PI in the next sentence ("所分享的信息可能有...");
+    - "1.2.1 “X”: 该SDK由“W公司”提供, 用于Y。" with "android版本: ..." PI lines after it.
+    """
     out: list[DeclaredSdk] = []
     current: dict[str, str] = {}
     start = 0
+    pending_name: tuple[str, int] | None = None
 
     def close() -> None:
         if "name" in current:
@@ -208,25 +271,78 @@ def _from_key_values(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
                 out.append(d)
         current.clear()
 
+    def open_entry(name: str, index: int) -> None:
+        nonlocal start
+        close()
+        current["name"] = name
+        start = index
+
+    def describe(value: str) -> None:
+        """Vendor, purpose and PI from an entry's free-text description."""
+        vm = _VENDOR_IN_VALUE.search(value)
+        if vm and "vendor" not in current:
+            current["vendor"] = vm.group(1)
+        pm = _PURPOSE_IN_VALUE.search(value)
+        if pm and "purpose" not in current:
+            current["purpose"] = _PURPOSE_END.split(pm.group(1).strip(), maxsplit=1)[0]
+        lead = _PI_LEAD.search(value)
+        if lead:
+            # Stated as the entry's PI, so kept even when no lexicon term is in it ("WLAN热点的信息").
+            pi = lead.group(1).strip()
+            current["pi"] = f"{current['pi']}；{pi}" if "pi" in current else pi
+
     for s in sentences:
-        m = _KV.match(s.text)
+        if s.in_table:
+            pending_name = None
+            continue
+        m = _KV.match(s.text) if not s.is_heading else None
         if not m:
+            name = _entry_name(s.text)
+            labelled = _KV.match(name)
+            if labelled and _NAME_KEY.search(labelled.group(1)) and _NAME_LABEL.match(labelled.group(1).lower()):
+                name = labelled.group(2).strip()  # a heading "⑨ SDK名称: X"
+            if _names_sdk(name):
+                # A name line: an entry if field lines follow it.
+                close()
+                pending_name = (name, s.index)
+            elif current and not s.is_heading:
+                describe(s.text)
+            elif s.is_heading:
+                close()
+                pending_name = None
             continue
-        key, value = m.group(1).lower(), m.group(2).strip().rstrip(";。")
-        if re.search(r"sdk|插件|第三方名称|合作方名称", key) and not re.search(r"目的|信息|公司|主体|政策|链接", key):
-            close()
-            current["name"] = value
-            start = s.index
-        elif not current:
-            continue
-        elif re.search(r"目的|用途|功能|场景", key):
-            current.setdefault("purpose", value)
-        elif re.search(
-            r"个人信息|信息类型|收集.*信息|(?:共享|提供|传输|披露)的?信息|字段|权限|收集范围|收集方式|数据", key
+        raw_key, value = m.group(1), m.group(2).strip().rstrip(";；。")
+        key = _entry_name(raw_key).lower()
+        numbered = _ENTRY_NUMBER.match(raw_key) is not None
+        if _NAME_KEY.search(key) and not _NOT_NAME_KEY.search(key) and _NAME_LABEL.match(key):
+            open_entry(value, s.index)
+        elif not _NOT_NAME_KEY.search(key) and (
+            _names_sdk(_entry_name(raw_key))
+            or (_DESCRIBES_SDK.match(value) and len(_entry_name(raw_key)) <= _NAME_LINE_MAX)
         ):
-            current.setdefault("pi", value)
-        elif re.search(r"公司|主体|提供方|运营方|开发者", key):
-            current.setdefault("vendor", value)
+            # "(1) X SDK: 用于Y" - the key is the name, the value describes it.
+            open_entry(_entry_name(raw_key), s.index)
+            describe(value)
+            if "purpose" not in current and not _pi_types_of(value):
+                current["purpose"] = value
+        elif numbered:
+            # A numbered item that names no SDK ("(39) 第三方物流公司: ...") ends the entry before it; it is
+            # not a field of it. Recipients named this way are read by _from_recipients.
+            close()
+            pending_name = None
+        else:
+            if not current and pending_name is not None:
+                open_entry(*pending_name)
+            pending_name = None
+            if not current:
+                continue
+            if _PURPOSE_KEY.search(key):
+                current.setdefault("purpose", value)
+            elif _PI_KEY.search(key) or (_PLATFORM_KEY.match(key) and _pi_types_of(value)):
+                # Kept even without a known PI term: "无" (none) is an answer too.
+                current["pi"] = f"{current['pi']}；{value}" if "pi" in current else value
+            elif _VENDOR_KEY.search(key):
+                current.setdefault("vendor", value)
     close()
     return out
 

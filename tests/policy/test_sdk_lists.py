@@ -1,0 +1,117 @@
+"""Third-party lists in the shapes real policies write them, read end to end (document -> facts).
+
+Each policy here is written for the test; the shapes are those seen in published Chinese policies:
+a name line followed by field lines, "(n) X SDK: 用于..." with the PI in the next clause, and
+"n.n “X”: 该SDK由“公司”提供" with per-platform PI lines.
+"""
+
+from __future__ import annotations
+
+from appwarden.evidence.policy.analyse import analyse_policy
+from appwarden.evidence.policy.model import DeclaredSdk
+
+
+def _sdks(text: str, filename: str = "policy.md") -> dict[str, DeclaredSdk]:
+    analysis = analyse_policy(text, filename=filename)
+    return {d.name: d for d in analysis.facts.sdks if d.source in ("list", "table")}
+
+
+NAME_LINE_THEN_FIELDS = """# 第三方SDK列表
+
+为实现相关功能，我们接入了以下第三方SDK。
+
+**小米推送SDK**
+
+运营方：小米科技有限责任公司
+
+功能：在小米手机上接收推送消息
+
+收集个人信息类型：设备标识符（OAID、Android ID）、网络类型
+
+## ② 高德定位SDK
+
+主体名称：高德软件有限公司
+
+使用目的：提供附近门店查询
+
+数据类型：精确位置信息
+
+## ③ SDK名称：某某加固SDK
+
+主体名称：某某安全科技有限公司
+
+使用目的：防止应用被篡改
+
+收集个人信息类型：无
+"""
+
+
+def test_name_line_followed_by_field_lines() -> None:
+    sdks = _sdks(NAME_LINE_THEN_FIELDS)
+    mi = sdks["小米推送SDK"]
+    assert mi.vendor == "小米科技有限责任公司" and mi.purpose == "在小米手机上接收推送消息"
+    assert {"oaid", "android_id"} <= set(mi.pi_types)
+    amap = sdks["高德定位SDK"]  # the name is a heading with its list number
+    assert amap.vendor == "高德软件有限公司" and "precise_location" in amap.pi_types
+    # A heading that labels the name ("SDK名称: X") names X; "无" is the policy's answer, kept as stated.
+    guard = sdks["某某加固SDK"]
+    assert guard.purpose == "防止应用被篡改" and guard.pi_text == "无"
+
+
+NAME_AS_KEY = """一、我们如何共享您的个人信息
+
+我们接入的第三方SDK如下：
+
+（1）某游戏联运SDK：用于账号登录和支付；
+所分享的信息可能有您的设备型号、操作系统版本、WLAN热点的信息；
+（2）某广告联盟SDK：用于展示广告，所收集的信息包括粗略位置信息和设备标识符；
+（3）第三方物流公司：为了向您寄送奖品，我们会向物流服务商提供您的收件人姓名、电话和地址；
+（4）某统计SDK：用于统计分析。
+"""
+
+
+def test_numbered_name_key_with_purpose_and_pi_in_the_next_clause() -> None:
+    sdks = _sdks(NAME_AS_KEY, filename="policy.txt")
+    game = sdks["某游戏联运SDK"]
+    assert game.purpose == "账号登录和支付"
+    # Stated as the entry's PI: kept even where the lexicon knows only some of the terms.
+    assert game.pi_text is not None and "WLAN热点的信息" in game.pi_text and "device_model" in game.pi_types
+    ads = sdks["某广告联盟SDK"]
+    assert ads.purpose == "展示广告" and {"coarse_location", "device_identifier"} <= set(ads.pi_types)
+    # The numbered logistics item is not a field of the entry before it.
+    assert sdks["某统计SDK"].vendor is None and sdks["某广告联盟SDK"].vendor is None
+    assert "第三方物流公司" not in sdks
+
+
+QUOTED_NAME_PROVIDED_BY = """# 隐私政策
+
+## 1.2 第三方SDK
+
+1.2.1 “某某推送”：该SDK由“深圳市某某信息技术有限公司”提供，用于及时向用户推送通知。
+需要收集或使用的手机信息包括：
+android版本：设备信息（IMEI、Android ID、OAID）、存储权限
+ios版本：设备信息（IDFA）
+
+1.2.2 “某某认证”：该SDK由“深圳市某某信息技术有限公司”提供，为APP提供一键登录能力。
+android版本：手机号码、IP地址
+"""
+
+
+def test_quoted_name_with_provider_and_platform_pi_lines() -> None:
+    sdks = _sdks(QUOTED_NAME_PROVIDED_BY)
+    push = sdks["某某推送"]
+    assert push.vendor == "深圳市某某信息技术有限公司" and push.purpose == "及时向用户推送通知"
+    assert {"imei", "android_id", "oaid", "idfa"} <= set(push.pi_types)
+    auth = sdks["某某认证"]
+    assert {"mobile_phone_number", "ip_address"} <= set(auth.pi_types)
+    assert "imei" not in auth.pi_types  # the first entry's PI lines stay with it
+
+
+def test_two_tables_back_to_back_do_not_read_the_second_header_as_an_entry() -> None:
+    text = (
+        "# 第三方SDK目录\n\n| SDK名称 | 使用目的 | 收集个人信息 |\n| --- | --- | --- |\n| 某推送SDK | 消息推送 | 设备标识符 |\n\n"
+        "<table><tr><th>SDK名称</th><th>使用目的</th></tr><tr><td>某地图SDK</td><td>定位</td></tr></table>\n"
+    )
+    sdks = _sdks(text)
+    assert set(sdks) == {"某推送SDK", "某地图SDK"}
+    assert sdks["某地图SDK"].purpose == "定位"
