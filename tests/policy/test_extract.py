@@ -187,3 +187,34 @@ def test_english_recipients_by_legal_name_and_the_operator_is_not_one_of_them() 
         views("我们会与北京某某数据有限公司共享您的设备信息。", "本应用由上海示例网络科技有限公司提供。")
     )
     assert zh.operator == "上海示例网络科技有限公司"
+
+
+def test_addresses_are_places_not_pi_items_named_address() -> None:
+    facts = extract_facts(
+        views(
+            "我们会收集您的设备型号、IP地址和端口号、Android ID用于安全风控。",
+            "为寄送奖品，我们会使用您的姓名、通信地址、联系方式等信息。",
+            "我们会获取MAC地址信息、IMEI或OAID。",
+            "收货地址、性别等信息可在“我的”页面中更正。",
+            "您也可以拨打电话010-12345678或寄到如下地址：",
+            "北京市海淀区某某路30号某某大厦415室",
+            "注册地址：浙江省杭州市西湖区某某街道100号",
+        )
+    )
+    addresses = [(c.value, c.sentence) for c in facts.contacts if c.kind == "address"]
+    assert addresses == [("北京市海淀区某某路30号某某大厦415室", 5), ("浙江省杭州市西湖区某某街道100号", 6)]
+
+
+def test_a_url_given_to_contact_the_operator_is_a_channel_and_document_links_are_not() -> None:
+    facts = extract_facts(
+        views(
+            "如对本《隐私政策》有任何问题，请通过http://kf.example.com/与我们联系。",
+            "您可以访问 https://help.example.cn/feedback 进行投诉或反馈.",
+            "如需联系，可查看第三方的隐私政策链接：https://sdk.example.com/privacy",
+            "本政策全文见 https://www.example.com/privacy.html 。",
+        )
+    )
+    assert [c.value for c in facts.contacts if c.kind == "web_form"] == [
+        "http://kf.example.com/",
+        "https://help.example.cn/feedback",
+    ]

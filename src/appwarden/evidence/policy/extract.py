@@ -613,8 +613,37 @@ _PHONE = re.compile(
     r"(?<![\d\-])(400[- ]?\d{3}[- ]?\d{4}|800[- ]?\d{3}[- ]?\d{4}|95\d{3,6}|1[3-9]\d{9}|0\d{2,3}[- ]?\d{7,8})(?![\d\-])"
 )
 _ADDRESS = re.compile(
-    r"(?:注册地址|办公地址|联系地址|通讯地址|通信地址|邮寄地址|地址)\s*(?:为|是)?\s*[:：]?\s*([^;。|]{6,80})"
+    r"(?P<kind>注册地址|办公地址|联系地址|通讯地址|通信地址|邮寄地址|地址)\s*(?:为|是|位于|如下)?\s*[:：]?\s*(?P<value>[^;。|]{0,80})"
 )
+#: "IP地址", "MAC地址", "收货地址"...: the word 地址 as PI, not as the operator's address.
+_PI_ADDRESS_BEFORE = re.compile(
+    r"(?:ip|mac|蓝牙|wi-?fi|wlan|网卡|物理|硬件|设备|网络|收货|收件|配送|邮箱|电子邮件|邮件|网页|网站|链接|url|您的|用户|家庭|住址|常用)\s*$",
+    re.I,
+)
+#: An address starts with a place (province, city, region) or is a street address.
+_PLACE_START = re.compile(
+    r"^(?:中国|中华人民共和国)?\s*[\u4e00-\u9fff]{2,8}?(?:省|市|自治区|特别行政区)|^[\u4e00-\u9fff]{2,12}(?:区|县)[\u4e00-\u9fff]"
+)
+_STREET = re.compile(r"[\u4e00-\u9fff\d]{2,}(?:路|街|道|大道|巷|弄|号)|大厦|园区|室|\d+\s*楼")
+#: A URL given as the way to reach the operator ("请通过 https://… 与我们联系").
+_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#@!$&*+=%]+(?<![.,:;!?])", re.I)
+_CONTACT_VERB = re.compile(r"联系我们|与我们联系|联系|反馈|投诉|举报|咨询|客服", re.I)
+#: What right before a URL marks it as a link to a document or a third party, not a contact channel.
+_LINK_TO_DOCUMENT = re.compile(
+    r"(?:隐私政策|隐私权政策|隐私协议|隐私说明|privacy|第三方|sdk|链接|官网|规则|协议)[^,，。]{0,6}$", re.I
+)
+
+
+def _address_value(value: str) -> str | None:
+    """The address in ``value``, when it reads as one: a place first, no list of data items."""
+    value = value.strip(" ,，:：")
+    if not (
+        _PLACE_START.match(value) or (_STREET.search(value[:30]) and not value.startswith(("、", "和", "及", "等")))
+    ):
+        return None
+    if value.count("、") >= 2 or re.search(r"\bip\b|\bmac\b|邮箱|电子邮件", value, re.I):
+        return None  # a list of PI items that merely contains 地址
+    return value if _STREET.search(value) or _PLACE_START.match(value) else None
 
 
 def extract_contacts(sentences: Sequence[SentenceView]) -> list[ContactChannel]:
@@ -627,7 +656,7 @@ def extract_contacts(sentences: Sequence[SentenceView]) -> list[ContactChannel]:
             seen.add(key)
             out.append(ContactChannel(kind=kind, value=value, sentence=index))
 
-    for s in sentences:
+    for position, s in enumerate(sentences):
         for m in _EMAIL.finditer(s.text):
             add("email", m.group(0), s.index)
         text_wo_dates = re.sub(r"(19|20)\d{2}[-年./]\d{1,2}[-月./]\d{1,2}", " ", s.text)
@@ -635,9 +664,22 @@ def extract_contacts(sentences: Sequence[SentenceView]) -> list[ContactChannel]:
             for m in _PHONE.finditer(text_wo_dates):
                 add("phone", m.group(1), s.index)
         for m in _ADDRESS.finditer(s.text):
-            value = m.group(1).strip(" ,，")
-            if re.search(r"[省市区县路街道号楼室]", value) and not re.search(r"ip|mac|邮箱|电子邮件", value, re.I):
+            if m.group("kind") == "地址" and _PI_ADDRESS_BEFORE.search(s.text[: m.start()]):
+                continue
+            value = _address_value(m.group("value"))
+            if value is None and not m.group("value").strip(" :：") and position + 1 < len(sentences):
+                # "寄到如下地址：" with the address on the next line.
+                nxt = sentences[position + 1]
+                value = _address_value(nxt.text) if not nxt.is_heading else None
+                if value:
+                    add("address", value, nxt.index)
+                continue
+            if value:
                 add("address", value, s.index)
+        if _CONTACT_VERB.search(s.text) and not re.search(r"第三方|sdk", s.text, re.I):
+            for m in _URL.finditer(s.text):
+                if not _LINK_TO_DOCUMENT.search(s.text[max(0, m.start() - 16) : m.start()]):
+                    add("web_form", m.group(0), s.index)
         if re.search(r"(在线客服|意见反馈|反馈入口|帮助与反馈|客服中心)", s.text) and "CR4" in s.labels:
             add("web_form", re.search(r"(在线客服|意见反馈|反馈入口|帮助与反馈|客服中心)", s.text).group(1), s.index)  # type: ignore[union-attr]
     return out
