@@ -218,3 +218,20 @@ def test_a_url_given_to_contact_the_operator_is_a_channel_and_document_links_are
         "http://kf.example.com/",
         "https://help.example.cn/feedback",
     ]
+
+
+def test_operator_names_are_not_cut_inside_the_name_nor_pronoun_phrases() -> None:
+    facts = extract_facts(
+        views(
+            "为保护我们或我们的集团公司、用户的合法权益，我们可能会披露您的信息。",
+            "邮寄地址：苏州市某某区某某街1088号某某公寓1楼徐州某某伊人信息技术有限公司(收)",
+            "本政策由某某信息科技 (上海) 有限公司制定。",
+            labels={2: {"CR3"}},
+        )
+    )
+    assert facts.operator_names[:2] == ["某某信息科技(上海)有限公司", "徐州某某伊人信息技术有限公司"]
+    assert not any("我们" in n or (n[-4:] == "集团公司" and len(n) < 8) for n in facts.operator_names)
+    # "和", "为" and "与" inside a name are part of it.
+    for name in ("深圳市和讯华谷信息技术有限公司", "华为终端有限公司", "上海影与达科技有限公司"):
+        found = extract_facts(views(f"本应用由{name}（以下简称“我们”）开发。", labels={0: {"CR3"}})).operator_names
+        assert found[:1] == [name], found

@@ -556,10 +556,41 @@ _LEGAL_NAME_EN = re.compile(
 )
 #: Everything up to the last role word is the role, not the name ("XX商城的运营主体深圳某某有限公司").
 _ROLE_PREFIX = re.compile(r"^.*(?:运营主体|经营主体|运营者|开发者|控制者|处理者)(?:为|是)?")
+#: Words that end the text before a name, wherever they stand ("本应用由", "运营主体为", a list's "、").
 _NAME_PREFIX_NOISE = re.compile(
-    r"^.*?(?:本应用由|本产品由|本软件由|运营者为|运营主体为|开发者为|适用于|系指|是指|属于|提供给|披露给|转让给|传输给|"
-    r"发送给|共享给|交由|委托|即|为|由|是|指|于|与|和|及|或|向|给|、|:)"
+    r"^.*(?:(?:政策|协议|指引|应用|产品|软件|服务|平台|网站|程序|app|游戏|功能)(?:由|系由|是由)|运营者为|运营主体为|开发者为|"
+    r"适用于|系指|是指|属于|提供给|披露给|转让给|传输给|"
+    r"发送给|共享给|交由|委托|、|:|\s)"
 )
+#: One-character function words that may end the text before a name. They are also inside names
+#: ("华为", "和讯", "影与达"), so a cut there is taken only where a place name starts the rest.
+_NAME_PREFIX_CHAR = re.compile(r"[即为由是指于与和及或向给的在设\d号楼室层座]")
+_LEADING_FUNCTION_CHAR = re.compile(r"^[即为由是指于与及或向给的在设]+")
+_PLACE_AT_START = re.compile(
+    r"^(?:中国|北京|上海|天津|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|"
+    r"贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门|深圳|广州|杭州|南京|苏州|成都|武汉|西安|厦门|"
+    r"珠海|东莞|佛山|宁波|青岛|大连|长沙|郑州|合肥|福州|济南|沈阳|哈尔滨|长春|昆明|南宁|贵阳|无锡|徐州|常州|温州|"
+    r"[\u4e00-\u9fff]{2,3}(?:省|市))"
+)
+#: Not a legal name: a pronoun phrase ending in a company word ("我们的集团公司", "保护我们或其关联公司").
+_NOT_A_NAME = re.compile(r"我们|您|你|其|该|本|此|上述|关联|任何|相关|第三方|合作")
+
+
+def _trim_legal_name(name: str) -> str:
+    """The legal name inside a match that ran on into the words before it."""
+    name = _ROLE_PREFIX.sub("", name).lstrip("()（）")
+    trimmed = _NAME_PREFIX_NOISE.sub("", name)
+    if len(trimmed) >= 6:
+        name = trimmed
+    cut = None
+    for m in _NAME_PREFIX_CHAR.finditer(name):
+        rest = name[m.end() :]
+        if len(rest) >= 6 and _PLACE_AT_START.match(rest):
+            cut = rest  # the last one: "苏州市…1088号…1楼徐州某某有限公司" is the company in 徐州
+    if cut is not None:
+        return cut
+    stripped = _LEADING_FUNCTION_CHAR.sub("", name)
+    return stripped if len(stripped) >= 6 else name
 
 
 #: Verbs that hand PI to another party; bare 提供 is left out: "由某某有限公司提供服务" names the provider.
@@ -579,13 +610,15 @@ def extract_operator(sentences: Sequence[SentenceView], third_party_names: set[s
     """Legal names of the operator, most likely first (named in CR3 sentences, near 我们/简称/运营)."""
     weights: dict[str, float] = {}
     for s in sentences:
-        found = [m.group(1) for m in _LEGAL_NAME.finditer(s.text)]
-        found += [_EN_LEADING_WORDS.sub("", m.group(1)).strip() for m in _LEGAL_NAME_EN.finditer(s.text)]
+        # "沛肯信息科技 (上海) 有限公司": spaces around a bracket are layout, not a break in the name.
+        text = re.sub(r"\s*([()（）])\s*", r"\1", s.text)
+        found = [_trim_legal_name(m.group(1)) for m in _LEGAL_NAME.finditer(text)]
+        found += [_EN_LEADING_WORDS.sub("", m.group(1)).strip() for m in _LEGAL_NAME_EN.finditer(text)]
         for name in found:
-            trimmed = _NAME_PREFIX_NOISE.sub("", _ROLE_PREFIX.sub("", name))
-            name = trimmed if len(trimmed) >= 6 else name
             name = name.lstrip("()（）")
             if len(name) < 6 or any(name in t or t in name for t in third_party_names if t):
+                continue
+            if _NOT_A_NAME.search(name) and not _LEGAL_NAME_EN.fullmatch(name):
                 continue
             w = 1.0
             if "CR3" in s.labels:
@@ -598,7 +631,7 @@ def extract_operator(sentences: Sequence[SentenceView], third_party_names: set[s
                 w += 1.0
             if s.in_table:
                 w -= 0.8
-            if _named_as_counterparty(s.text, name):
+            if _named_as_counterparty(text, name):
                 w -= 1.5
             if s.index < 40:
                 w += 0.5
