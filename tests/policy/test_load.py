@@ -452,3 +452,12 @@ def test_hostile_markdown_gives_text_or_a_policy_error(hostile: str) -> None:
     except PolicyDocumentError:
         return
     assert doc.format == "markdown" and isinstance(doc.text, str)
+
+
+def test_markdown_ordered_lists_keep_their_numbers() -> None:
+    text = (
+        "# 隐私政策\n\n3. 我们如何共享您的个人信息\n4. 如何联系我们\n\n   我们的邮箱是a@example.com。\n\n- 无编号的项\n"
+    )
+    lines = load_document(text, filename="p.md").text.split("\n")
+    assert "3. 我们如何共享您的个人信息" in lines and "4. 如何联系我们" in lines
+    assert "无编号的项" in lines

@@ -26,6 +26,7 @@ import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
+from typing import Any
 
 from appwarden.errors import PolicyDocumentError
 from appwarden.evidence.policy.model import DocumentFormat
@@ -565,7 +566,26 @@ def markdown_to_html(text: str) -> str:
     renderer = MarkdownIt("commonmark", {"html": True, "maxNesting": 40}).enable("table").disable("code")
     # A fenced block holds what the archiving tool recorded (metadata, its own notes), never policy wording.
     renderer.add_render_rule("fence", lambda *args, **kwargs: "")
-    return renderer.render(text)
+    tokens = renderer.parse(text)
+    _keep_list_numbers(tokens)
+    return str(renderer.renderer.render(tokens, renderer.options, {}))
+
+
+def _keep_list_numbers(tokens: list[Any]) -> None:
+    """Put "3." back in front of an ordered list item's text.
+
+    HTML drops the numbers into the list structure; a policy's numbering ("1. 我们如何收集…",
+    "(2) …") is how the segmenter finds its sections and entries.
+    """
+    from markdown_it.token import Token
+
+    pending: str | None = None
+    for token in tokens:
+        if token.type == "list_item_open" and token.info.isdigit():
+            pending = f"{token.info}{token.markup} "
+        elif token.type == "inline" and pending is not None:
+            token.children = [Token("text", "", 0, content=pending), *(token.children or [])]
+            pending = None
 
 
 # --------------------------------------------------------------------------- PDF, DOCX
