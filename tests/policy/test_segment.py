@@ -70,3 +70,60 @@ def test_long_runs_are_cut_and_table_rows_stay_whole() -> None:
     seg = segment("SDK名称 | 公司 | 目的\n友盟 | 友盟同欣 | 统计。分析")
     rows = [s for s in seg.segments if s.in_table]
     assert [r.text for r in rows] == ["SDK名称 | 公司 | 目的", "友盟 | 友盟同欣 | 统计。分析"]
+
+
+def test_a_table_of_contents_opens_no_sections_and_names_the_real_chapter_headings() -> None:
+    text = "\n".join(
+        [
+            "本政策将帮助您了解以下内容:",
+            "1. 我们如何收集和使用个人信息",
+            "2. 我们如何共享个人信息",
+            "3. 联系我们",
+            "1 我们如何收集和使用个人信息",  # the chapter's own heading, numbered without the dot
+            "1.1 账号服务",
+            "注册时我们会收集您的手机号码。",
+            "2 我们如何共享个人信息",
+            "未经您同意我们不会共享您的个人信息。",
+            "3 联系我们",
+            "邮箱:privacy@example.com。",
+        ]
+    )
+    seg = segment(text)
+    assert [o.path for o in seg.outline] == [
+        ("1 我们如何收集和使用个人信息",),
+        ("1 我们如何收集和使用个人信息", "1.1 账号服务"),
+        ("2 我们如何共享个人信息",),
+        ("3 联系我们",),
+    ]
+    by_text = {s.text: s for s in seg.segments}
+    assert by_text["未经您同意我们不会共享您的个人信息。"].section_path == ("2 我们如何共享个人信息",)
+    # The contents lines stay in the document, as headings that open nothing.
+    assert by_text["2. 我们如何共享个人信息"].is_heading and by_text["2. 我们如何共享个人信息"].section_path == ()
+
+
+def test_contents_followed_at_once_by_the_first_chapter_and_its_first_sub_heading() -> None:
+    text = "\n".join(
+        [
+            "一、收集信息",
+            "二、共享信息",
+            "三、联系我们",
+            "一、收集信息",
+            "(一)注册",
+            "我们收集手机号码。",
+            "二、共享信息",
+            "正文。",
+            "三、联系我们",
+            "邮箱:privacy@example.com。",
+        ]
+    )
+    paths = [o.path for o in segment(text).outline]
+    assert paths == [("一、收集信息",), ("一、收集信息", "(一)注册"), ("二、共享信息",), ("三、联系我们",)]
+
+
+def test_a_higher_numbering_style_closes_lower_ones_opened_before_it() -> None:
+    # Items "1、" before the first "一、" chapter: the chapter is not a child of the last item.
+    text = "\n".join(
+        ["1、昵称", "用于展示。", "2、相册", "用于上传头像。", "一、我们如何收集信息", "正文。", "(一)注册", "正文。"]
+    )
+    paths = [o.path for o in segment(text).outline]
+    assert paths[-2:] == [("一、我们如何收集信息",), ("一、我们如何收集信息", "(一)注册")]

@@ -38,6 +38,21 @@ _HEADING_STYLES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("circled", re.compile(r"^[①-⑳]")),
     ("latin", re.compile(r"^[a-zA-Z]\s*[、.．)）](?![a-zA-Z])")),
 )
+#: Conventional depth of the numbering styles in Chinese documents: 第X章 > 第X条 > 一、 > （一） > 1. > 1.1 >
+#: 1.1.1 > (1) > ① > a. A heading pops every open heading of its own or a deeper style, so "一、" after a
+#: run of "1、" items is a new chapter, not a child of the last item.
+_STYLE_RANK = {
+    style: rank
+    for rank, style in enumerate(
+        ("chapter", "article", "cn", "cn_paren", "num", "num2", "num3", "num_paren", "circled", "latin")
+    )
+}
+_NUMBERING = re.compile(
+    rf"^(?:第[{_CN_NUM}\d]+[章部篇条节]|[{_CN_NUM}]+\s*[、.．]|[（(]\s*[{_CN_NUM}\d]+\s*[)）]"
+    r"|\d{1,2}(?:\.\d{1,2})*\s*[、.．]?|[①-⑳])\s*"
+)
+#: A table of contents: at least this many heading lines in a row, most of them repeated further on.
+_TOC_MIN_ENTRIES = 3
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
 _TITLE_LIKE = re.compile(r"[。；;]$")
 
@@ -98,6 +113,49 @@ def split_sentences(line: str) -> list[str]:
     return out
 
 
+def _plain_heading(line: str) -> str:
+    return line[2:].strip() if line.startswith(HEADING_MARK) else line
+
+
+def _toc_key(line: str) -> str:
+    line = _plain_heading(line)
+    line = _NUMBERING.sub("", line.strip())
+    return re.sub(r"[\s.…·．_-]+\d*$|\s+", "", line)
+
+
+def table_of_contents(lines: list[str]) -> set[int]:
+    """Positions (in ``lines``) of a table of contents: a run of heading lines whose titles come again later.
+
+    Read as headings, a contents list opens every chapter before any text, and the whole policy
+    then sits under its last entry.
+    """
+    headingish = [ln.startswith(HEADING_MARK) or heading_style(ln) is not None for ln in lines]
+    keys = [_toc_key(ln) for ln in lines]
+    later: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        if len(k) >= 2:
+            later[k] = i  # last position of each title
+    toc: set[int] = set()
+    i = 0
+    while i < len(lines):
+        if not headingish[i]:
+            i += 1
+            continue
+        j = i
+        seen: set[str] = set()
+        # The run ends where a title comes round again: the contents list is over and the first
+        # chapter's real heading (often straight followed by its first sub-heading) begins.
+        while j < len(lines) and headingish[j] and keys[j] not in seen:
+            seen.add(keys[j])
+            j += 1
+        run = range(i, j)
+        repeated = [n for n in run if len(keys[n]) >= 2 and later.get(keys[n], -1) >= j]
+        if len(run) >= _TOC_MIN_ENTRIES and len(repeated) >= _TOC_MIN_ENTRIES and len(repeated) * 10 >= len(run) * 6:
+            toc.update(run)
+        i = j
+    return toc
+
+
 def segment(text: str, *, title: str | None = None) -> Segmented:
     """Split a normalised document into headings and sentences with their section paths."""
     stack: list[tuple[str, str]] = []  # (style, heading text)
@@ -105,9 +163,15 @@ def segment(text: str, *, title: str | None = None) -> Segmented:
     outline: list[OutlineEntry] = []
     doc_title = title
     seen_body = False
-    for raw in text.split("\n"):
-        line = raw.strip()
-        if not line:
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
+    contents = table_of_contents(lines)
+    # A line that repeats a contents entry is that chapter's heading, even when its own numbering
+    # is not one the style rules know ("1 我们如何收集…" under a contents entry "1. 我们如何收集…").
+    contents_styles = {_toc_key(lines[i]): heading_style(_plain_heading(lines[i])) or "h2" for i in sorted(contents)}
+    for position, line in enumerate(lines):
+        if position in contents:
+            # Kept as a heading line for the reader, but it opens no section.
+            segments.append(Segment(_plain_heading(line), tuple(h for _, h in stack), True))
             continue
         style: str | None
         if line.startswith(HEADING_MARK):
@@ -125,6 +189,8 @@ def segment(text: str, *, title: str | None = None) -> Segmented:
                 style = "title"
         else:
             style = heading_style(line)
+            if style is None and len(line) <= MAX_HEADING_CHARS and contents_styles:
+                style = contents_styles.get(_toc_key(line))
             if style is None and not seen_body and doc_title is None and _looks_like_title(line):
                 doc_title = line
                 style = "title"
@@ -135,6 +201,9 @@ def segment(text: str, *, title: str | None = None) -> Segmented:
             styles = [s for s, _ in stack]
             if style in styles:
                 del stack[styles.index(style) :]
+            elif style in _STYLE_RANK:
+                while stack and _STYLE_RANK.get(stack[-1][0], -1) > _STYLE_RANK[style]:
+                    stack.pop()
             elif style.startswith("h") and style[1:].isdigit():
                 # Markup levels are explicit: close deeper or equal markup headings.
                 level = int(style[1:])
