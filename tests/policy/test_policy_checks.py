@@ -292,3 +292,26 @@ def test_a_sentence_naming_several_sensitive_types_is_quoted_once() -> None:
     )
     quoted = [e.data["index"] for e in finding.evidence if e.kind == "policy_sentence"]
     assert quoted == [9]
+
+
+@pytest.mark.parametrize(
+    ("statement", "required"),
+    [
+        ("我们在中华人民共和国境内收集的个人信息将存储于中华人民共和国境内。", False),
+        ("除法律法规另有规定外,我们不会将您的个人信息传输至境外。", False),
+        ("如因业务需要向境外提供您的个人信息,我们会另行征得您的同意。", False),
+        ("您的个人信息仅存储在中国境内的服务器上。", False),
+        ("为提供海外加速服务,我们会将您的账号信息传输至新加坡的服务器。", True),
+        ("我们会将您的账号信息传输至境外服务器。", True),
+        ("Your data is transferred to servers located outside mainland China.", True),
+    ],
+)
+def test_cross_border_disclosures_are_required_when_the_policy_states_a_transfer(
+    statement: str, required: bool
+) -> None:
+    policy = make_policy([*FULL, (statement, ["CR23"])])
+    found = {
+        f.evidence[0].data["disclosure"]
+        for f in run("policy_disclosure_missing", "AW-SAG-012", make_evidence(), policy)
+    }
+    assert (found == {"CR24", "CR25", "CR26"}) is required, found

@@ -8,6 +8,7 @@ the CRs that the rule's own basis refers to.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from appwarden.evidence.policy.model import PolicyAnalysis, Sentence
@@ -141,6 +142,34 @@ def disclosed_pi(policy: PolicyAnalysis) -> set[str]:
     return policy.facts.declared_pi_types
 
 
+#: Words that put PI outside China: "传输至境外", "出境", "跨境", "overseas".
+_ABROAD = re.compile(
+    r"境外|出境|跨境|海外|国外|中国大陆以外|中国境外|overseas|abroad|outside (?:of )?(?:mainland )?china", re.I
+)
+#: "我们不会将您的个人信息传输至境外", "仅存储于境内": the policy says PI stays in China.
+_STAYS_HOME = re.compile(r"不会|不得|不|未|无|禁止|仅|只|均|\bnot\b|\bnever\b|\bonly\b", re.I)
+#: "如需向境外传输，我们会…": a procedure for a transfer that may never happen.
+_CONDITIONAL = re.compile(
+    r"^(?:[^,，。]{0,12})(?:如|如果|若|如需|倘若|一旦|当|在[^,，。]{0,12}情况下)|\bif\b|\bwhere\b|\bshould\b", re.I
+)
+
+
+def transfers_abroad(policy: PolicyAnalysis) -> bool:
+    """The policy says PI is sent out of China, not only that it stays in China or what it would do if it were.
+
+    A domestic-storage sentence ("存储于中华人民共和国境内") is labelled CR23 as often as a transfer; only a
+    stated transfer makes the consent, purpose and safeguards of a transfer (CR24-CR26) required.
+    """
+    for label in ("CR23", "CR24", "CR25", "CR26"):
+        for sentence in policy.covering_sentences(label):
+            if _CONDITIONAL.search(sentence.text):
+                continue
+            clauses = re.split(r"[,，;；。]", sentence.text)
+            if any(_ABROAD.search(c) and not _STAYS_HOME.search(c) for c in clauses):
+                return True
+    return False
+
+
 def required_crs(policy: PolicyAnalysis, *, has_sdks: bool, reaches_sensitive: bool) -> list[str]:
     """Disclosure types this policy must contain, given what it says and what the app does."""
     required = list(REQUIRED_ALWAYS)
@@ -150,7 +179,7 @@ def required_crs(policy: PolicyAnalysis, *, has_sdks: bool, reaches_sensitive: b
         required.append("CR16")
     if policy.covered("CR18") or has_sdks or policy.facts.sdks:
         required.extend(["CR19", "CR20", "CR21", "CR22"])
-    if policy.covered("CR23"):
+    if transfers_abroad(policy):
         required.extend(["CR24", "CR25", "CR26"])
     return sorted(set(required), key=lambda c: int(c[2:]))
 
