@@ -235,3 +235,37 @@ def test_operator_names_are_not_cut_inside_the_name_nor_pronoun_phrases() -> Non
     for name in ("深圳市和讯华谷信息技术有限公司", "华为终端有限公司", "上海影与达科技有限公司"):
         found = extract_facts(views(f"本应用由{name}（以下简称“我们”）开发。", labels={0: {"CR3"}})).operator_names
         assert found[:1] == [name], found
+
+
+def test_pi_terms_in_negations_definitions_and_compounds_are_not_declarations() -> None:
+    facts = extract_facts(
+        views(
+            "我们不会调用您的通讯录,也不会与第三方共享您的个人身份信息。",
+            "敏感个人信息是一旦泄露或者非法使用,容易导致人格尊严受到侵害的个人信息,包括生物识别、宗教信仰、行踪轨迹等信息。",
+            "某些个人信息可能被认为是敏感个人信息,例如您的种族、宗教、个人健康信息等。",
+            "我们可能收集与您相关的非个人身份信息。",
+            "为向您提供个性化的服务,并维护国家安全,我们遵守国家标准和您所在地的法律法规。",
+            "我们委托代表我们发出电子邮件的服务商。",
+            "注册时我们会收集您的手机号码和电子邮件地址。",
+            "如您不提供身份证号码,将无法完成实名认证。",  # the user declining: still what the app asks for
+        )
+    )
+    declared = facts.declared_pi_types
+    assert {"mobile_phone_number", "email_address", "id_card"} <= declared
+    for not_declared in ("contacts", "identity_document", "religious_belief", "location_track", "interests"):
+        assert not_declared not in declared
+    assert "country_region" not in declared and "home_address" not in declared
+    # The e-mail address is declared by the collection sentence, not by the provider sending e-mails.
+    email = next(m for m in facts.pi_mentions if m.pi_type == "email_address")
+    assert email.sentences == [6]
+
+
+def test_a_definitions_chapter_declares_no_pi() -> None:
+    sentences = [
+        SentenceView(
+            0, "个人信息:如姓名、身份证件号码、住址、通信通讯联系方式等。", frozenset(), False, False, ("第一章 定义",)
+        ),
+        SentenceView(1, "我们会收集您的姓名用于实名认证。", frozenset(), False, False, ("第二章 我们如何收集",)),
+    ]
+    facts = extract_facts(sentences)
+    assert facts.declared_pi_types == {"name"}

@@ -54,7 +54,26 @@ _NOT_DECLARING = (
         r"(通知|告知|提醒|发送|推送|公告|联系)"
     ),
     re.compile(r"(父母|家长|监护人)[^，。；,;]{0,12}?(同意|授权|陪同|指导|监护|阅读|许可|允许)"),
+    # What the operator says it does not do: "我们不会调用您的通讯录", "不会与其共享您的个人身份信息".
+    re.compile(
+        r"(?:不会|绝不|并不|从不|不得|无需|不)(?:主动|会|再|向[^，。；,;]{0,10}?|与[^，。；,;]{0,10}?)?"
+        r"(?:调用|收集|获取|读取|访问|申请|上传|存储|保存|共享|分享|出售)[^，。；,;]{0,30}"
+    ),
+    # The definition of (sensitive) PI, not what this app collects: "敏感个人信息是一旦泄露…, 包括宗教信仰…".
+    re.compile(r"(?:个人敏感信息|敏感个人信息|个人信息)[^，。；,;]{0,6}?(?:是指|系指|指的是|是一旦|一旦泄露)[^。；;]*"),
+    re.compile(r"(?:被认为是|被视为|视为|可能属于)(?:个人)?敏感(?:个人)?信息[^。；;]*"),
+    # Messages the operator or its providers send: "代表我们发出电子邮件或推送通知的服务商".
+    re.compile(r"(?:发出|发送|寄送|推送)(?:的)?(?:电子邮件|邮件|短信|通知)"),
+    # "非个人身份信息": information that is not PI.
+    re.compile(r"非个人[^，。；,;]{0,6}?信息"),
+    # Words that contain a PI term without meaning it: 个性化 (personalised), 国家安全, 实名制, 所在地法律, 仲裁语言.
+    re.compile(
+        r"个性化|国家(?:安全|信息安全|标准|法律|机关|有关|相关|规定|网信|政策|利益|秘密|主管|监管|部门|法规)|实名制"
+        r"|(?:仲裁|合同|政策|协议|版本)[^，。；,;]{0,4}?语言|所在地[^，。；,;]{0,8}?(?:法律|法规|管辖|法院|监管)"
+    ),
 )
+#: A definitions chapter explains terms with examples of PI; it declares none.
+_DEFINITIONS_HEADING = re.compile(r"定义|释义|术语|名词解释|definitions?\b", re.I)
 
 
 def extract_pi(sentences: Sequence[SentenceView]) -> list[PiMention]:
@@ -63,6 +82,8 @@ def extract_pi(sentences: Sequence[SentenceView]) -> list[PiMention]:
     found: dict[str, tuple[str, list[int]]] = {}
     for s in sentences:
         if s.is_heading or (s.labels and s.labels <= _NO_PI_LABELS):
+            continue
+        if any(_DEFINITIONS_HEADING.search(h) for h in s.section_path[-2:]):
             continue
         excluded = _not_declaring_spans(s.text)
         for pi_type, term, start in lex.find(s.text):
