@@ -461,3 +461,18 @@ def test_markdown_ordered_lists_keep_their_numbers() -> None:
     lines = load_document(text, filename="p.md").text.split("\n")
     assert "3. 我们如何共享您的个人信息" in lines and "4. 如何联系我们" in lines
     assert "无编号的项" in lines
+
+
+def test_line_breaks_and_blocks_inside_a_table_cell_keep_the_row_on_one_line() -> None:
+    html = (
+        "<table><tr><th>SDK名称</th><th>使用目的</th><th>收集个人信息</th></tr>"
+        "<tr><td>某支付SDK</td><td><p>支付</p><p>风控</p></td><td>设备标识符<br>IP地址</td></tr>"
+        "<tr><td><ul><li>某推送SDK</li></ul></td><td>推送</td><td>无</td></tr></table><p>正文。</p>"
+    )
+    text, _ = html_to_text(html)
+    assert text.split("\n") == [
+        "SDK名称 | 使用目的 | 收集个人信息",
+        "某支付SDK | 支付；风控 | 设备标识符；IP地址",
+        "某推送SDK | 推送 | 无",
+        "正文。",
+    ]

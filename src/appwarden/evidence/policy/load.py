@@ -427,14 +427,25 @@ def html_to_text(html: str) -> tuple[str, str | None]:
                 total += len(text) + 1
             line.clear()
 
+    def separate() -> None:
+        # Inside a table cell, lines and blocks are parts of the cell: the row stays one line.
+        if line and not "".join(line[-2:]).rstrip().endswith(("；", "|")):
+            line.append("；")
+
     # Stack items: (node, closing marker). A closing marker flushes the block or closes a cell.
     stack: list[tuple[object, str | None]] = [(root, None)]
     visited = 0
+    cell_depth = 0
     while stack:
         node, closing = stack.pop()
         if closing is not None:
             if closing == "cell":
+                cell_depth -= 1
+                while line and line[-1] == "；":
+                    line.pop()
                 line.append(" | ")
+            elif cell_depth > 0 and closing in ("block", "cell_block"):
+                separate()
             elif closing.startswith("h"):
                 text = _clean_inline("".join(line))
                 line.clear()
@@ -456,13 +467,20 @@ def html_to_text(html: str) -> tuple[str, str | None]:
         if tag in ("-comment", "_comment", "!doctype") or tag in _DROP_TAGS:
             continue
         if tag == "br":
-            flush()
+            if cell_depth > 0:
+                separate()
+            else:
+                flush()
             continue
-        if tag in _HEADING_TAGS:
+        if tag in ("td", "th"):
+            cell_depth += 1
+            stack.append((node, "cell"))
+        elif cell_depth > 0 and (tag in _HEADING_TAGS or tag == "li" or tag in _BLOCK_TAGS) and tag != "table":
+            separate()
+            stack.append((node, "block"))
+        elif tag in _HEADING_TAGS:
             flush()
             stack.append((node, tag))
-        elif tag in ("td", "th"):
-            stack.append((node, "cell"))
         elif tag in ("li", "tr") or tag in _BLOCK_TAGS:
             flush()
             stack.append((node, "block"))
