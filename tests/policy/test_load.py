@@ -152,6 +152,7 @@ def test_docx_headings_paragraphs_and_tables() -> None:
     table.cell(0, 1).text = "使用目的"
     table.cell(1, 0).text = "友盟统计SDK"
     table.cell(1, 1).text = "统计分析"
+    table.cell(1, 1).add_paragraph("崩溃上报")  # a second item in the same cell
     buf = io.BytesIO()
     document.save(buf)
     doc = load_document(buf.getvalue(), filename="policy.docx")
@@ -159,7 +160,7 @@ def test_docx_headings_paragraphs_and_tables() -> None:
     lines = doc.text.split("\n")
     assert f"{HEADING_MARK}1一、我们收集的信息" in lines
     assert ZH in lines
-    assert "友盟统计SDK | 统计分析" in lines
+    assert "友盟统计SDK | 统计分析；崩溃上报" in lines
 
 
 def _minimal_pdf(text: str) -> bytes:

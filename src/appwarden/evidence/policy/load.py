@@ -691,7 +691,11 @@ def _docx_to_text(data: bytes) -> tuple[str, str | None]:
             for row in block.iter(f"{_W}tr"):
                 cells: list[str] = []
                 for cell in row.iter(f"{_W}tc"):
-                    cells.append(_clean_inline("".join(t.text or "" for t in cell.iter(f"{_W}t"))))
+                    # A cell's paragraphs are its items ("设备标识符" / "IP地址"): kept apart, on the row's line.
+                    parts = (
+                        _clean_inline("".join(t.text or "" for t in p.iter(f"{_W}t"))) for p in cell.iter(f"{_W}p")
+                    )
+                    cells.append("；".join(part for part in parts if part))
                 lines.append(" | ".join(cells))
     return "\n".join(lines), title
 
