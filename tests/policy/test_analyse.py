@@ -120,3 +120,20 @@ def test_policy_bundled_in_the_sample_apk(examples_dir: Path) -> None:
     assert "android_id" in declared
     assert "contacts" not in declared  # the app reads contacts that the policy never declares
     assert not analysis.covered("CR15")  # the policy says nothing about security measures
+
+
+def test_sentences_keep_their_published_wording_for_quotes() -> None:
+    from appwarden.rules.checks.policy_common import sentence_ref
+
+    text = "一、我們如何收集資訊\n我們會收集您的位置資訊（ＧＰＳ），用於天氣預報。如您有疑問，請聯繫我們。\n二、其他\n本政策自2024年1月1日起生效。"
+    analysis = analyse_policy(text.encode("big5", "replace"), filename="policy.txt")
+    by_text = {s.text: s for s in analysis.sentences}
+    gps = next(s for s in analysis.sentences if "位置" in s.text)
+    # Rules read the normalised form; the quote is the policy's own words, verbatim.
+    assert "(" in gps.text and "资讯" in gps.text
+    assert gps.original_text == "我們會收集您的位置資訊（ＧＰＳ），用於天氣預報。"
+    ref = sentence_ref(analysis, gps)
+    assert "我們會收集您的位置資訊（ＧＰＳ）" in ref.summary
+    assert ref.data["text"] == gps.original_text and ref.data["normalised_text"] == gps.text
+    # A sentence the normalisation leaves as it is carries no second copy.
+    assert by_text["本政策自2024年1月1日起生效。"].original_text is None

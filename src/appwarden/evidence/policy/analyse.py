@@ -42,7 +42,7 @@ def analyse_policy(data: bytes | str, *, filename: str | None = None, media_type
             raise PolicyDocumentError(f"policy file {filename}: {exc.message}", detail=exc.detail) from exc
         raise
     text = normalize_text(doc.text)
-    seg = segment(text, title=normalize_text(doc.title) if doc.title else None)
+    seg = segment(text, title=normalize_text(doc.title) if doc.title else None, original=doc.text)
     chapters = [chapter_of_headings(s.section_path) for s in seg.segments]
     model = shipped_model()
     classified = classify_sentences([s.text for s in seg.segments], chapters, model=model)
@@ -51,7 +51,14 @@ def analyse_policy(data: bytes | str, *, filename: str | None = None, media_type
     for i, (s, c) in enumerate(zip(seg.segments, classified, strict=True)):
         labels = [] if s.is_heading else [LabelScore(label=lb, score=round(p, 4)) for lb, p in c.labels]
         sentences.append(
-            Sentence(index=i, text=s.text, section_path=list(s.section_path), labels=labels, is_heading=s.is_heading)
+            Sentence(
+                index=i,
+                text=s.text,
+                original_text=s.original,
+                section_path=list(s.section_path),
+                labels=labels,
+                is_heading=s.is_heading,
+            )
         )
         views.append(
             SentenceView(

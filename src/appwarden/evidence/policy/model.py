@@ -42,7 +42,10 @@ class LabelScore(PolicyFact):
 
 class Sentence(PolicyFact):
     index: int = Field(description="Position of the sentence in document order")
-    text: str
+    text: str = Field(description="The sentence normalised (Simplified, half-width): what rules and the model read")
+    original_text: str | None = Field(
+        None, description="The sentence as the document writes it, when that differs from text: what findings quote"
+    )
     section_path: list[str] = Field(default_factory=list, description="Headings the sentence sits under")
     labels: list[LabelScore] = Field(default_factory=list, description="Disclosure types over their thresholds")
     is_heading: bool = False

@@ -13,6 +13,7 @@ stay whole so an SDK row keeps its name, purpose and PI together.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -65,6 +66,8 @@ class Segment:
     section_path: tuple[str, ...]
     is_heading: bool
     in_table: bool = False
+    #: The same sentence as the document writes it (before normalisation), when it differs and is known.
+    original: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,22 +159,40 @@ def table_of_contents(lines: list[str]) -> set[int]:
     return toc
 
 
-def segment(text: str, *, title: str | None = None) -> Segmented:
-    """Split a normalised document into headings and sentences with their section paths."""
+def _originals(normalised: list[str], raw: str) -> list[str | None]:
+    """``raw``'s sentences paired with ``normalised`` (one line's sentences), None where they do not pair up."""
+    raw_pieces = split_sentences(raw)
+    if len(raw_pieces) != len(normalised):
+        return [None] * len(normalised)
+    return [r if r != n else None for n, r in zip(normalised, raw_pieces, strict=True)]
+
+
+def segment(text: str, *, title: str | None = None, original: str | None = None) -> Segmented:
+    """Split a normalised document into headings and sentences with their section paths.
+
+    ``original`` is the document before normalisation, line for line; given, each segment also
+    carries its verbatim wording, so findings can quote the policy as published.
+    """
     stack: list[tuple[str, str]] = []  # (style, heading text)
     segments: list[Segment] = []
     outline: list[OutlineEntry] = []
     doc_title = title
     seen_body = False
-    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
+    raw_lines = original.split("\n") if original is not None else []
+    paired = len(raw_lines) == text.count("\n") + 1
+    kept = [
+        (ln.strip(), raw_lines[i].strip() if paired else None) for i, ln in enumerate(text.split("\n")) if ln.strip()
+    ]
+    lines = [ln for ln, _ in kept]
     contents = table_of_contents(lines)
     # A line that repeats a contents entry is that chapter's heading, even when its own numbering
     # is not one the style rules know ("1 我们如何收集…" under a contents entry "1. 我们如何收集…").
     contents_styles = {_toc_key(lines[i]): heading_style(_plain_heading(lines[i])) or "h2" for i in sorted(contents)}
-    for position, line in enumerate(lines):
+    for position, (line, raw_line) in enumerate(kept):
+        raw_heading = _plain_heading(raw_line) if raw_line is not None else None
         if position in contents:
             # Kept as a heading line for the reader, but it opens no section.
-            segments.append(Segment(_plain_heading(line), tuple(h for _, h in stack), True))
+            segments.append(Segment(_plain_heading(line), tuple(h for _, h in stack), True, original=raw_heading))
             continue
         style: str | None
         if line.startswith(HEADING_MARK):
@@ -195,7 +216,7 @@ def segment(text: str, *, title: str | None = None) -> Segmented:
                 doc_title = line
                 style = "title"
         if style == "title":
-            segments.append(Segment(line, (), True))
+            segments.append(Segment(line, (), True, original=raw_heading))
             continue
         if style is not None:
             styles = [s for s, _ in stack]
@@ -212,17 +233,25 @@ def segment(text: str, *, title: str | None = None) -> Segmented:
             stack.append((style, line))
             path = tuple(h for _, h in stack)
             outline.append(OutlineEntry(line, len(stack), path))
-            segments.append(Segment(line, path[:-1], True))
+            segments.append(Segment(line, path[:-1], True, original=raw_heading))
             continue
         seen_body = True
         path = tuple(h for _, h in stack)
         in_table = " | " in line
-        pieces = [line] if in_table and len(line) <= MAX_SENTENCE_CHARS * 2 else split_sentences(line)
-        for sentence in pieces:
-            segments.append(Segment(sentence, path, False, in_table))
+        whole = in_table and len(line) <= MAX_SENTENCE_CHARS * 2
+        pieces = [line] if whole else split_sentences(line)
+        if raw_line is None:
+            originals: list[str | None] = [None] * len(pieces)
+        else:
+            originals = [raw_line if raw_line != line else None] if whole else _originals(pieces, raw_line)
+        for sentence, verbatim in zip(pieces, originals, strict=True):
+            segments.append(Segment(sentence, path, False, in_table, original=verbatim))
         if len(segments) >= MAX_SENTENCES:
             break
-    return Segmented(segments[:MAX_SENTENCES], outline, doc_title)
+    kept_segments = [
+        dataclasses.replace(seg, original=None) if seg.original == seg.text else seg for seg in segments[:MAX_SENTENCES]
+    ]
+    return Segmented(kept_segments, outline, doc_title)
 
 
 def _looks_like_title(line: str) -> bool:

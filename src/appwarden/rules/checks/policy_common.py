@@ -105,12 +105,14 @@ def sentence_ref(policy: PolicyAnalysis, sentence: Sentence) -> EvidenceRef:
     where = " > ".join(sentence.section_path[-2:])
     return EvidenceRef(
         kind="policy_sentence",
-        summary=(f"[{where}] " if where else "") + f"“{sentence.text[:200]}”",
+        summary=(f"[{where}] " if where else "") + f"“{(sentence.original_text or sentence.text)[:200]}”",
         data={
             "source": policy.source,
             "sha256": policy.sha256,
             "index": sentence.index,
-            "text": sentence.text,
+            # Verbatim, so the quote can be found in the published policy; the normalised form is what was judged.
+            "text": sentence.original_text or sentence.text,
+            "normalised_text": sentence.text,
             "section_path": sentence.section_path,
             "labels": [lb.label for lb in sentence.labels],
         },
