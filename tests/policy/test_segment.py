@@ -127,3 +127,34 @@ def test_a_higher_numbering_style_closes_lower_ones_opened_before_it() -> None:
     )
     paths = [o.path for o in segment(text).outline]
     assert paths[-2:] == [("一、我们如何收集信息",), ("一、我们如何收集信息", "(一)注册")]
+
+
+def test_sentence_ends_inside_brackets_do_not_split_and_unclosed_brackets_do_not_swallow_the_line() -> None:
+    assert split_sentences("我们收集设备信息【用于广告投放。用于反作弊。】、应用信息。第二句。") == [
+        "我们收集设备信息【用于广告投放。用于反作弊。】、应用信息。",
+        "第二句。",
+    ]
+    unclosed = "说明(" + "很长的说明文字。" * 40 + "结尾。"
+    assert len(split_sentences(unclosed)) > 10
+
+
+def test_list_items_with_a_description_are_not_headings() -> None:
+    assert heading_style("1. 设备适配: 确保应用在不同设备上正常运行和显示") is None
+    assert heading_style("第一条: 总则") == "article"
+    assert heading_style("一、我们如何收集信息:") == "cn"
+
+
+def test_an_announced_contents_list_opens_no_sections_even_when_worded_differently() -> None:
+    text = "\n".join(
+        [
+            "本政策将帮助您了解以下内容:",
+            "一、我们如何收集和使用您的个人信息",
+            "二、我们如何共享您的个人信息",
+            "三、如何联系我们",
+            "1. 引言",
+            "本政策适用于本应用。",
+            "2. 信息收集与使用",
+            "我们会收集您的手机号码。",
+        ]
+    )
+    assert [o.path for o in segment(text).outline] == [("1. 引言",), ("2. 信息收集与使用",)]

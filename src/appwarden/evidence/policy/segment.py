@@ -54,7 +54,7 @@ _NUMBERING = re.compile(
 )
 #: A table of contents: at least this many heading lines in a row, most of them repeated further on.
 _TOC_MIN_ENTRIES = 3
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
+_TOC_INTRO = re.compile(r"(?:以下内容|以下几个方面|以下几部分|如下内容|目录|contents)\s*[:：]?\s*$", re.I)
 _TITLE_LIKE = re.compile(r"[。；;]$")
 
 
@@ -95,13 +95,45 @@ def heading_style(line: str) -> str | None:
             rest = line[m.end() :]
             if ("，" in rest or "," in rest) and len(rest) > 30:
                 return None
+            # "1. 设备适配: 确保应用在不同设备上正常运行" is a list item with its description, not a heading.
+            if re.search(r"[:：]\s*\S.{5,}", rest):
+                return None
             return style
     return None
 
 
+_OPENERS = "（(【[「『《"
+_CLOSERS = "）)】]」』》"
+#: Longest bracket that keeps a sentence end inside it from ending the sentence; an unclosed bracket
+#: (common in pasted text) must not swallow the rest of the line.
+_MAX_BRACKET_CHARS = 200
+
+
+def _sentence_parts(line: str) -> list[str]:
+    """The line cut after each sentence end that is not inside brackets ("设备信息【用于…。】、应用信息")."""
+    parts: list[str] = []
+    start = 0
+    depth = 0
+    opened_at = 0
+    for i, ch in enumerate(line):
+        if ch in _OPENERS:
+            if depth == 0:
+                opened_at = i
+            depth += 1
+        elif ch in _CLOSERS and depth:
+            depth -= 1
+        elif depth and i - opened_at > _MAX_BRACKET_CHARS:
+            depth = 0
+        if ch in "。！？；!?;" and depth == 0:
+            parts.append(line[start : i + 1])
+            start = i + 1
+    parts.append(line[start:])
+    return parts
+
+
 def split_sentences(line: str) -> list[str]:
     """Sentences of one line; over-long runs are cut at commas to keep sentences readable."""
-    parts = [p.strip() for p in _SENTENCE_END.split(line)]
+    parts = [p.strip() for p in _sentence_parts(line)]
     out: list[str] = []
     for p in parts:
         if not p or not any(ch.isalnum() for ch in p):
@@ -148,12 +180,24 @@ def table_of_contents(lines: list[str]) -> set[int]:
         seen: set[str] = set()
         # The run ends where a title comes round again: the contents list is over and the first
         # chapter's real heading (often straight followed by its first sub-heading) begins.
-        while j < len(lines) and headingish[j] and keys[j] not in seen:
+        # A contents list is written in one numbering style; a change of style is the document going on.
+        first_style = heading_style(_plain_heading(lines[i]))
+        while (
+            j < len(lines)
+            and headingish[j]
+            and keys[j] not in seen
+            and heading_style(_plain_heading(lines[j])) == first_style
+        ):
             seen.add(keys[j])
             j += 1
         run = range(i, j)
         repeated = [n for n in run if len(keys[n]) >= 2 and later.get(keys[n], -1) >= j]
-        if len(run) >= _TOC_MIN_ENTRIES and len(repeated) >= _TOC_MIN_ENTRIES and len(repeated) * 10 >= len(run) * 6:
+        # "本政策将帮助您了解以下内容:" announces a contents list even when its titles are worded
+        # differently from the chapters' own headings.
+        announced = i > 0 and not headingish[i - 1] and _TOC_INTRO.search(lines[i - 1]) is not None
+        if len(run) >= _TOC_MIN_ENTRIES and (
+            announced or (len(repeated) >= _TOC_MIN_ENTRIES and len(repeated) * 10 >= len(run) * 6)
+        ):
             toc.update(run)
         i = j
     return toc
