@@ -415,9 +415,8 @@ def test_markdown_policy_keeps_headings_tables_and_drops_metadata() -> None:
     assert doc.format == "markdown"
     lines = doc.text.split("\n")
     headings = [ln[2:] for ln in lines if ln.startswith(HEADING_MARK)]
-    assert headings == ["示例隐私政策", "二、第三方SDK目录"]
-    # The bold chapter title is a line of its own, without its asterisks, for the segmenter's numbering rules.
-    assert "一、我们如何收集和使用您的个人信息" in lines
+    # A bold line alone in its paragraph is a heading too, without its asterisks.
+    assert headings == ["示例隐私政策", "一、我们如何收集和使用您的个人信息", "二、第三方SDK目录"]
     # Indented paragraphs are text, not code; table rows become "cell | cell" lines as in HTML.
     assert "我们会收集您的位置信息，用于提供天气预报服务。" in lines
     assert "极光推送SDK | 深圳市和讯华谷信息技术有限公司 | 消息推送 | 设备标识符" in lines
@@ -477,3 +476,24 @@ def test_line_breaks_and_blocks_inside_a_table_cell_keep_the_row_on_one_line() -
         "某推送SDK | 推送 | 无",
         "正文。",
     ]
+
+
+def test_a_short_all_bold_paragraph_is_a_heading_and_bold_inside_text_is_not() -> None:
+    html = (
+        "<p><strong>我们可能收集的信息</strong></p><p>正文中<b>加粗的</b>词。</p>"
+        "<p><strong>我们不会出售您的个人信息。</strong></p>"
+        "<table><tr><td><b>SDK名称</b></td><td>使用目的</td></tr></table>"
+    )
+    text, _ = html_to_text(html)
+    assert text.split("\n") == [
+        f"{HEADING_MARK}4我们可能收集的信息",
+        "正文中加粗的词。",
+        "我们不会出售您的个人信息。",  # a bold sentence is emphasis, not a heading
+        "SDK名称 | 使用目的",
+    ]
+
+
+def test_ordered_list_items_show_the_number_the_page_shows() -> None:
+    html = '<ol start="3"><li>适用范围</li><li><p>信息安全</p><p>第二段。</p></li></ol><ul><li>无编号</li></ul>'
+    text, _ = html_to_text(html)
+    assert text.split("\n") == ["3. 适用范围", "4. 信息安全", "第二段。", "无编号"]

@@ -390,6 +390,10 @@ _BLOCK_TAGS = frozenset(
     }
 )  # fmt: skip
 _HEADING_TAGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+#: A bold-only block read as a heading: short, no sentence punctuation at its end or commas inside.
+_BOLD_HEADING = re.compile(r"^[^，,。；;！!？?]{2,40}$(?<![:：])")
+#: Its level: below the page's own <h1>-<h3>; the numbering, when it has one, decides instead.
+_BOLD_HEADING_LEVEL = 4
 
 
 def html_to_text(html: str) -> tuple[str, str | None]:
@@ -418,14 +422,22 @@ def html_to_text(html: str) -> tuple[str, str | None]:
     line: list[str] = []
     total = 0
 
+    # Characters of the current line written in bold and outside it: a short block that is all bold
+    # ("<p><strong>我们可能收集的信息</strong></p>", Markdown "**…**") is how many policies mark headings.
+    weight = {"bold": 0, "plain": 0}
+
     def flush() -> None:
         nonlocal total
         if line:
             text = _clean_inline("".join(line))
             if text:
-                out.append(text)
+                if weight["bold"] and not weight["plain"] and _BOLD_HEADING.match(text):
+                    out.append(f"{HEADING_MARK}{_BOLD_HEADING_LEVEL}{text}")
+                else:
+                    out.append(text)
                 total += len(text) + 1
             line.clear()
+        weight["bold"] = weight["plain"] = 0
 
     def separate() -> None:
         # Inside a table cell, lines and blocks are parts of the cell: the row stays one line.
@@ -436,9 +448,14 @@ def html_to_text(html: str) -> tuple[str, str | None]:
     stack: list[tuple[object, str | None]] = [(root, None)]
     visited = 0
     cell_depth = 0
+    bold_depth = 0
+    ol_counters: dict[int, int] = {}
     while stack:
         node, closing = stack.pop()
         if closing is not None:
+            if closing == "bold":
+                bold_depth -= 1
+                continue
             if closing == "cell":
                 cell_depth -= 1
                 while line and line[-1] == "；":
@@ -462,8 +479,14 @@ def html_to_text(html: str) -> tuple[str, str | None]:
             break
         tag = node.tag  # type: ignore[attr-defined]
         if tag == "-text":
-            line.append(node.text_content or "")  # type: ignore[attr-defined]
+            content = node.text_content or ""  # type: ignore[attr-defined]
+            line.append(content)
+            if content.strip():
+                weight["bold" if bold_depth and not cell_depth else "plain"] += 1
             continue
+        if tag in ("strong", "b"):
+            bold_depth += 1
+            stack.append((node, "bold"))
         if tag in ("-comment", "_comment", "!doctype") or tag in _DROP_TAGS:
             continue
         if tag == "br":
@@ -482,8 +505,13 @@ def html_to_text(html: str) -> tuple[str, str | None]:
             flush()
             stack.append((node, tag))
         elif tag in ("li", "tr") or tag in _BLOCK_TAGS:
-            flush()
+            if not (len(line) == 1 and _LIST_NUMBER.match(line[0])):
+                flush()  # an item's number stays in front of its first paragraph
             stack.append((node, "block"))
+            if tag == "li":
+                number = _list_number(node, ol_counters)
+                if number:
+                    line.append(number)
         children = []
         child = node.first_child  # type: ignore[attr-defined]
         while child is not None:
@@ -494,6 +522,25 @@ def html_to_text(html: str) -> tuple[str, str | None]:
     flush()
     rows = [re.sub(r"(\s*\|\s*)+$", "", ln) for ln in out]
     return "\n".join(r for r in rows if r.strip(" |")), title
+
+
+_LIST_NUMBER = re.compile(r"^\d{1,6}\. $")
+
+
+def _list_number(item: Any, counters: dict[int, int]) -> str | None:
+    """ "3. " for the third item of an <ol> (from its start attribute on), None outside an ordered list.
+
+    The page shows the number but it is not in the text; policies number their sections this way.
+    """
+    parent = item.parent
+    if parent is None or parent.tag != "ol":
+        return None
+    key = parent.mem_id
+    if key not in counters:
+        start = (parent.attributes.get("start") or "1").strip()
+        counters[key] = int(start) - 1 if start.isdigit() and len(start) <= 6 else 0
+    counters[key] += 1
+    return f"{counters[key]}. "
 
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^>]*?(/?)>")
