@@ -115,3 +115,31 @@ def test_two_tables_back_to_back_do_not_read_the_second_header_as_an_entry() -> 
     sdks = _sdks(text)
     assert set(sdks) == {"某推送SDK", "某地图SDK"}
     assert sdks["某地图SDK"].purpose == "定位"
+
+
+PI_ITEMS_BELOW_THEIR_LABEL = """# 第三方SDK
+
+### 2.3.1 某推送SDK
+
+- SDK名称: 某推送SDK
+- 服务提供方: 某某互动股份有限公司
+- 使用目的: 提供消息推送服务
+- 收集的个人信息:
+  - 设备信息: 设备标识符(Android ID、OAID)、设备型号
+  - 网络信息: IP地址
+- 隐私政策链接: https://example.com/privacy
+
+### 2.3.2 某统计SDK
+
+- SDK名称: 某统计SDK
+- 使用目的: 统计分析
+"""
+
+
+def test_pi_items_on_the_lines_below_their_label_belong_to_the_entry() -> None:
+    sdks = _sdks(PI_ITEMS_BELOW_THEIR_LABEL)
+    push = sdks["某推送SDK"]
+    assert push.vendor == "某某互动股份有限公司" and push.purpose == "提供消息推送服务"
+    assert {"android_id", "oaid", "device_model", "ip_address"} <= set(push.pi_types)
+    assert push.pi_text is not None and "example.com" not in push.pi_text
+    assert sdks["某统计SDK"].pi_types == [] and sdks["某统计SDK"].pi_text is None

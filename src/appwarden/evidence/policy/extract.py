@@ -248,6 +248,10 @@ _PI_LEAD = re.compile(
 #: A purpose clause ends where the PI part of the description starts.
 _PURPOSE_END = re.compile(r"[,，]\s*(?=所?(?:分享|共享|收集|获取|需要收集)|其?(?:收集|获取)的)")
 _NAME_LINE_MAX = 40
+#: A field label with its value on the lines below ("收集的个人信息:").
+_EMPTY_FIELD = re.compile(r"^\s*[-•·*]?\s*([^:：]{2,16})\s*[:：]\s*$")
+#: Keys that start another field of the entry, ending a run of PI item lines.
+_FIELD_KEY = re.compile(r"名称|目的|用途|功能|场景|提供方|运营方|主体|公司|开发者|政策|链接|官网|网址|sdk", re.I)
 #: A value that describes the key as a third-party component: "该SDK由…提供", "本插件用于…".
 _DESCRIBES_SDK = re.compile(r"^(?:该|本|此)\s*(?:sdk|插件|组件|服务)|^由[^,，。]{2,40}(?:提供|开发)", re.I)
 
@@ -312,11 +316,23 @@ def _from_key_values(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
             pi = lead.group(1).strip()
             current["pi"] = f"{current['pi']}；{pi}" if "pi" in current else pi
 
+    awaiting_pi = False  # after "收集的个人信息:" with the items on the lines below it
     for s in sentences:
         if s.in_table:
             pending_name = None
+            awaiting_pi = False
             continue
         m = _KV.match(s.text) if not s.is_heading else None
+        if current and not s.is_heading:
+            empty = _EMPTY_FIELD.match(s.text)
+            if empty and _PI_KEY.search(empty.group(1)):
+                awaiting_pi = True
+                continue
+            if awaiting_pi and not (m and _FIELD_KEY.search(_entry_name(m.group(1)))):
+                item = s.text.strip(" -•·*;；")
+                current["pi"] = f"{current['pi']}；{item}" if "pi" in current else item
+                continue
+        awaiting_pi = False
         if not m:
             name = _entry_name(s.text)
             labelled = _KV.match(name)
