@@ -25,8 +25,14 @@ def views(*texts: str, labels: dict[int, set[str]] | None = None, table: set[int
 def test_pi_terms_longest_match_and_ascii_word_boundaries() -> None:
     found = {t for t, _, _ in pi_lexicon().find("我们收集设备信息(IMEI、Android ID)、精确位置信息和手机号码")}
     assert {"imei", "android_id", "precise_location", "mobile_phone_number"} <= found
-    # "sn" and "ip" are whole words only.
-    assert not {t for t, _, _ in pi_lexicon().find("design tips and zip files")}
+    # "sn" and "ip" are whole words only, also where they run into Chinese ("tip地址" is no IP address).
+    assert not {t for t, _, _ in pi_lexicon().find("design tips and zip files, tip 地址")}
+    # A space where Latin meets Chinese is layout: "IP 地址" is an IP address; wording the regulation lacks.
+    assert {t for t, _, _ in pi_lexicon().find("收集IP 地址、MAC 地址和粘贴板内容")} == {
+        "ip_address",
+        "mac_address",
+        "clipboard_content",
+    }
 
 
 def test_sdk_names_resolve_to_catalog_ids() -> None:

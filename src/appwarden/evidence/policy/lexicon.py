@@ -54,8 +54,18 @@ class PiLexicon:
         lowered = normalize_sentence(text)
         for m in self.pattern.finditer(lowered):
             term = m.group(0)
-            yield self.term_to_type[term], term, m.start()
+            yield self.term_to_type[_SCRIPT_GAP.sub("", term)], term, m.start()
 
+
+#: A space between Latin letters and Chinese, taken out to look a matched term up.
+_SCRIPT_GAP = re.compile(r"(?<=[a-z0-9])\s(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])\s(?=[a-z0-9])")
+
+#: Chinese wordings seen in published policies that the regulation's synonym lists lack.
+CHINESE_PI_TERMS: dict[str, str] = {
+    "粘贴板": "clipboard_content",
+    "粘贴板内容": "clipboard_content",
+    "剪贴板内容": "clipboard_content",
+}
 
 #: English wording of the PI types mobile-app policies name most, beyond each type's name_en.
 ENGLISH_PI_TERMS: dict[str, tuple[str, ...]] = {
@@ -130,12 +140,19 @@ def pi_lexicon() -> PiLexicon:
             key = normalize_sentence(str(term))
             if len(key) >= 2 and key not in term_to_type:
                 term_to_type[key] = t.id
+    for term, pi_type in CHINESE_PI_TERMS.items():
+        term_to_type.setdefault(normalize_sentence(term), pi_type)
     alternatives = []
     for term in sorted(term_to_type, key=lambda s: (-len(s), s)):
         escaped = re.escape(term)
-        if term.isascii():
-            # ASCII terms are whole words only: "ip" must not match inside "tip" or "zip".
-            escaped = rf"(?<![a-z0-9]){escaped}(?![a-z0-9])"
+        # "IP 地址", "MAC 地址": a space where Latin letters meet Chinese is layout, not a different word.
+        escaped = re.sub(r"(?<=[a-z0-9])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[a-z0-9])", r"\\s?", escaped)
+        # Latin letters at a term's edge are whole-word edges: "ip" must not match inside "tip" or "zip",
+        # nor "ip地址" inside "tip地址".
+        if term[:1].isascii() and term[:1].isalnum():
+            escaped = rf"(?<![a-z0-9]){escaped}"
+        if term[-1:].isascii() and term[-1:].isalnum():
+            escaped = rf"{escaped}(?![a-z0-9])"
         alternatives.append(escaped)
     return PiLexicon(types, term_to_type, re.compile("|".join(alternatives)))
 
