@@ -275,3 +275,15 @@ def test_a_definitions_chapter_declares_no_pi() -> None:
     ]
     facts = extract_facts(sentences)
     assert facts.declared_pi_types == {"name"}
+
+
+def test_the_vendor_a_sentence_names_for_an_sdk_wins_over_the_catalog_brand() -> None:
+    facts = extract_facts(
+        views(
+            "我们会集成穿山甲广告SDK,其主体为:北京巨量引擎网络技术有限公司,用于广告投放。",
+            "我们接入了友盟SDK,用于统计分析。",
+        )
+    )
+    vendors = {d.sdk_id: d.vendor for d in facts.sdks}
+    assert vendors["pangle-sdk"] == "北京巨量引擎网络技术有限公司"
+    assert vendors[next(k for k in vendors if k and k.startswith("umeng"))] == "友盟+"

@@ -384,6 +384,14 @@ def _from_key_values(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
     return out
 
 
+#: "…SDK, 其主体为：北京某某科技有限公司", "该SDK由某某有限公司提供".
+_STATED_VENDOR = re.compile(
+    r"^[^。;；]{0,40}?(?:主体|提供方|运营方|开发者|提供者|开发商)(?:名称)?\s*(?:为|是)?\s*[:：]?\s*"
+    r"([\u4e00-\u9fff()（）A-Za-z0-9]{2,40}?(?:股份有限公司|有限责任公司|有限公司))"
+    r"|^[^。;；]{0,20}?由\s*([\u4e00-\u9fff()（）A-Za-z0-9]{2,40}?(?:股份有限公司|有限责任公司|有限公司))\s*(?:提供|开发|运营)"
+)
+
+
 def _from_sentences(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
     """SDK names mentioned in running text ("我们接入了友盟SDK，用于统计分析")."""
     out: list[DeclaredSdk] = []
@@ -403,11 +411,13 @@ def _from_sentences(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
             if pm:
                 purpose = pm.group(2)
             pis = _pi_types_of(s.text)
+            stated = _STATED_VENDOR.search(s.text[m.end() :])
             out.append(
                 DeclaredSdk(
                     name=f"{name} SDK" if not name.lower().endswith("sdk") else name,
                     sdk_id=hit.sdk_id,
-                    vendor=index.vendor_in(s.text) or hit.vendor,
+                    # The company the policy names for it wins over the catalog's brand name.
+                    vendor=(stated.group(1) or stated.group(2)) if stated else index.vendor_in(s.text) or hit.vendor,
                     purpose=purpose,
                     pi_text=s.text if pis else None,
                     pi_types=pis,
