@@ -102,3 +102,13 @@ def test_duplicate_id_and_bad_documents_are_refused(tmp_path: Path) -> None:
         load_catalog(copy)
     with pytest.raises(ConfigurationError, match="does not exist"):
         load_catalog(tmp_path / "missing")
+
+
+def test_a_rule_with_a_check_gives_remedial_advice_not_a_note_that_it_is_not_automated() -> None:
+    """A finding's advice tells the operator what to fix; 'appwarden does not check this yet' on a finding
+    appwarden produced is false."""
+    for rule in load_catalog().rules:
+        if check_for_rule(rule.id, rule.check) is None:
+            continue
+        assert "尚未实现" not in rule.advice.zh, rule.id
+        assert "yet" not in rule.advice.en and "Needs " not in rule.advice.en, rule.id

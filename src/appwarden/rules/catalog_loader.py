@@ -22,7 +22,7 @@ from appwarden.errors import ConfigurationError
 from appwarden.rules.model import Rule
 
 #: Semantic version of the rule catalog. Bump with every catalog change that ships.
-CATALOG_SEMVER = "1.0.0"
+CATALOG_SEMVER = "1.0.1"
 
 #: libyaml's C loader when available (10x faster on the standards data), else the pure-Python one.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
