@@ -164,10 +164,8 @@ def transfers_abroad(policy: PolicyAnalysis) -> bool:
     """
     for label in ("CR23", "CR24", "CR25", "CR26"):
         for sentence in policy.covering_sentences(label):
-            if _CONDITIONAL.search(sentence.text):
-                continue
             clauses = re.split(r"[,，;；。]", sentence.text)
-            if any(_ABROAD.search(c) and not _STAYS_HOME.search(c) for c in clauses):
+            if any(_ABROAD.search(c) and not _STAYS_HOME.search(c) and not _CONDITIONAL.search(c) for c in clauses):
                 return True
     return False
 
