@@ -494,6 +494,6 @@ def test_a_short_all_bold_paragraph_is_a_heading_and_bold_inside_text_is_not() -
 
 
 def test_ordered_list_items_show_the_number_the_page_shows() -> None:
-    html = '<ol start="3"><li>适用范围</li><li><p>信息安全</p><p>第二段。</p></li></ol><ul><li>无编号</li></ul>'
+    html = '<ol start="3"><li>适用范围</li><li>\n  <p>信息安全</p><p>第二段。</p></li></ol><ul><li>无编号</li></ul>'
     text, _ = html_to_text(html)
     assert text.split("\n") == ["3. 适用范围", "4. 信息安全", "第二段。", "无编号"]

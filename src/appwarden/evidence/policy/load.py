@@ -505,7 +505,7 @@ def html_to_text(html: str) -> tuple[str, str | None]:
             flush()
             stack.append((node, tag))
         elif tag in ("li", "tr") or tag in _BLOCK_TAGS:
-            if not (len(line) == 1 and _LIST_NUMBER.match(line[0])):
+            if not (line and _LIST_NUMBER.match("".join(line).strip())):
                 flush()  # an item's number stays in front of its first paragraph
             stack.append((node, "block"))
             if tag == "li":
@@ -524,7 +524,7 @@ def html_to_text(html: str) -> tuple[str, str | None]:
     return "\n".join(r for r in rows if r.strip(" |")), title
 
 
-_LIST_NUMBER = re.compile(r"^\d{1,6}\. $")
+_LIST_NUMBER = re.compile(r"^\d{1,6}\.$")
 
 
 def _list_number(item: Any, counters: dict[int, int]) -> str | None:
@@ -631,26 +631,8 @@ def markdown_to_html(text: str) -> str:
     renderer = MarkdownIt("commonmark", {"html": True, "maxNesting": 40}).enable("table").disable("code")
     # A fenced block holds what the archiving tool recorded (metadata, its own notes), never policy wording.
     renderer.add_render_rule("fence", lambda *args, **kwargs: "")
-    tokens = renderer.parse(text)
-    _keep_list_numbers(tokens)
-    return str(renderer.renderer.render(tokens, renderer.options, {}))
-
-
-def _keep_list_numbers(tokens: list[Any]) -> None:
-    """Put "3." back in front of an ordered list item's text.
-
-    HTML drops the numbers into the list structure; a policy's numbering ("1. 我们如何收集…",
-    "(2) …") is how the segmenter finds its sections and entries.
-    """
-    from markdown_it.token import Token
-
-    pending: str | None = None
-    for token in tokens:
-        if token.type == "list_item_open" and token.info.isdigit():
-            pending = f"{token.info}{token.markup} "
-        elif token.type == "inline" and pending is not None:
-            token.children = [Token("text", "", 0, content=pending), *(token.children or [])]
-            pending = None
+    # Ordered lists keep their numbers through html_to_text, which writes the number each <li> shows.
+    return str(renderer.render(text))
 
 
 # --------------------------------------------------------------------------- PDF, DOCX
