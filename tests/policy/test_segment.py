@@ -158,3 +158,17 @@ def test_an_announced_contents_list_opens_no_sections_even_when_worded_different
         ]
     )
     assert [o.path for o in segment(text).outline] == [("1. 引言",), ("2. 信息收集与使用",)]
+
+
+def test_english_sentences_end_at_a_full_stop_but_not_after_abbreviations_or_list_numbers() -> None:
+    assert split_sentences(
+        "We collect your device ID. We share it with Acme Co. Ltd. for analytics, e.g. Firebase. "
+        "Contact us at privacy@example.com. 1. First item"
+    ) == [
+        "We collect your device ID.",
+        "We share it with Acme Co. Ltd. for analytics, e.g. Firebase.",
+        "Contact us at privacy@example.com.",
+        "1. First item",
+    ]
+    # Version numbers and decimals are not sentence ends.
+    assert split_sentences("Version 2.0 is out. It needs 1.5 MB.") == ["Version 2.0 is out.", "It needs 1.5 MB."]

@@ -109,6 +109,43 @@ _CLOSERS = "）)】]」』》"
 _MAX_BRACKET_CHARS = 200
 
 
+#: Words an English full stop follows without ending the sentence.
+_ABBREVIATIONS = frozenset(
+    {
+        "e.g",
+        "i.e",
+        "etc",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "no",
+        "vs",
+        "u.s",
+        "st",
+        "jr",
+        "sr",
+        "approx",
+    }
+)
+
+
+def _ends_english_sentence(line: str, at: int) -> bool:
+    """A "." at ``at`` ends an English sentence: a space and a capital (or quote, bracket, digit) follow,
+    and it does not close an abbreviation ("e.g.", "Co., Ltd.") or an initial."""
+    if not line.startswith(" ", at + 1) or at + 2 >= len(line):
+        return False
+    following = line[at + 2]
+    if not (following.isupper() or following.isdigit() or following in "\"'“(["):
+        return False
+    word = line[:at].rsplit(maxsplit=1)[-1].lstrip("(\"'“").lower() if line[:at].strip() else ""
+    return len(word) > 1 and word not in _ABBREVIATIONS and word.isascii()
+
+
 def _sentence_parts(line: str) -> list[str]:
     """The line cut after each sentence end that is not inside brackets ("设备信息【用于…。】、应用信息")."""
     parts: list[str] = []
@@ -124,7 +161,7 @@ def _sentence_parts(line: str) -> list[str]:
             depth -= 1
         elif depth and i - opened_at > _MAX_BRACKET_CHARS:
             depth = 0
-        if ch in "。！？；!?;" and depth == 0:
+        if depth == 0 and (ch in "。！？；!?;" or (ch == "." and _ends_english_sentence(line, i))):
             parts.append(line[start : i + 1])
             start = i + 1
     parts.append(line[start:])
