@@ -486,7 +486,7 @@ def test_a_short_all_bold_paragraph_is_a_heading_and_bold_inside_text_is_not() -
     )
     text, _ = html_to_text(html)
     assert text.split("\n") == [
-        f"{HEADING_MARK}4我们可能收集的信息",
+        f"{HEADING_MARK}7我们可能收集的信息",
         "正文中加粗的词。",
         "我们不会出售您的个人信息。",  # a bold sentence is emphasis, not a heading
         "SDK名称 | 使用目的",

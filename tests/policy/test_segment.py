@@ -172,3 +172,25 @@ def test_english_sentences_end_at_a_full_stop_but_not_after_abbreviations_or_lis
     ]
     # Version numbers and decimals are not sentence ends.
     assert split_sentences("Version 2.0 is out. It needs 1.5 MB.") == ["Version 2.0 is out.", "It needs 1.5 MB."]
+
+
+def test_a_bold_caption_is_not_the_parent_of_the_numbered_chapters_after_it() -> None:
+    text = "\n".join(
+        [
+            "本政策是我们的承诺。",
+            f"{HEADING_MARK}7共享个人信息字段定义",
+            "字段说明。",
+            "一、我们如何收集信息",
+            "正文。",
+            f"{HEADING_MARK}7小节标题",
+            "正文。",
+            "二、我们如何共享信息",
+        ]
+    )
+    paths = [o.path for o in segment(text).outline]
+    assert paths == [
+        ("共享个人信息字段定义",),
+        ("一、我们如何收集信息",),
+        ("一、我们如何收集信息", "小节标题"),
+        ("二、我们如何共享信息",),
+    ]

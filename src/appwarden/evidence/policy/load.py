@@ -392,8 +392,10 @@ _BLOCK_TAGS = frozenset(
 _HEADING_TAGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 #: A bold-only block read as a heading: short, no sentence punctuation at its end or commas inside.
 _BOLD_HEADING = re.compile(r"^[^，,。；;！!？?]{2,40}$(?<![:：])")
-#: Its level: below the page's own <h1>-<h3>; the numbering, when it has one, decides instead.
-_BOLD_HEADING_LEVEL = 4
+#: Its level: 7, below every markup heading, so that the segmenter can tell it apart: a numbered
+#: heading closes it (a bold caption is not the parent of the chapters after it). The numbering, when
+#: the bold line has one, decides instead.
+_BOLD_HEADING_LEVEL = 7
 
 
 def html_to_text(html: str) -> tuple[str, str | None]:

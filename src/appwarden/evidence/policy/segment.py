@@ -304,7 +304,8 @@ def segment(text: str, *, title: str | None = None, original: str | None = None)
             if style in styles:
                 del stack[styles.index(style) :]
             elif style in _STYLE_RANK:
-                while stack and _STYLE_RANK.get(stack[-1][0], -1) > _STYLE_RANK[style]:
+                # A bold caption (markup level 7, from the loader) ranks below every numbering style.
+                while stack and _STYLE_RANK.get(stack[-1][0], 99 if stack[-1][0] == "h7" else -1) > _STYLE_RANK[style]:
                     stack.pop()
             elif style.startswith("h") and style[1:].isdigit():
                 # Markup levels are explicit: close deeper or equal markup headings.
