@@ -287,3 +287,14 @@ def test_the_vendor_a_sentence_names_for_an_sdk_wins_over_the_catalog_brand() ->
     vendors = {d.sdk_id: d.vendor for d in facts.sdks}
     assert vendors["pangle-sdk"] == "北京巨量引擎网络技术有限公司"
     assert vendors[next(k for k in vendors if k and k.startswith("umeng"))] == "友盟+"
+
+
+def test_phone_numbers_written_with_spaces_and_pi_words_across_word_boundaries() -> None:
+    facts = extract_facts(
+        views(
+            "客服电话:400- 919 - 9066,工作日接听。",
+            "我们提供维护照片质量的功能,并收集网络设备硬件地址(MAC)。",
+        )
+    )
+    assert [c.value for c in facts.contacts if c.kind == "phone"] == ["400-919-9066"]
+    assert "passport" not in facts.declared_pi_types and "mac_address" in facts.declared_pi_types

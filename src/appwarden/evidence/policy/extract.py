@@ -70,6 +70,8 @@ _NOT_DECLARING = (
     re.compile(
         r"个性化|国家(?:安全|信息安全|标准|法律|机关|有关|相关|规定|网信|政策|利益|秘密|主管|监管|部门|法规)|实名制"
         r"|(?:仲裁|合同|政策|协议|版本)[^，。；,;]{0,4}?语言|所在地[^，。；,;]{0,8}?(?:法律|法规|管辖|法院|监管)"
+        # A PI word across a word boundary: 维护|照片 is no passport (护照), 保护|照片 neither.
+        r"|[维保防爱守]护照"
     ),
 )
 #: A definitions chapter explains terms with examples of PI; it declares none.
@@ -690,7 +692,8 @@ def extract_operator(sentences: Sequence[SentenceView], third_party_names: set[s
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 _PHONE = re.compile(
-    r"(?<![\d\-])(400[- ]?\d{3}[- ]?\d{4}|800[- ]?\d{3}[- ]?\d{4}|95\d{3,6}|1[3-9]\d{9}|0\d{2,3}[- ]?\d{7,8})(?![\d\-])"
+    r"(?<![\d\-])(400\s*-?\s*\d{3}\s*-?\s*\d{4}|800\s*-?\s*\d{3}\s*-?\s*\d{4}|95\d{3,6}|1[3-9]\d{9}"
+    r"|0\d{2,3}\s*-?\s*\d{7,8})(?![\d\-])"
 )
 _ADDRESS = re.compile(
     r"(?P<kind>注册地址|办公地址|联系地址|通讯地址|通信地址|邮寄地址|地址)\s*(?:为|是|位于|如下)?\s*[:：]?\s*(?P<value>[^;。|]{0,80})"
@@ -742,7 +745,7 @@ def extract_contacts(sentences: Sequence[SentenceView]) -> list[ContactChannel]:
         text_wo_dates = re.sub(r"(19|20)\d{2}[-年./]\d{1,2}[-月./]\d{1,2}", " ", s.text)
         if re.search(r"电话|热线|客服|致电|联系|拨打|手机|tel|phone", s.text, re.I):
             for m in _PHONE.finditer(text_wo_dates):
-                add("phone", m.group(1), s.index)
+                add("phone", re.sub(r"\s*-\s*|\s+", "-", m.group(1)), s.index)
         for m in _ADDRESS.finditer(s.text):
             if m.group("kind") == "地址" and _PI_ADDRESS_BEFORE.search(s.text[: m.start()]):
                 continue

@@ -65,6 +65,8 @@ CHINESE_PI_TERMS: dict[str, str] = {
     "粘贴板": "clipboard_content",
     "粘贴板内容": "clipboard_content",
     "剪贴板内容": "clipboard_content",
+    "硬件地址": "mac_address",
+    "网络设备硬件地址": "mac_address",
 }
 
 #: English wording of the PI types mobile-app policies name most, beyond each type's name_en.
