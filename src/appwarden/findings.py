@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from appwarden.evidence.model import Evidence, Identity
 
-REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_VERSION = "1.1"
 
 Severity = Literal["critical", "high", "medium", "low", "info"]
 Confidence = Literal["high", "medium", "low"]
@@ -82,6 +82,10 @@ class Finding(_Frozen):
     sdk_vendor: str | None = None
     evidence: list[EvidenceRef] = Field(default_factory=list)
     fingerprint: str = Field(description="Stable id of 'this problem in this app', independent of version")
+    also_rule_ids: list[str] = Field(
+        default_factory=list,
+        description="Other catalog rules (other standards) that report this same problem; their clauses are in basis",
+    )
 
     @staticmethod
     def make_fingerprint(rule_id: str, owner: str, *parts: str) -> str:

@@ -255,3 +255,14 @@ def test_oversized_evidence_is_cut_in_the_page(handmade_report: ScanReport) -> N
     chain = [li.text(strip=True) for li in _node(tree, ".evidence-call_path").css("ol.chain li")]
     assert len(chain) == 42 and chain[40] == "… (+460)" and "getLastKnownLocation" in chain[41]
     assert len(html) < 200_000
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_finding_lists_the_other_rules_it_stands_for(handmade_report: ScanReport, lang: str) -> None:
+    first = handmade_report.findings[0].model_copy(update={"also_rule_ids": ["AW-RDM-031", "AW-SAG-016"]})
+    report = handmade_report.model_copy(update={"findings": [first, *handmade_report.findings[1:]]})
+    tree = _parse(render_html(report, lang=lang))
+    also = _text_of(tree.css("article.finding")[0], ".also-rules")
+    assert "AW-RDM-031" in also and "AW-SAG-016" in also
+    assert i18n.label("also_rules", lang) in also  # type: ignore[arg-type]
+    assert len(tree.css("article.finding")[1].css(".also-rules")) == 0

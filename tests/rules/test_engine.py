@@ -140,3 +140,20 @@ def test_registering_two_functions_under_one_name_is_refused() -> None:
     check("test_engine_dup")(first)
     with pytest.raises(RuntimeError, match="registered twice"):
         check("test_engine_dup")(second)
+
+
+def test_the_same_problem_under_several_standards_is_one_finding_citing_every_clause() -> None:
+    from appwarden.evidence.policy.analyse import analyse_policy
+    from appwarden.rules import engine
+
+    # A policy without any contact: PG3, RDM and SAG each have a rule for it.
+    policy = analyse_policy("一、我们收集的信息\n我们会收集您的手机号码,用于注册。\n", filename="p.txt")
+    result = engine.run_document(policy)
+    contact = [f for f in result.findings if "CR4" in f.message_zh]
+    assert len(contact) == 1, [f.rule_id for f in contact]
+    finding = contact[0]
+    assert len(finding.also_rule_ids) >= 2 and finding.rule_id not in finding.also_rule_ids
+    cited = {b.ref for b in finding.basis}
+    assert {"RPG3-2.9-03", "RRD-6-05", "RSAG-16"} <= cited
+    # Different problems of one rule stay apart (identity and contact are both RSAG-09's).
+    assert any(f.rule_id == "AW-SAG-009" and "CR3" in f.message_zh for f in result.findings)

@@ -102,7 +102,8 @@ def analyse(
         _plain(line)
     console.print(f"[bold]findings on the policy alone[/bold]: {len(judged.findings)}")
     for f in judged.findings:
-        _plain(f"  {f.rule_id} [{f.severity}/{f.confidence}] {f.message_zh}")
+        also = f" (also {', '.join(f.also_rule_ids)})" if f.also_rule_ids else ""
+        _plain(f"  {f.rule_id}{also} [{f.severity}/{f.confidence}] {f.message_zh}")
         for ref in f.evidence:
             _plain(f"      {ref.summary}")
     for u in judged.undecided:
@@ -266,7 +267,8 @@ def demo_policy_section(apks: list[Path], reports: dict[str, ScanReport], out: C
         policy_findings = [f for f in report.findings if f.technique == "POLICY"]
         out.print(f"POLICY findings: {len(policy_findings)}")
         for f in policy_findings:
-            out.print(f"  {f.rule_id} [{f.severity}/{f.confidence}] {f.message_zh}", markup=False)
+            also = f" (also {', '.join(f.also_rule_ids)})" if f.also_rule_ids else ""
+            out.print(f"  {f.rule_id}{also} [{f.severity}/{f.confidence}] {f.message_zh}", markup=False)
 
 
 #: Outline lines the demo prints of a bundled policy (``policy analyse`` prints them all).

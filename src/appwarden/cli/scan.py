@@ -592,9 +592,10 @@ def print_findings_summary(report: ScanReport) -> None:
     colours = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
     for f in sorted(report.findings, key=lambda f: (-SEVERITY_ORDER[f.severity], f.rule_id)):
         basis = "; ".join(f"{b.doc} {b.clause or ''}".strip() for b in f.basis[:2])
-        t.add_row(
-            f"[{colours[f.severity]}]{f.severity}[/]", f.rule_id, escape(f.title_zh), escape(f.owner), escape(basis)
-        )
+        if len(f.basis) > 2:
+            basis += f" (+{len(f.basis) - 2})"
+        rule = f.rule_id + "".join(f"\n+{other}" for other in f.also_rule_ids)
+        t.add_row(f"[{colours[f.severity]}]{f.severity}[/]", rule, escape(f.title_zh), escape(f.owner), escape(basis))
     console.print(t)
 
 

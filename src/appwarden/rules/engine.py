@@ -20,7 +20,7 @@ from typing import Any
 
 from appwarden.evidence.model import Evidence
 from appwarden.evidence.trace import RuntimeTrace
-from appwarden.findings import AppTypeDecision, Finding, UndecidedRule
+from appwarden.findings import SEVERITY_ORDER, AppTypeDecision, Finding, UndecidedRule
 from appwarden.rules.catalog_loader import Catalog, load_catalog
 from appwarden.rules.model import Check, Rule, RuleContext, RuleNotApplicable
 from appwarden.rules.registry import check_for_rule, import_errors, is_document_check
@@ -112,6 +112,7 @@ def _run(
 ) -> EngineResult:
     started = time.perf_counter()
     findings: dict[tuple[str, str], Finding] = {}
+    check_of: dict[str, str] = {}
     undecided: list[UndecidedRule] = []
     not_implemented: list[str] = []
     rule_seconds: dict[str, float] = {}
@@ -152,7 +153,9 @@ def _run(
                 )
                 break
             findings.setdefault((finding.rule_id, finding.fingerprint), finding)
-    ordered = [findings[k] for k in sorted(findings)]
+            # The function, not its registered name: one check is registered under each rule id it serves.
+            check_of[finding.fingerprint] = f"{fn.__module__}.{getattr(fn, '__qualname__', check_name)}"
+    ordered = _one_per_problem([findings[k] for k in sorted(findings)], check_of)
     return EngineResult(
         findings=ordered,
         undecided=sorted(undecided, key=lambda u: u.rule_id),
@@ -161,3 +164,29 @@ def _run(
         duration_seconds=time.perf_counter() - started,
         rule_seconds=rule_seconds,
     )
+
+
+def _one_per_problem(findings: list[Finding], check_of: dict[str, str]) -> list[Finding]:
+    """One finding per problem: the same check saying the same thing about the same evidence under the
+    rules of several standards (a missing contact under PG3, RDM and SAG) becomes one finding citing
+    every clause, as a notice does, instead of one per standard.
+
+    The finding kept is the most severe one (then the first rule id); the others' ids are listed in
+    ``also_rule_ids`` and their legal bases added to its ``basis``.
+    """
+    groups: dict[tuple[object, ...], list[Finding]] = {}
+    for f in findings:
+        key = (check_of.get(f.fingerprint), f.owner, f.message_zh, tuple(e.summary for e in f.evidence))
+        groups.setdefault(key, []).append(f)
+    merged: list[Finding] = []
+    for group in groups.values():
+        if len(group) == 1:
+            merged.append(group[0])
+            continue
+        primary = min(group, key=lambda f: (-SEVERITY_ORDER[f.severity], f.rule_id))
+        basis = list(primary.basis)
+        for other in group:
+            basis.extend(b for b in other.basis if b not in basis)
+        others = sorted(f.rule_id for f in group if f is not primary)
+        merged.append(primary.model_copy(update={"basis": basis, "also_rule_ids": others}))
+    return sorted(merged, key=lambda f: (f.rule_id, f.fingerprint))
