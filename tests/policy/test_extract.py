@@ -298,3 +298,14 @@ def test_phone_numbers_written_with_spaces_and_pi_words_across_word_boundaries()
     )
     assert [c.value for c in facts.contacts if c.kind == "phone"] == ["400-919-9066"]
     assert "passport" not in facts.declared_pi_types and "mac_address" in facts.declared_pi_types
+
+
+def test_the_operators_contact_details_are_not_pi_the_app_collects() -> None:
+    facts = extract_facts(
+        views(
+            "您可以通过本《隐私政策》中提供的联系方式提出您的请求。",
+            "负责处理个人信息的部门、联系方式及投诉渠道发生变化时,我们会通知您。",
+        )
+    )
+    assert "mobile_phone_number" not in facts.declared_pi_types
+    assert "mobile_phone_number" in extract_facts(views("注册时我们会收集您的联系方式。")).declared_pi_types

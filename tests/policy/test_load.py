@@ -481,7 +481,7 @@ def test_line_breaks_and_blocks_inside_a_table_cell_keep_the_row_on_one_line() -
 def test_a_short_all_bold_paragraph_is_a_heading_and_bold_inside_text_is_not() -> None:
     html = (
         "<p><strong>我们可能收集的信息</strong></p><p>正文中<b>加粗的</b>词。</p>"
-        "<p><strong>我们不会出售您的个人信息。</strong></p>"
+        "<p><strong>我们不会出售您的个人信息。</strong></p><p><b>生效日期:2025年9月17日</b></p>"
         "<table><tr><td><b>SDK名称</b></td><td>使用目的</td></tr></table>"
     )
     text, _ = html_to_text(html)
@@ -489,6 +489,7 @@ def test_a_short_all_bold_paragraph_is_a_heading_and_bold_inside_text_is_not() -
         f"{HEADING_MARK}7我们可能收集的信息",
         "正文中加粗的词。",
         "我们不会出售您的个人信息。",  # a bold sentence is emphasis, not a heading
+        "生效日期:2025年9月17日",  # nor is a bold field
         "SDK名称 | 使用目的",
     ]
 

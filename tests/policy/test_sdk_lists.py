@@ -143,3 +143,8 @@ def test_pi_items_on_the_lines_below_their_label_belong_to_the_entry() -> None:
     assert {"android_id", "oaid", "device_model", "ip_address"} <= set(push.pi_types)
     assert push.pi_text is not None and "example.com" not in push.pi_text
     assert sdks["某统计SDK"].pi_types == [] and sdks["某统计SDK"].pi_text is None
+
+
+def test_a_caption_over_the_list_is_not_an_entry() -> None:
+    text = "# 第三方SDK\n\n我们接入的第三方SDK:\n\n第三方名称: 某某公司\n\n使用目的: 推送\n"
+    assert "我们接入的第三方SDK" not in _sdks(text)

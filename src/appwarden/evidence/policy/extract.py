@@ -64,6 +64,11 @@ _NOT_DECLARING = (
     re.compile(r"(?:被认为是|被视为|视为|可能属于)(?:个人)?敏感(?:个人)?信息[^。；;]*"),
     # Messages the operator or its providers send: "代表我们发出电子邮件或推送通知的服务商".
     re.compile(r"(?:发出|发送|寄送|推送)(?:的)?(?:电子邮件|邮件|短信|通知)"),
+    # The operator's contact details, not the user's: "通过本政策中提供的联系方式与我们联系".
+    re.compile(
+        r"(?:我们的|以下|如下|下列|提供的|公布的|公示的|页面的|政策[^，。；,;]{0,8}?)联系方式"
+        r"|联系方式[^，。；,;]{0,4}?(?:投诉|反馈|举报|联系我们|与我们联系|提出)"
+    ),
     # "非个人身份信息": information that is not PI.
     re.compile(r"非个人[^，。；,;]{0,6}?信息"),
     # Words that contain a PI term without meaning it: 个性化 (personalised), 国家安全, 实名制, 所在地法律, 仲裁语言.
@@ -250,6 +255,8 @@ _PI_LEAD = re.compile(
 #: A purpose clause ends where the PI part of the description starts.
 _PURPOSE_END = re.compile(r"[,，]\s*(?=所?(?:分享|共享|收集|获取|需要收集)|其?(?:收集|获取)的)")
 _NAME_LINE_MAX = 40
+#: A caption over a list ("我们接入的第三方SDK", "第三方SDK目录"), not one party's name.
+_LIST_CAPTION = re.compile(r"我们|接入的|集成的|使用的|以下|如下|下列|列表|清单|目录|情况|说明|一览")
 #: A field label with its value on the lines below ("收集的个人信息:").
 _EMPTY_FIELD = re.compile(r"^\s*[-•·*]?\s*([^:：]{2,16})\s*[:：]\s*$")
 #: Keys that start another field of the entry, ending a run of PI item lines.
@@ -266,7 +273,7 @@ def _names_sdk(name: str) -> bool:
     """A short line or key that is a third party's name: says SDK/插件, or is one the catalog knows."""
     if not name or len(name) > _NAME_LINE_MAX or re.search(r"[,，。;；!?！？]", name):
         return False
-    if _NAME_LABEL.match(name.lower()):
+    if _NAME_LABEL.match(name.lower()) or _LIST_CAPTION.search(name):
         return False
     return bool(re.search(r"sdk|插件", name, re.I)) or sdk_name_index().match(name) is not None
 

@@ -391,7 +391,8 @@ _BLOCK_TAGS = frozenset(
 )  # fmt: skip
 _HEADING_TAGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 #: A bold-only block read as a heading: short, no sentence punctuation at its end or commas inside.
-_BOLD_HEADING = re.compile(r"^[^，,。；;！!？?]{2,40}$(?<![:：])")
+#: A colon makes it a field ("生效日期: 2025年9月17日"), not a title.
+_BOLD_HEADING = re.compile(r"^[^，,。；;！!？?:：]{2,40}$")
 #: Its level: 7, below every markup heading, so that the segmenter can tell it apart: a numbered
 #: heading closes it (a bold caption is not the parent of the chapters after it). The numbering, when
 #: the bold line has one, decides instead.
