@@ -309,3 +309,19 @@ def test_the_operators_contact_details_are_not_pi_the_app_collects() -> None:
     )
     assert "mobile_phone_number" not in facts.declared_pi_types
     assert "mobile_phone_number" in extract_facts(views("注册时我们会收集您的联系方式。")).declared_pi_types
+
+
+def test_english_policies_name_sdks_without_the_word_sdk() -> None:
+    facts = extract_facts(
+        views(
+            "Third party service providers used by the app:",
+            "Crashlytics",
+            "We use Firebase Analytics to understand how the app is used.",
+            "We do not use AppsFlyer.",
+            "Run the batch job nightly.",
+        )
+    )
+    named = {d.name: d for d in facts.sdks}
+    assert {"Crashlytics", "Firebase Analytics"} <= set(named)
+    assert named["Firebase Analytics"].purpose == "understand how the app is used"
+    assert "AppsFlyer" not in named and not any(d.name.lower() == "batch" for d in facts.sdks)

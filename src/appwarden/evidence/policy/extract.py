@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from appwarden.evidence.policy.english import PURPOSE_PATTERN, is_english
-from appwarden.evidence.policy.lexicon import pi_lexicon, sdk_name_index
+from appwarden.evidence.policy.lexicon import english_sdk_mentions, pi_lexicon, sdk_name_index
 from appwarden.evidence.policy.model import (
     ContactChannel,
     DeclaredSdk,
@@ -434,6 +434,47 @@ def _from_sentences(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
                     source="sentence",
                 )
             )
+        out.extend(_english_mentions(s))
+    return out
+
+
+#: An English sentence about third parties, and one that says the app does not use them.
+_EN_THIRD_PARTY_CONTEXT = re.compile(
+    r"third|partner|provider|sdk|service|analytic|advertis|\bads?\b|crash|track|collect|share|process|use|"
+    r"privacy polic|integrat",
+    re.I,
+)
+_EN_PURPOSE = re.compile(r"\b(?:for|to)\s+((?:the\s+)?[a-z][a-z ,\-]{3,60}?)(?:[.;,]|$)", re.I)
+
+
+def _english_mentions(s: SentenceView) -> list[DeclaredSdk]:
+    """Catalog SDKs an English sentence names without the word SDK ("We use Firebase Crashlytics to …",
+    a list line "AppsFlyer"): only in a sentence about third parties (or a bare name line), not negated."""
+    pattern, names = english_sdk_mentions()
+    if pattern is None or not s.text.isascii():
+        return []
+    if _EN_NEGATED.search(s.text):
+        return []
+    bare = len(s.text.split()) <= 5  # a list line: the name, perhaps "from <vendor>"
+    if not bare and not _EN_THIRD_PARTY_CONTEXT.search(s.text):
+        return []
+    out: list[DeclaredSdk] = []
+    for m in pattern.finditer(s.text):
+        hit = names[m.group(1).lower()]
+        pm = _EN_PURPOSE.search(s.text[m.end() :])
+        pis = _pi_types_of(s.text)
+        out.append(
+            DeclaredSdk(
+                name=m.group(1),
+                sdk_id=hit.sdk_id,
+                vendor=hit.vendor,
+                purpose=pm.group(1).strip() if pm else None,
+                pi_text=s.text if pis else None,
+                pi_types=pis,
+                sentence=s.index,
+                source="sentence",
+            )
+        )
     return out
 
 

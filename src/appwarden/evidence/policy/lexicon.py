@@ -238,3 +238,42 @@ def sdk_name_index() -> SdkNameIndex:
     except (FileNotFoundError, json.JSONDecodeError, re.error):
         pass
     return SdkNameIndex(exact, tuple(rules), by_prefix, vendor_names)
+
+
+#: Catalog categories whose SDKs handle users' PI: the ones an English policy names as third parties.
+_PI_SDK_CATEGORIES = frozenset(
+    {"ads", "social", "analytics", "payment", "push", "authentication", "map", "crash", "location", "im",
+     "customer_service", "device_identifier"}
+)  # fmt: skip
+#: Catalog names that are ordinary English words or too vague to stand for an SDK in running text.
+_VAGUE_ENGLISH_NAMES = frozenset(
+    {"batch", "mars", "matrix", "epic", "digits", "smack", "pag", "gme", "tbs", "file provider", "c++ shared",
+     "libchrome", "easy mobile", "afinal", "maximono", "adtech", "libauth", "kakao", "adsdk", "mob social",
+     "google play service", "google ads", "audience network", "omlet sdk", "outline games"}
+)  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def english_sdk_mentions() -> tuple[re.Pattern[str] | None, dict[str, SdkName]]:
+    """A pattern of the catalog's PI-handling SDKs by their English names ("Firebase Analytics",
+    "Crashlytics", "AppsFlyer"), for English policies that name them without "SDK"; and name -> entry."""
+    names: dict[str, SdkName] = {}
+    try:
+        from appwarden.evidence.catalogs import sdk_catalog
+
+        catalog = sdk_catalog()
+        for sdk in catalog.sdks:
+            if not _PI_SDK_CATEGORIES & set(sdk.categories) or not sdk.name.isascii():
+                continue
+            key = sdk.name.lower()
+            if len(key) >= 5 and key not in _VAGUE_ENGLISH_NAMES:
+                hit = sdk_name_index().exact.get(normalize_sentence(sdk.name))
+                if hit is not None:
+                    names.setdefault(key, hit)
+    except Exception:  # no catalog: no English mentions
+        return None, {}
+    if not names:
+        return None, {}
+    alternatives = sorted(names, key=lambda n: (-len(n), n))
+    pattern = re.compile(r"(?<![\w.])(" + "|".join(re.escape(n) for n in alternatives) + r")(?![\w])", re.I)
+    return pattern, names
