@@ -109,14 +109,18 @@ def test_analyse_prints_the_outline_with_sentence_labels_and_the_findings_on_the
     policy = tmp_path / "p.html"
     policy.write_text(
         "<html><body><h1>示例隐私政策</h1><p>更新日期:2024年3月1日</p>"
+        "<p>一、我们如何收集和使用您的个人信息</p><p>二、如何联系我们</p><p>三、其他</p>"
         "<h2>一、我们如何收集和使用您的个人信息</h2><p>为向您提供天气预报,我们会收集您的位置信息。</p>"
-        "<h2>二、如何联系我们</h2><p>您可以发送邮件至 privacy@example.com 联系我们。</p></body></html>",
+        "<h2>二、如何联系我们</h2><p>您可以发送邮件至 privacy@example.com 联系我们。</p>"
+        "<h2>三、其他</h2><p>本政策的解释权归我们所有。</p></body></html>",
         encoding="utf-8",
     )
     result = runner.invoke(app, ["analyse", str(policy)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert "# 一、我们如何收集和使用您的个人信息" in lines
+    # The contents list above the chapters is shown as such, not as more chapters.
+    assert "· 二、如何联系我们" in lines and lines.count("# 二、如何联系我们") == 1
     located = next(line for line in lines if "位置信息" in line and "收集" in line)
     assert "CR13" in located.split()
     findings_at = next(i for i, line in enumerate(lines) if line.startswith("findings on the policy alone"))

@@ -266,15 +266,24 @@ def test_pi_terms_in_negations_definitions_and_compounds_are_not_declarations() 
     assert email.sentences == [6]
 
 
-def test_a_definitions_chapter_declares_no_pi() -> None:
+def test_a_definitions_chapter_still_declares_what_the_policy_collects() -> None:
+    # A policy's definitions say what its own words cover ("设备信息" = IMEI, Android ID...); they are how it
+    # declares those types. Only the general definition of (sensitive) PI declares nothing.
     sentences = [
         SentenceView(
-            0, "个人信息:如姓名、身份证件号码、住址、通信通讯联系方式等。", frozenset(), False, False, ("第一章 定义",)
+            0, "设备信息:指您使用的设备的IMEI、Android ID等标识符。", frozenset(), False, False, ("第一章 定义",)
         ),
-        SentenceView(1, "我们会收集您的姓名用于实名认证。", frozenset(), False, False, ("第二章 我们如何收集",)),
+        SentenceView(
+            1,
+            "敏感个人信息是指一旦泄露容易导致人身损害的个人信息,包括宗教信仰等。",
+            frozenset(),
+            False,
+            False,
+            ("第一章 定义",),
+        ),
     ]
-    facts = extract_facts(sentences)
-    assert facts.declared_pi_types == {"name"}
+    declared = extract_facts(sentences).declared_pi_types
+    assert {"imei", "android_id"} <= declared and "religious_belief" not in declared
 
 
 def test_the_vendor_a_sentence_names_for_an_sdk_wins_over_the_catalog_brand() -> None:

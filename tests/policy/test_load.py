@@ -498,3 +498,9 @@ def test_ordered_list_items_show_the_number_the_page_shows() -> None:
     html = '<ol start="3"><li>适用范围</li><li>\n  <p>信息安全</p><p>第二段。</p></li></ol><ul><li>无编号</li></ul>'
     text, _ = html_to_text(html)
     assert text.split("\n") == ["3. 适用范围", "4. 信息安全", "第二段。", "无编号"]
+
+
+def test_markdown_lists_numbered_with_a_parenthesis_keep_it() -> None:
+    text = "### 1. 我们收集的信息\n\n说明。\n\n1) 账户信息\n- 手机号码\n\n2) 设备信息\n- 设备型号\n"
+    lines = load_document(text, filename="p.md").text.split("\n")
+    assert "1) 账户信息" in lines and "2) 设备信息" in lines

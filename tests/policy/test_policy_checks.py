@@ -317,3 +317,8 @@ def test_cross_border_disclosures_are_required_when_the_policy_states_a_transfer
         for f in run("policy_disclosure_missing", "AW-SAG-012", make_evidence(), policy)
     }
     assert (found == {"CR24", "CR25", "CR26"}) is required, found
+
+
+def test_a_sentence_opening_with_a_condition_is_no_transfer_even_where_it_names_the_purpose() -> None:
+    policy = make_policy([*FULL, ("将来如需跨境传输,我们会向您告知信息出境的目的、接收方和安全保证措施。", ["CR23"])])
+    assert run("policy_disclosure_missing", "AW-SAG-012", make_evidence(), policy) == []

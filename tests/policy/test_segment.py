@@ -194,3 +194,14 @@ def test_a_bold_caption_is_not_the_parent_of_the_numbered_chapters_after_it() ->
         ("一、我们如何收集信息", "小节标题"),
         ("二、我们如何共享信息",),
     ]
+
+
+def test_a_numbered_line_introducing_a_list_is_not_a_heading() -> None:
+    assert heading_style("3. 在以下情形中,您可以提出请求:") is None
+    assert heading_style("2. 我们可能共享的信息包括:") is None
+    assert heading_style("一、我们如何收集信息:") == "cn"
+    # Sub-items numbered "1)" stay inside their "1." chapter.
+    seg = segment(
+        "\n".join([f"{HEADING_MARK}31. 我们收集的信息", "1) 账户信息", "手机号码。", f"{HEADING_MARK}32. 我们如何使用"])
+    )
+    assert [o.path for o in seg.outline] == [("1. 我们收集的信息",), ("2. 我们如何使用",)]

@@ -117,11 +117,14 @@ OUTLINE_TEXT_CHARS = 60
 def outline_lines(analysis: PolicyAnalysis) -> list[str]:
     """The policy as an indented outline: headings by level, each body sentence with its disclosure labels."""
     lines: list[str] = []
+    opened = {section.sentence for section in analysis.sections}
     for sentence in analysis.sentences:
         depth = len(sentence.section_path)
         text = sentence.text if len(sentence.text) <= OUTLINE_TEXT_CHARS else sentence.text[:OUTLINE_TEXT_CHARS] + "…"
         if sentence.is_heading:
-            lines.append(f"{'  ' * max(depth - 1, 0)}# {text}")
+            # A heading line that opens no section is the title or a table-of-contents entry.
+            mark = "#" if sentence.index in opened else "·"
+            lines.append(f"{'  ' * depth}{mark} {text}")
             continue
         labels = " ".join(lb.label for lb in sentence.labels) or "-"
         lines.append(f"{'  ' * depth}{sentence.index:>4} {labels:<16} {text}")

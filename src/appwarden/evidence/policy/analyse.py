@@ -83,7 +83,8 @@ def analyse_policy(data: bytes | str, *, filename: str | None = None, media_type
         char_count=len(text),
         truncated=doc.truncated,
         sections=[
-            Section(index=i, heading=o.heading, level=o.level, path=list(o.path)) for i, o in enumerate(seg.outline)
+            Section(index=i, heading=o.heading, level=o.level, path=list(o.path), sentence=o.segment)
+            for i, o in enumerate(seg.outline)
         ],
         sentences=sentences,
         facts=extract_facts(views),

@@ -79,8 +79,6 @@ _NOT_DECLARING = (
         r"|[维保防爱守]护照"
     ),
 )
-#: A definitions chapter explains terms with examples of PI; it declares none.
-_DEFINITIONS_HEADING = re.compile(r"定义|释义|术语|名词解释|definitions?\b", re.I)
 
 
 def extract_pi(sentences: Sequence[SentenceView]) -> list[PiMention]:
@@ -89,8 +87,6 @@ def extract_pi(sentences: Sequence[SentenceView]) -> list[PiMention]:
     found: dict[str, tuple[str, list[int]]] = {}
     for s in sentences:
         if s.is_heading or (s.labels and s.labels <= _NO_PI_LABELS):
-            continue
-        if any(_DEFINITIONS_HEADING.search(h) for h in s.section_path[-2:]):
             continue
         excluded = _not_declaring_spans(s.text)
         for pi_type, term, start in lex.find(s.text):

@@ -527,7 +527,7 @@ def html_to_text(html: str) -> tuple[str, str | None]:
     return "\n".join(r for r in rows if r.strip(" |")), title
 
 
-_LIST_NUMBER = re.compile(r"^\d{1,6}\.$")
+_LIST_NUMBER = re.compile(r"^\d{1,6}[.)]$")
 
 
 def _list_number(item: Any, counters: dict[int, int]) -> str | None:
@@ -543,7 +543,8 @@ def _list_number(item: Any, counters: dict[int, int]) -> str | None:
         start = (parent.attributes.get("start") or "1").strip()
         counters[key] = int(start) - 1 if start.isdigit() and len(start) <= 6 else 0
     counters[key] += 1
-    return f"{counters[key]}. "
+    marker = ")" if parent.attributes.get("data-marker") == ")" else "."
+    return f"{counters[key]}{marker} "
 
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^>]*?(/?)>")
@@ -634,8 +635,13 @@ def markdown_to_html(text: str) -> str:
     renderer = MarkdownIt("commonmark", {"html": True, "maxNesting": 40}).enable("table").disable("code")
     # A fenced block holds what the archiving tool recorded (metadata, its own notes), never policy wording.
     renderer.add_render_rule("fence", lambda *args, **kwargs: "")
-    # Ordered lists keep their numbers through html_to_text, which writes the number each <li> shows.
-    return str(renderer.render(text))
+    # Ordered lists keep their numbers through html_to_text, which writes the number each <li> shows;
+    # "1)" lists are marked so that their items keep the ")" (sub-items, not "1." chapters).
+    tokens = renderer.parse(text)
+    for token in tokens:
+        if token.type == "ordered_list_open" and token.markup == ")":
+            token.attrSet("data-marker", ")")
+    return str(renderer.renderer.render(tokens, renderer.options, {}))
 
 
 # --------------------------------------------------------------------------- PDF, DOCX

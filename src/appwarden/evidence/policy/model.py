@@ -33,6 +33,7 @@ class Section(PolicyFact):
     heading: str
     level: int = Field(description="Depth in the outline, 1 for top-level headings")
     path: list[str] = Field(description="Headings from the top level down to this one, inclusive")
+    sentence: int | None = Field(None, description="Index in sentences of the heading line that opens it")
 
 
 class LabelScore(PolicyFact):

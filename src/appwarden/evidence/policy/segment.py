@@ -75,6 +75,8 @@ class OutlineEntry:
     heading: str
     level: int
     path: tuple[str, ...]
+    #: Position of the heading's own segment.
+    segment: int = -1
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,11 @@ def heading_style(line: str) -> str | None:
             rest = line[m.end() :]
             if ("，" in rest or "," in rest) and len(rest) > 30:
                 return None
-            # "1. 设备适配: 确保应用在不同设备上正常运行" is a list item with its description, not a heading.
+            # "1. 设备适配: 确保应用在不同设备上正常运行" is a list item with its description, not a heading;
+            # "3. 在以下情形中, 您可以…:" introduces a list, it does not title a section.
             if re.search(r"[:：]\s*\S.{5,}", rest):
+                return None
+            if re.search(r"[:：]\s*$", rest) and re.search(r"[,，]|以下|如下|下列|包括", rest):
                 return None
             return style
     return None
@@ -314,7 +319,7 @@ def segment(text: str, *, title: str | None = None, original: str | None = None)
                     stack.pop()
             stack.append((style, line))
             path = tuple(h for _, h in stack)
-            outline.append(OutlineEntry(line, len(stack), path))
+            outline.append(OutlineEntry(line, len(stack), path, len(segments)))
             segments.append(Segment(line, path[:-1], True, original=raw_heading))
             continue
         seen_body = True

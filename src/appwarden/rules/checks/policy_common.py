@@ -156,6 +156,13 @@ _CONDITIONAL = re.compile(
 )
 
 
+#: A sentence that opens with a transfer that may never happen ("将来如需…", "若…"), unlike a scenario
+#: that happens to some users ("在您使用海外加速的情况下, 我们会…传输至境外").
+_HYPOTHETICAL = re.compile(
+    r"^(?:[^,，。]{0,12})(?:如需|如果|如因|如有|若|倘若|一旦|将来|未来)|^\s*(?:if|should)\b", re.I
+)
+
+
 def transfers_abroad(policy: PolicyAnalysis) -> bool:
     """The policy says PI is sent out of China, not only that it stays in China or what it would do if it were.
 
@@ -164,6 +171,8 @@ def transfers_abroad(policy: PolicyAnalysis) -> bool:
     """
     for label in ("CR23", "CR24", "CR25", "CR26"):
         for sentence in policy.covering_sentences(label):
+            if _HYPOTHETICAL.match(sentence.text):
+                continue  # "如需跨境传输, 我们会告知出境的目的…": all of it hangs on the condition
             clauses = re.split(r"[,，;；。]", sentence.text)
             if any(_ABROAD.search(c) and not _STAYS_HOME.search(c) and not _CONDITIONAL.search(c) for c in clauses):
                 return True
