@@ -165,3 +165,18 @@ def test_thresholds_maximise_f1_on_their_sample() -> None:
     proba = np.array([[0.9], [0.3], [0.2], [0.1]], dtype=np.float32)
     (th,) = tune_thresholds(y, proba)
     assert 0.2 < th <= 0.3
+
+
+def test_pattern_rules_for_withdrawal_personalisation_off_and_incident_notice() -> None:
+    from appwarden.evidence.policy.classify import rule_labels
+    from appwarden.evidence.policy.normalize import normalize_sentence
+
+    def labels(text: str) -> set[str]:
+        return rule_labels(normalize_sentence(text))
+
+    assert "CR8" in labels("您可以在设置中撤回您对我们的授权。")
+    assert "CR9" in labels("您可以在“设置-隐私”中关闭个性化推荐。")
+    assert "CR17" in labels("发生个人信息安全事件后,我们将及时通过推送、公告等方式告知您。")
+    # Near misses: consent given, not withdrawn; personalisation described, not switched off.
+    assert not labels("我们会在获得您的同意后收集位置信息。") & {"CR8", "CR9", "CR17"}
+    assert "CR9" not in labels("我们会向您展示个性化推荐内容。")

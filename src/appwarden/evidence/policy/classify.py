@@ -288,6 +288,12 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"([\w.+-]+@[\w-]+(\.[\w-]+)+|(?<!\d)(400|800)[- ]?\d{3,4}[- ]?\d{3,4}|(?<!\d)1[3-9]\d{9}(?!\d))"
         ),
     ),
+    # How to withdraw consent, to turn personalised display off, and that security incidents are notified:
+    # wordings real policies use that the n-gram model misses when phrased unlike the training sentences.
+    # On the development sentences: precision 0.87 / 1.0 / 1.0, +0.025 / +0.008 / +0.014 F1 of the label.
+    ("CR8", re.compile(r"(撤回|撤销)[^。]{0,10}(同意|授权)")),
+    ("CR9", re.compile(r"(关闭|退出|拒绝|停止)[^。]{0,12}(个性化|定向|精准)[^。]{0,6}(推荐|推送|广告|展示)")),
+    ("CR17", re.compile(r"(个人信息|数据)[^。]{0,6}(安全事件|泄露)[^。]{0,40}(告知|通知|推送|公告)")),
 )
 
 
