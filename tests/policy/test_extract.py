@@ -334,3 +334,15 @@ def test_english_policies_name_sdks_without_the_word_sdk() -> None:
     assert {"Crashlytics", "Firebase Analytics"} <= set(named)
     assert named["Firebase Analytics"].purpose == "understand how the app is used"
     assert "AppsFlyer" not in named and not any(d.name.lower() == "batch" for d in facts.sdks)
+
+
+def test_a_pi_word_in_a_sentence_that_does_nothing_with_information_declares_nothing() -> None:
+    facts = extract_facts(
+        views(
+            "我们非常重视对未成年人个人信息的保护。",
+            "请妥善保管您的用户名及密码信息。",
+            "我们会收集您的订单信息用于配送。",
+        )
+    )
+    assert facts.declared_pi_types >= {"order_info"}
+    assert not facts.declared_pi_types & {"minor_info", "account_id", "password"}

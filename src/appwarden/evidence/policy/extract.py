@@ -81,12 +81,25 @@ _NOT_DECLARING = (
 )
 
 
+#: Disclosure types of sentences about what is collected, used or shared.
+_COLLECTION_LABELS = frozenset({"CR11", "CR12", "CR13", "CR16", "CR18", "CR19", "CR20", "CR21", "CR22", "CR23"})
+#: Words that say something is done with information (or a "类型: …" field that lists it).
+_HANDLING = re.compile(
+    r"[:：]|收集|获取|采集|读取|调用|使用|访问|申请|提供|共享|分享|上传|存储|保存|处理|记录|识别|开启|授权|填写|绑定|查询|"
+    r"了解|获得|接收|查看|提交|需要|包括|包含|例如|比如"
+)
+
+
 def extract_pi(sentences: Sequence[SentenceView]) -> list[PiMention]:
     """PI types the policy names, with the sentences naming them (headings and contact lines excluded)."""
     lex = pi_lexicon()
     found: dict[str, tuple[str, list[int]]] = {}
     for s in sentences:
         if s.is_heading or (s.labels and s.labels <= _NO_PI_LABELS):
+            continue
+        if not (s.in_table or s.text.isascii() or s.labels & _COLLECTION_LABELS or _HANDLING.search(s.text)):
+            # "我们非常重视对未成年人个人信息的保护", "请妥善保管您的用户名及密码": a PI word in a sentence that
+            # neither is about collection or sharing nor says anything is done with the information.
             continue
         excluded = _not_declaring_spans(s.text)
         for pi_type, term, start in lex.find(s.text):
