@@ -148,3 +148,14 @@ def test_pi_items_on_the_lines_below_their_label_belong_to_the_entry() -> None:
 def test_a_caption_over_the_list_is_not_an_entry() -> None:
     text = "# 第三方SDK\n\n我们接入的第三方SDK:\n\n第三方名称: 某某公司\n\n使用目的: 推送\n"
     assert "我们接入的第三方SDK" not in _sdks(text)
+
+
+def test_a_table_cell_with_labelled_parts_gives_purpose_and_pi() -> None:
+    html = (
+        "<h2>第三方SDK</h2><table><tr><th>SDK名称</th><th>第三方名称</th><th>收集个人信息</th></tr>"
+        "<tr><td>某通道SDK</td><td>某某移动软件有限公司</td>"
+        "<td>收集个人信息类型：设备标识信息（OAID、Android ID）<br>使用目的：提供终端设备的消息推送服务</td></tr></table>"
+    )
+    sdk = _sdks(html, filename="p.html")["某通道SDK"]
+    assert sdk.purpose == "提供终端设备的消息推送服务"
+    assert set(sdk.pi_types) >= {"oaid", "android_id"} and "使用目的" not in (sdk.pi_text or "")

@@ -224,11 +224,23 @@ def _from_tables(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
 
         name = _cell(cells, cols, "name")
         if name:
+            purpose, pi_text = _cell(cells, cols, "purpose"), _cell(cells, cols, "pi")
+            # A cell holding labelled parts ("收集个人信息类型: …；使用目的: …") says which part is which.
+            for cell in cells:
+                for part in re.split(r"[;；]", cell):
+                    field = _KV.match(part)
+                    if field is None or len(field.group(1)) > 10:
+                        continue
+                    if _PURPOSE_KEY.search(field.group(1)):
+                        if not purpose or purpose == cell:
+                            purpose = field.group(2).strip()
+                    elif _PI_KEY.search(field.group(1)) and (not pi_text or pi_text == cell):
+                        pi_text = field.group(2).strip()
             d = _declared(
                 name,
                 vendor=_cell(cells, cols, "vendor"),
-                purpose=_cell(cells, cols, "purpose"),
-                pi_text=_cell(cells, cols, "pi"),
+                purpose=purpose,
+                pi_text=pi_text,
                 sentence=s.index,
                 source="table",
             )
