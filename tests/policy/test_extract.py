@@ -346,3 +346,13 @@ def test_a_pi_word_in_a_sentence_that_does_nothing_with_information_declares_not
     )
     assert facts.declared_pi_types >= {"order_info"}
     assert not facts.declared_pi_types & {"minor_info", "account_id", "password"}
+
+
+def test_an_sdk_provider_named_in_the_policy_is_not_taken_for_the_operator() -> None:
+    facts = extract_facts(
+        views(
+            "本应用使用高德地图Android地图SDK,其主体为:高德软件有限公司。",
+            "我们会集成穿山甲广告SDK,提供方为北京巨量引擎网络技术有限公司。",
+        )
+    )
+    assert facts.operator_names == []

@@ -724,6 +724,9 @@ def _named_as_counterparty(text: str, name: str) -> bool:
     return bool(_TO_PARTY.search(text[:at]) or _EN_HANDS_OVER.search(text[:at]))
 
 
+_THIRD_PARTY_CONTEXT = re.compile(r"sdk|插件|第三方|合作方|合作伙伴|主体为|提供方|运营方", re.I)
+
+
 def extract_operator(sentences: Sequence[SentenceView], third_party_names: set[str]) -> list[str]:
     """Legal names of the operator, most likely first (named in CR3 sentences, near 我们/简称/运营)."""
     weights: dict[str, float] = {}
@@ -749,6 +752,8 @@ def extract_operator(sentences: Sequence[SentenceView], third_party_names: set[s
                 w += 1.0
             if s.in_table:
                 w -= 0.8
+            if _THIRD_PARTY_CONTEXT.search(text) and "CR3" not in s.labels:
+                w -= 1.0  # named next to an SDK or a third party: its provider, not the operator
             if _named_as_counterparty(text, name):
                 w -= 1.5
             if s.index < 40:
