@@ -504,3 +504,16 @@ def test_markdown_lists_numbered_with_a_parenthesis_keep_it() -> None:
     text = "### 1. 我们收集的信息\n\n说明。\n\n1) 账户信息\n- 手机号码\n\n2) 设备信息\n- 设备型号\n"
     lines = load_document(text, filename="p.md").text.split("\n")
     assert "1) 账户信息" in lines and "2) 设备信息" in lines
+
+
+def test_plain_text_headings_standing_alone_above_a_paragraph() -> None:
+    text = (
+        "示例浏览器隐私说明\n更新日期:2026年9月15日\n\n保存在手机上的资料\n"
+        "书签、收藏与阅读进度、浏览记录保存在手机,这些资料不会因安装本应用就自动发送到开发者的服务器。\n\n"
+        "同步、备份与删除\n只有在你连接云端账户后,应用才会读写这个应用专用的隐藏资料空间,不读取你的其他文件。\n\n"
+        "短句没有下文\n\n一、编号标题\n正文。\n"
+    )
+    lines = load_document(text.encode("utf-8"), filename="p.txt").text.split("\n")
+    assert f"{HEADING_MARK}2保存在手机上的资料" in lines and f"{HEADING_MARK}2同步、备份与删除" in lines
+    # A short line with no paragraph under it, a field line and a numbered heading get no mark.
+    assert "短句没有下文" in lines and "更新日期:2026年9月15日" in lines and "一、编号标题" in lines

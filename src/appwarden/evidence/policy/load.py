@@ -596,6 +596,34 @@ def _clean_inline(text: str) -> str:
     return re.sub(r"[ \t\r\n\f\v\u00a0\u3000\u200b]+", " ", text).strip()
 
 
+# --------------------------------------------------------------------------- plain text
+
+#: A plain-text heading: a short line without sentence punctuation or a field colon.
+_PLAIN_HEADING = re.compile(r"^[^，,。；;！!？?:：]{2,30}$")
+#: Body text after it: a line long enough to be a paragraph.
+_PLAIN_BODY_MIN = 40
+
+
+def _mark_plain_headings(text: str) -> str:
+    """Mark the unnumbered headings of a plain-text policy: a short line standing alone after a blank
+    line, with a paragraph right under it ("保存在手机上的资料" above its paragraph).
+
+    Numbered headings need no mark (the segmenter reads their numbering); a text without blank lines
+    gives no evidence of layout and is left as it is.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    out = list(lines)
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if not _PLAIN_HEADING.match(stripped) or not any(ch.isalpha() for ch in stripped):
+            continue
+        blank_before = i == 0 or not lines[i - 1].strip()
+        below = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        if blank_before and len(below) >= _PLAIN_BODY_MIN:
+            out[i] = f"{HEADING_MARK}2{stripped}"
+    return "\n".join(out)
+
+
 # --------------------------------------------------------------------------- Markdown
 
 # Policies are often kept as Markdown: archived copies, documentation sites, app repositories. Read as
@@ -820,6 +848,8 @@ def _finish(
         title = title or md_title
     elif fmt == "html":
         text, title = html_to_text(text)
+    elif fmt == "text":
+        text = _mark_plain_headings(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     truncated = len(text) > MAX_TEXT_CHARS
     if truncated:
