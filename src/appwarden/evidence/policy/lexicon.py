@@ -34,7 +34,7 @@ class PiType:
     category: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: find() caches per (lexicon, text)
 class PiLexicon:
     types: dict[str, PiType]
     term_to_type: dict[str, str]
@@ -51,10 +51,18 @@ class PiLexicon:
 
     def find(self, text: str) -> Iterator[tuple[str, str, int]]:
         """(pi_type, term as written, start) for each longest, non-overlapping term in ``text``."""
-        lowered = normalize_sentence(text)
-        for m in self.pattern.finditer(lowered):
-            term = m.group(0)
-            yield self.term_to_type[_SCRIPT_GAP.sub("", term)], term, m.start()
+        yield from _find_terms(self, text)
+
+
+@lru_cache(maxsize=65536)
+def _find_terms(lexicon: PiLexicon, text: str) -> tuple[tuple[str, str, int], ...]:
+    # The same sentence is read by several extractors (declared PI, SDK entries, recipients), and the
+    # lexicon's pattern of a few thousand alternatives is the costliest step of reading a policy.
+    lowered = normalize_sentence(text)
+    return tuple(
+        (lexicon.term_to_type[_SCRIPT_GAP.sub("", m.group(0))], m.group(0), m.start())
+        for m in lexicon.pattern.finditer(lowered)
+    )
 
 
 #: A space between Latin letters and Chinese, taken out to look a matched term up.
