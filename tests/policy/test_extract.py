@@ -356,3 +356,15 @@ def test_an_sdk_provider_named_in_the_policy_is_not_taken_for_the_operator() -> 
         )
     )
     assert facts.operator_names == []
+
+
+def test_hong_kong_and_taiwan_wording_and_a_legal_name_in_brackets_after_the_brand() -> None:
+    facts = extract_facts(
+        views(
+            "欢迎您使用星辰游戏(星辰网络科技有限公司,以下简称“我们”)!",
+            "在您同意后,我们会读取您的联络人资料,并记录您的IP位址及电邮地址。",
+            labels={0: {"CR3"}},
+        )
+    )
+    assert facts.operator_names[:1] == ["星辰网络科技有限公司"]
+    assert {"contacts", "ip_address", "email_address"} <= facts.declared_pi_types

@@ -305,6 +305,8 @@ def test_a_sentence_naming_several_sensitive_types_is_quoted_once() -> None:
         ("您的个人信息仅存储在中国境内的服务器上。", False),
         ("为提供海外加速服务,我们会将您的账号信息传输至新加坡的服务器。", True),
         ("我们会将您的账号信息传输至境外服务器。", True),
+        ("海外", False),  # a page's menu item
+        ("海外业务 | 关于我们 | 联系我们", False),
         ("Your data is transferred to servers located outside mainland China.", True),
     ],
 )

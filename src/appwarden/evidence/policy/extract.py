@@ -697,6 +697,11 @@ _NOT_A_NAME = re.compile(r"我们|您|你|其|该|本|此|上述|关联|任何|�
 def _trim_legal_name(name: str) -> str:
     """The legal name inside a match that ran on into the words before it."""
     name = _ROLE_PREFIX.sub("", name).lstrip("()（）")
+    # "星辰游戏(星辰网络科技有限公司": a brand with the legal name in brackets after it; the bracket is
+    # never closed inside the name, so the name starts after it.
+    unclosed = max(name.rfind("("), name.rfind("（"))
+    if unclosed >= 0 and not re.search(r"[)）]", name[unclosed:]) and len(name) - unclosed > 6:
+        name = name[unclosed + 1 :]
     trimmed = _NAME_PREFIX_NOISE.sub("", name)
     if len(trimmed) >= 6:
         name = trimmed

@@ -75,6 +75,18 @@ CHINESE_PI_TERMS: dict[str, str] = {
     "剪贴板内容": "clipboard_content",
     "硬件地址": "mac_address",
     "网络设备硬件地址": "mac_address",
+    # Hong Kong and Taiwan wording (after Traditional -> Simplified): 位址, 联络人, 电邮, 资料.
+    "ip位址": "ip_address",
+    "mac位址": "mac_address",
+    "联络人": "contacts",
+    "联络人资料": "contacts",
+    "通讯录资料": "contacts",
+    "电邮地址": "email_address",
+    "电邮": "email_address",
+    "手提电话号码": "mobile_phone_number",
+    "流动电话号码": "mobile_phone_number",
+    "位置资料": "location",
+    "定位资料": "location",
 }
 
 #: English wording of the PI types mobile-app policies name most, beyond each type's name_en.

@@ -156,6 +156,11 @@ _CONDITIONAL = re.compile(
 )
 
 
+#: What makes a clause about a place abroad a transfer: PI moved, sent, stored or accessed there (a page's
+#: "海外" menu item is not one).
+_MOVES = re.compile(
+    r"出境|跨境|传输|传送|提供|转移|发送|存储|储存|保存|访问|处理|transfer|stor|process|access|sent|send", re.I
+)
 #: A sentence that opens with a transfer that may never happen ("将来如需…", "若…"), unlike a scenario
 #: that happens to some users ("在您使用海外加速的情况下, 我们会…传输至境外").
 _HYPOTHETICAL = re.compile(
@@ -174,7 +179,10 @@ def transfers_abroad(policy: PolicyAnalysis) -> bool:
             if _HYPOTHETICAL.match(sentence.text):
                 continue  # "如需跨境传输, 我们会告知出境的目的…": all of it hangs on the condition
             clauses = re.split(r"[,，;；。]", sentence.text)
-            if any(_ABROAD.search(c) and not _STAYS_HOME.search(c) and not _CONDITIONAL.search(c) for c in clauses):
+            if any(
+                _ABROAD.search(c) and _MOVES.search(c) and not _STAYS_HOME.search(c) and not _CONDITIONAL.search(c)
+                for c in clauses
+            ):
                 return True
     return False
 
