@@ -205,3 +205,34 @@ def test_a_numbered_line_introducing_a_list_is_not_a_heading() -> None:
         "\n".join([f"{HEADING_MARK}31. 我们收集的信息", "1) 账户信息", "手机号码。", f"{HEADING_MARK}32. 我们如何使用"])
     )
     assert [o.path for o in seg.outline] == [("1. 我们收集的信息",), ("2. 我们如何使用",)]
+
+
+def test_a_contents_list_of_plain_lines_under_its_caption_and_a_second_one_in_the_preamble() -> None:
+    text = "\n".join(
+        [
+            "目录",
+            "概述",
+            "我们如何收集信息",
+            "我们如何对外提供信息",
+            "本版发布日期:2019年03月14日",
+            f"{HEADING_MARK}2概述",
+            "我们深知个人信息的重要性。",
+            "您可以根据以下索引阅读相应章节:",
+            "一、我们如何收集信息",
+            "二、我们如何对外提供信息",
+            "三、概述",
+            "我们是本政策的运营者。",
+            f"{HEADING_MARK}2我们如何收集信息",
+            "我们会收集您的手机号码。",
+            f"{HEADING_MARK}2我们如何对外提供信息",
+            "我们不会出售您的信息。",
+        ]
+    )
+    paths = [o.path for o in segment(text).outline]
+    assert paths == [("概述",), ("我们如何收集信息",), ("我们如何对外提供信息",)]
+
+
+def test_short_data_items_under_an_announcing_line_are_not_a_contents_list() -> None:
+    text = "\n".join(["我们会收集以下内容:", "手机号码", "设备型号", "位置信息", "用于提供服务。"])
+    seg = segment(text)
+    assert seg.outline == [] and not any(s.is_heading for s in seg.segments if s.text == "手机号码")

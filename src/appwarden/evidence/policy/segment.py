@@ -54,7 +54,13 @@ _NUMBERING = re.compile(
 )
 #: A table of contents: at least this many heading lines in a row, most of them repeated further on.
 _TOC_MIN_ENTRIES = 3
-_TOC_INTRO = re.compile(r"(?:以下内容|以下几个方面|以下几部分|如下内容|目录|contents)\s*[:：]?\s*$", re.I)
+#: A contents entry written as a plain line: a short title without sentence punctuation.
+_TOC_ENTRY = re.compile(r"^[^，,。；;！!？?:：]{2,30}$")
+_TOC_INTRO = re.compile(
+    r"(?:以下|如下)[^。]{0,6}(?:内容|索引|章节|几个方面|几部分)[^。]{0,40}[:：]\s*$"
+    r"|(?:以下内容|以下几个方面|以下几部分|如下内容|目录|contents)\s*[:：]?\s*$",
+    re.I,
+)
 _TITLE_LIKE = re.compile(r"[。；;]$")
 
 
@@ -207,6 +213,16 @@ def table_of_contents(lines: list[str]) -> set[int]:
     then sits under its last entry.
     """
     headingish = [ln.startswith(HEADING_MARK) or heading_style(ln) is not None for ln in lines]
+    # Under "目录" / "以下内容:" the entries may be plain short lines (a bullet list of chapter titles).
+    # Such lines count as a contents list only when their titles come again later: "我们会收集以下内容:"
+    # followed by short items is a list of data, not of chapters.
+    plain_entry = [False] * len(lines)
+    for i, line in enumerate(lines):
+        if _TOC_INTRO.search(line) and not headingish[i]:
+            j = i + 1
+            while j < len(lines) and not headingish[j] and _TOC_ENTRY.match(lines[j]):
+                headingish[j] = plain_entry[j] = True
+                j += 1
     keys = [_toc_key(ln) for ln in lines]
     later: dict[str, int] = {}
     for i, k in enumerate(keys):
@@ -224,6 +240,7 @@ def table_of_contents(lines: list[str]) -> set[int]:
         # chapter's real heading (often straight followed by its first sub-heading) begins.
         # A contents list is written in one numbering style; a change of style is the document going on.
         first_style = heading_style(_plain_heading(lines[i]))
+        announced = i > 0 and not headingish[i - 1] and _TOC_INTRO.search(lines[i - 1]) is not None
         while (
             j < len(lines)
             and headingish[j]
@@ -236,7 +253,7 @@ def table_of_contents(lines: list[str]) -> set[int]:
         repeated = [n for n in run if len(keys[n]) >= 2 and later.get(keys[n], -1) >= j]
         # "本政策将帮助您了解以下内容:" announces a contents list even when its titles are worded
         # differently from the chapters' own headings.
-        announced = i > 0 and not headingish[i - 1] and _TOC_INTRO.search(lines[i - 1]) is not None
+        announced = announced and not all(plain_entry[n] for n in run)
         if len(run) >= _TOC_MIN_ENTRIES and (
             announced or (len(repeated) >= _TOC_MIN_ENTRIES and len(repeated) * 10 >= len(run) * 6)
         ):
@@ -274,6 +291,7 @@ def segment(text: str, *, title: str | None = None, original: str | None = None)
     # A line that repeats a contents entry is that chapter's heading, even when its own numbering
     # is not one the style rules know ("1 我们如何收集…" under a contents entry "1. 我们如何收集…").
     contents_styles = {_toc_key(lines[i]): heading_style(_plain_heading(lines[i])) or "h2" for i in sorted(contents)}
+    contents_end = max(contents, default=-1)
     for position, (line, raw_line) in enumerate(kept):
         raw_heading = _plain_heading(raw_line) if raw_line is not None else None
         if position in contents:
@@ -296,7 +314,7 @@ def segment(text: str, *, title: str | None = None, original: str | None = None)
                 style = "title"
         else:
             style = heading_style(line)
-            if style is None and len(line) <= MAX_HEADING_CHARS and contents_styles:
+            if style is None and len(line) <= MAX_HEADING_CHARS and position > contents_end:
                 style = contents_styles.get(_toc_key(line))
             if style is None and not seen_body and doc_title is None and _looks_like_title(line):
                 doc_title = line
