@@ -368,3 +368,16 @@ def test_hong_kong_and_taiwan_wording_and_a_legal_name_in_brackets_after_the_bra
     )
     assert facts.operator_names[:1] == ["星辰网络科技有限公司"]
     assert {"contacts", "ip_address", "email_address"} <= facts.declared_pi_types
+
+
+def test_an_app_path_is_no_sdk_cryptography_is_no_password_and_a_second_address_label_is_dropped() -> None:
+    facts = extract_facts(
+        views(
+            "支付宝APP操作路径:我的-设置-安全设置-注销账户。",
+            "我们在适当的位置使用密码对用户个人信息进行保护。",
+            "注册地址/常用办公地址:中国(上海)自由贸易试验区银城中路501号17层",
+        )
+    )
+    assert not any("路径" in d.name for d in facts.sdks)
+    assert "password" not in facts.declared_pi_types
+    assert [c.value for c in facts.contacts if c.kind == "address"] == ["中国(上海)自由贸易试验区银城中路501号17层"]

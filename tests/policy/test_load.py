@@ -517,3 +517,12 @@ def test_plain_text_headings_standing_alone_above_a_paragraph() -> None:
     assert f"{HEADING_MARK}2保存在手机上的资料" in lines and f"{HEADING_MARK}2同步、备份与删除" in lines
     # A short line with no paragraph under it, a field line and a numbered heading get no mark.
     assert "短句没有下文" in lines and "更新日期:2026年9月15日" in lines and "一、编号标题" in lines
+
+
+def test_line_breaks_in_chinese_markdown_are_kept_and_english_hard_wraps_are_not() -> None:
+    zh = "# 隐私政策\n二、我们如何保存您的个人信息\n我们将在本政策载明的期限内保存您的个人信息。\n"
+    assert "二、我们如何保存您的个人信息" in load_document(zh, filename="p.md").text.split("\n")
+    en = "# Privacy\nWe collect your device ID and\nyour IP address to run the service.\n"
+    assert "We collect your device ID and your IP address to run the service." in load_document(
+        en, filename="p.md"
+    ).text.split("\n")

@@ -69,6 +69,8 @@ _NOT_DECLARING = (
         r"(?:我们的|以下|如下|下列|提供的|公布的|公示的|页面的|政策[^，。；,;]{0,8}?)联系方式"
         r"|联系方式[^，。；,;]{0,4}?(?:投诉|反馈|举报|联系我们|与我们联系|提出)"
     ),
+    # Security measures: "使用密码对个人信息进行保护", "密码技术" - cryptography, not the user's password.
+    re.compile(r"密码(?:技术|学|算法|机制)|使用密码[^，。；,;]{0,12}?(?:保护|加密)|(?:加密|安全)[^，。；,;]{0,8}?密码"),
     # "非个人身份信息": information that is not PI.
     re.compile(r"非个人[^，。；,;]{0,6}?信息"),
     # Words that contain a PI term without meaning it: 个性化 (personalised), 国家安全, 实名制, 所在地法律, 仲裁语言.
@@ -277,7 +279,9 @@ _PI_LEAD = re.compile(
 _PURPOSE_END = re.compile(r"[,，]\s*(?=所?(?:分享|共享|收集|获取|需要收集)|其?(?:收集|获取)的)")
 _NAME_LINE_MAX = 40
 #: A caption over a list ("我们接入的第三方SDK", "第三方SDK目录"), not one party's name.
-_LIST_CAPTION = re.compile(r"我们|接入的|集成的|使用的|以下|如下|下列|列表|清单|目录|情况|说明|一览")
+_LIST_CAPTION = re.compile(
+    r"我们|接入的|集成的|使用的|以下|如下|下列|列表|清单|目录|情况|说明|一览|路径|操作|入口|页面|步骤|方式|流程|设置"
+)
 #: A field label with its value on the lines below ("收集的个人信息:").
 _EMPTY_FIELD = re.compile(r"^\s*[-•·*]?\s*([^:：]{2,16})\s*[:：]\s*$")
 #: Keys that start another field of the entry, ending a run of PI item lines.
@@ -358,7 +362,12 @@ def _from_key_values(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
             if empty and _PI_KEY.search(empty.group(1)):
                 awaiting_pi = True
                 continue
-            if awaiting_pi and not (m and _FIELD_KEY.search(_entry_name(m.group(1)))):
+            # The next entry ("1.2.2 “X”: 该SDK由…", "(2) Y SDK: 用于…", a name line) ends the PI items.
+            if m is not None:
+                starts_entry = bool(_DESCRIBES_SDK.match(m.group(2).strip()) or _names_sdk(_entry_name(m.group(1))))
+            else:
+                starts_entry = _names_sdk(_entry_name(s.text))
+            if awaiting_pi and not starts_entry and not (m and _FIELD_KEY.search(_entry_name(m.group(1)))):
                 item = s.text.strip(" -•·*;；")
                 current["pi"] = f"{current['pi']}；{item}" if "pi" in current else item
                 continue
@@ -798,7 +807,8 @@ _LINK_TO_DOCUMENT = re.compile(
 
 def _address_value(value: str) -> str | None:
     """The address in ``value``, when it reads as one: a place first, no list of data items."""
-    value = value.strip(" ,，:：")
+    # "注册地址/常用办公地址: 中国(上海)…": the second label is not part of the address.
+    value = re.sub(r"^\s*[/、或及和]\s*[\u4e00-\u9fff]{0,6}地址\s*[:：]?", "", value).strip(" ,，:：")
     if not (
         _PLACE_START.match(value) or (_STREET.search(value[:30]) and not value.startswith(("、", "和", "及", "等")))
     ):

@@ -650,6 +650,13 @@ def looks_like_markdown(text: str) -> bool:
     return headings + len(_MD_BOLD_LINE.findall(head)) >= 3 or (bool(_FRONT_MATTER.match(head)) and headings >= 1)
 
 
+def _mostly_chinese(text: str) -> bool:
+    sample = text[:20_000]
+    han = sum(1 for ch in sample if "\u4e00" <= ch <= "\u9fff")
+    latin = sum(1 for ch in sample if ch.isascii() and ch.isalpha())
+    return han > latin
+
+
 def markdown_to_html(text: str) -> str:
     """Markdown (CommonMark with pipe tables, embedded HTML allowed) rendered to HTML; front matter dropped.
 
@@ -660,7 +667,12 @@ def markdown_to_html(text: str) -> str:
 
     text = _FRONT_MATTER.sub("", text, count=1)
     # Indented text is a paragraph here, not code: archived policies keep their paragraph indents.
-    renderer = MarkdownIt("commonmark", {"html": True, "maxNesting": 40}).enable("table").disable("code")
+    # A line break inside a Chinese paragraph is the author's (a heading line above its text, one item a
+    # line); English Markdown is hard-wrapped at a width, and its line breaks mean nothing.
+    breaks = _mostly_chinese(text)
+    renderer = (
+        MarkdownIt("commonmark", {"html": True, "maxNesting": 40, "breaks": breaks}).enable("table").disable("code")
+    )
     # A fenced block holds what the archiving tool recorded (metadata, its own notes), never policy wording.
     renderer.add_render_rule("fence", lambda *args, **kwargs: "")
     # Ordered lists keep their numbers through html_to_text, which writes the number each <li> shows;
