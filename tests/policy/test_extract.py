@@ -374,6 +374,8 @@ def test_an_app_path_is_no_sdk_cryptography_is_no_password_and_a_second_address_
     facts = extract_facts(
         views(
             "支付宝APP操作路径:我的-设置-安全设置-注销账户。",
+            "支付宝APP:我的 → 设置 → 隐私 → 系统权限。",
+            "支付宝APP:我的 → 设置 → 隐私 → 系统权限。",
             "我们在适当的位置使用密码对用户个人信息进行保护。",
             "注册地址/常用办公地址:中国(上海)自由贸易试验区银城中路501号17层",
         )

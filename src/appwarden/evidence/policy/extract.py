@@ -282,6 +282,8 @@ _NAME_LINE_MAX = 40
 _LIST_CAPTION = re.compile(
     r"我们|接入的|集成的|使用的|以下|如下|下列|列表|清单|目录|情况|说明|一览|路径|操作|入口|页面|步骤|方式|流程|设置"
 )
+#: A path through an app's screens ("我的 → 设置 → 隐私", "我的-设置-账号与安全").
+_UI_PATH = re.compile(r"[→>»]|(?:我的|设置|首页)\s*[-—–]\s*[\u4e00-\u9fff]")
 #: A field label with its value on the lines below ("收集的个人信息:").
 _EMPTY_FIELD = re.compile(r"^\s*[-•·*]?\s*([^:：]{2,16})\s*[:：]\s*$")
 #: Keys that start another field of the entry, ending a run of PI item lines.
@@ -392,6 +394,8 @@ def _from_key_values(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
         numbered = _ENTRY_NUMBER.match(raw_key) is not None
         if _NAME_KEY.search(key) and not _NOT_NAME_KEY.search(key) and _NAME_LABEL.match(key):
             open_entry(value, s.index)
+        elif _UI_PATH.search(value):
+            continue  # "支付宝APP: 我的 → 设置 → 隐私": where to tap in an app, not a party
         elif not _NOT_NAME_KEY.search(key) and (
             _names_sdk(_entry_name(raw_key))
             or (_DESCRIBES_SDK.match(value) and len(_entry_name(raw_key)) <= _NAME_LINE_MAX)
