@@ -324,3 +324,11 @@ def test_cross_border_disclosures_are_required_when_the_policy_states_a_transfer
 def test_a_sentence_opening_with_a_condition_is_no_transfer_even_where_it_names_the_purpose() -> None:
     policy = make_policy([*FULL, ("将来如需跨境传输,我们会向您告知信息出境的目的、接收方和安全保证措施。", ["CR23"])])
     assert run("policy_disclosure_missing", "AW-SAG-012", make_evidence(), policy) == []
+
+
+def test_hong_kong_wording_of_guardian_consent_for_minors() -> None:
+    without_cr5 = [(text, labels) for text, labels in FULL if "CR5" not in labels]
+    policy = make_policy([*without_cr5, ("未经家长或监护人同意,我们不会故意收集十八岁以下人士的个人资料。", [])])
+    assert run("policy_minors_guardian_consent", "AW-POLICY-003", make_evidence(), policy) == []
+    # Without that sentence the same policy is reported: the test above is not passing by default.
+    assert run("policy_minors_guardian_consent", "AW-POLICY-003", make_evidence(), make_policy(without_cr5))

@@ -132,7 +132,11 @@ def policy_sensitive_pi_notice(ev: Evidence, ctx: RuleContext) -> Iterator[Findi
     )
 
 
-_MINOR = re.compile(r"未成年|儿童|未满\s*(14|十四)|不满\s*(14|十四)|14\s*周岁|十四周岁")
+_MINOR = re.compile(
+    r"未成年|儿童|未满\s*(14|十四)|不满\s*(14|十四)|14\s*周岁|十四周岁"
+    # Hong Kong / Taiwan wording: "十八岁以下人士", "未满十八岁者".
+    r"|(?:\d{1,2}|十[四六八])\s*[岁歲]以下|未满\s*(?:\d{1,2}|十[四六八])\s*[岁歲]"
+)
 _GUARDIAN = re.compile(r"监护人|父母|家长")
 
 
