@@ -383,3 +383,16 @@ def test_an_app_path_is_no_sdk_cryptography_is_no_password_and_a_second_address_
     assert not any("路径" in d.name for d in facts.sdks)
     assert "password" not in facts.declared_pi_types
     assert [c.value for c in facts.contacts if c.kind == "address"] == ["中国(上海)自由贸易试验区银城中路501号17层"]
+
+
+def test_wordings_published_policies_use_for_common_pi() -> None:
+    facts = extract_facts(
+        views(
+            "我们会收集您的硬件型号、网页记录、充值记录、通话时数及银行卡信息。",
+            "您可以通过我们的联系地址寄送信件。",
+        )
+    )
+    assert {"device_model", "browsing_history", "transaction_record", "call_log", "bank_card_number"} <= (
+        facts.declared_pi_types
+    )
+    assert "home_address" not in facts.declared_pi_types
