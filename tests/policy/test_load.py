@@ -526,3 +526,12 @@ def test_line_breaks_in_chinese_markdown_are_kept_and_english_hard_wraps_are_not
     assert "We collect your device ID and your IP address to run the service." in load_document(
         en, filename="p.md"
     ).text.split("\n")
+
+
+def test_site_navigation_is_not_policy_text() -> None:
+    html = "<body><nav><a>海外</a> | <a>关于我们</a></nav><h1>隐私政策</h1><p>" + ZH + "</p></body>"
+    text, _ = html_to_text(html)
+    assert "海外" not in text and ZH in text
+    from appwarden.evidence.policy.load import _strip_tags
+
+    assert "海外" not in _strip_tags(html)[0]

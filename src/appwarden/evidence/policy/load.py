@@ -380,8 +380,11 @@ def _check_binary(text: str) -> None:
 # --------------------------------------------------------------------------- HTML
 
 _DROP_TAGS = frozenset(
-    {"script", "style", "noscript", "template", "svg", "math", "head", "iframe", "object", "embed", "canvas", "select"}
-)
+    # <nav> holds a site's menus ("海外 | 关于我们"), never policy wording; read as text, a menu item was
+    # classified like a sentence (a "海外" link as a cross-border disclosure).
+    {"script", "style", "noscript", "template", "svg", "math", "head", "iframe", "object", "embed", "canvas", "select",
+     "nav"}
+)  # fmt: skip
 _BLOCK_TAGS = frozenset(
     {
         "p", "div", "section", "article", "header", "footer", "main", "aside", "nav", "ul", "ol", "dl", "dt", "dd",
@@ -572,7 +575,7 @@ def _max_nesting(html: str) -> int:
     return deepest
 
 
-_INVISIBLE = re.compile(r"<(script|style|noscript|template|svg|head)\b[^>]*>.*?</\1\s*>", re.I | re.S)
+_INVISIBLE = re.compile(r"<(script|style|noscript|template|svg|head|nav)\b[^>]*>.*?</\1\s*>", re.I | re.S)
 
 
 def _strip_tags(html: str) -> tuple[str, str | None]:
