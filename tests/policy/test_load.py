@@ -535,3 +535,9 @@ def test_site_navigation_is_not_policy_text() -> None:
     from appwarden.evidence.policy.load import _strip_tags
 
     assert "海外" not in _strip_tags(html)[0]
+
+
+def test_emphasis_markers_commonmark_leaves_as_text_are_dropped() -> None:
+    text = "# 隐私政策\n\n一、您个人信息的收集**\n\n**我们会收集您的手机号码。\n"
+    loaded = load_document(text, filename="p.md").text
+    assert "**" not in loaded and "我们会收集您的手机号码。" in loaded.split("\n")

@@ -860,6 +860,9 @@ def _finish(
     if fmt == "markdown":
         text = markdown_to_html(text)
         text, md_title = html_to_text(text)
+        # CommonMark leaves "**" as text where Chinese punctuation stands beside it ("**一、收集（…）**"):
+        # emphasis markers, never policy wording.
+        text = text.replace("**", "")
         title = title or md_title
     elif fmt == "html":
         text, title = html_to_text(text)
