@@ -190,6 +190,13 @@ def test_policy_self_check_judges_the_document_alone(server) -> None:  # type: i
     # No guardian-consent wording, no retention period: findings on the document; nothing that needs an app.
     assert "AW-POLICY-003" in rules and "AW-SAG-010" in rules
     assert not rules & {"AW-POLICY-001", "AW-POLICY-002", "AW-PG3-024"}
+    # A policy kept as Markdown (a developer's repository copy) is read with its structure.
+    markdown = "# 示例隐私政策\n\n## 一、我们收集的信息\n\n| SDK名称 | 使用目的 | 收集个人信息 |\n| --- | --- | --- |\n"
+    markdown += "| 某推送SDK | 消息推送 | 设备标识符 |\n"
+    r = lab.post("/policies/analyse", files={"policy": ("privacy.md", markdown.encode("utf-8"), "text/markdown")})
+    assert r.status_code == 200, r.text
+    assert r.json()["format"] == "markdown" and [s["heading"] for s in r.json()["sections"]] == ["一、我们收集的信息"]
+    assert [d["purpose"] for d in r.json()["facts"]["sdks"]] == ["消息推送"]
     # Bad documents are clear client errors; the auditor only reads records.
     assert_error(lab.post("/policies/analyse", files={"policy": ("p.html", b"", "text/html")}), 400, "invalid_input")
     binary = bytes(range(256)) * 8
