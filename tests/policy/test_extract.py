@@ -396,3 +396,15 @@ def test_wordings_published_policies_use_for_common_pi() -> None:
         facts.declared_pi_types
     )
     assert "home_address" not in facts.declared_pi_types
+
+
+def test_recommendations_ui_positions_and_longer_negations_declare_nothing() -> None:
+    facts = extract_facts(
+        views(
+            "我们会向您推荐您可能感兴趣的内容。",
+            "我们会在适当的位置发布这些更改,您可以在设置中调整语言设定、位置设定。",
+            "我们不会因此而收集或存储您的银行卡信息或身份认证信息。",
+            "我们不会将上述信息与您提供的个人身份信息相结合。",
+        )
+    )
+    assert not facts.declared_pi_types & {"interests", "location", "language", "bank_card_number", "identity_document"}

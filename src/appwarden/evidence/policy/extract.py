@@ -56,7 +56,9 @@ _NOT_DECLARING = (
     re.compile(r"(父母|家长|监护人)[^，。；,;]{0,12}?(同意|授权|陪同|指导|监护|阅读|许可|允许)"),
     # What the operator says it does not do: "我们不会调用您的通讯录", "不会与其共享您的个人身份信息".
     re.compile(
-        r"(?:不会|绝不|并不|从不|不得|无需|不)(?:主动|会|再|向[^，。；,;]{0,10}?|与[^，。；,;]{0,10}?)?"
+        r"(?:不会|绝不|并不|从不|不得|无需)(?:主动|会|再|因此而?|向[^，。；,;]{0,10}?|与[^，。；,;]{0,10}?|将[^，。；,;]{0,16}?)?"
+        r"(?:调用|收集|获取|读取|访问|申请|上传|存储|保存|共享|分享|出售|结合|关联)[^，。；,;]{0,30}"
+        r"|不(?:主动|再|向[^，。；,;]{0,10}?|与[^，。；,;]{0,10}?)?"
         r"(?:调用|收集|获取|读取|访问|申请|上传|存储|保存|共享|分享|出售)[^，。；,;]{0,30}"
     ),
     # The definition of (sensitive) PI, not what this app collects: "敏感个人信息是一旦泄露…, 包括宗教信仰…".
@@ -71,6 +73,11 @@ _NOT_DECLARING = (
     ),
     # Security measures: "使用密码对个人信息进行保护", "密码技术" - cryptography, not the user's password.
     re.compile(r"密码(?:技术|学|算法|机制)|使用密码[^，。；,;]{0,12}?(?:保护|加密)|(?:加密|安全)[^，。；,;]{0,8}?密码"),
+    # Recommendations "you may be interested in" and UI positions are not the user's interests or location.
+    re.compile(
+        r"(?:可能|更|会)?感兴趣的(?:内容|信息|商品|课程|服务|广告|产品|视频|文章)"
+        r"|(?:位置|语言)设定|适当的?位置|显著(?:的)?位置|位置(?:发布|公布|展示)"
+    ),
     # "非个人身份信息": information that is not PI.
     re.compile(r"非个人[^，。；,;]{0,6}?信息"),
     # Words that contain a PI term without meaning it: 个性化 (personalised), 国家安全, 实名制, 所在地法律, 仲裁语言.
