@@ -826,7 +826,7 @@ def _address_value(value: str) -> str | None:
         return None
     if value.count("、") >= 2 or re.search(r"\bip\b|\bmac\b|邮箱|电子邮件", value, re.I):
         return None  # a list of PI items that merely contains 地址
-    return value if _STREET.search(value) or _PLACE_START.match(value) else None
+    return value
 
 
 def extract_contacts(sentences: Sequence[SentenceView]) -> list[ContactChannel]:

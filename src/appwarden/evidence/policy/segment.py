@@ -212,7 +212,8 @@ def table_of_contents(lines: list[str]) -> set[int]:
     Read as headings, a contents list opens every chapter before any text, and the whole policy
     then sits under its last entry.
     """
-    headingish = [ln.startswith(HEADING_MARK) or heading_style(ln) is not None for ln in lines]
+    styles = [heading_style(_plain_heading(ln)) for ln in lines]
+    headingish = [ln.startswith(HEADING_MARK) or style is not None for ln, style in zip(lines, styles, strict=True)]
     # Under "目录" / "以下内容:" the entries may be plain short lines (a bullet list of chapter titles).
     # Such lines count as a contents list only when their titles come again later: "我们会收集以下内容:"
     # followed by short items is a list of data, not of chapters.
@@ -239,14 +240,9 @@ def table_of_contents(lines: list[str]) -> set[int]:
         # The run ends where a title comes round again: the contents list is over and the first
         # chapter's real heading (often straight followed by its first sub-heading) begins.
         # A contents list is written in one numbering style; a change of style is the document going on.
-        first_style = heading_style(_plain_heading(lines[i]))
+        first_style = styles[i]
         announced = i > 0 and not headingish[i - 1] and _TOC_INTRO.search(lines[i - 1]) is not None
-        while (
-            j < len(lines)
-            and headingish[j]
-            and keys[j] not in seen
-            and heading_style(_plain_heading(lines[j])) == first_style
-        ):
+        while j < len(lines) and headingish[j] and keys[j] not in seen and styles[j] == first_style:
             seen.add(keys[j])
             j += 1
         run = range(i, j)
