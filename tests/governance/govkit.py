@@ -163,7 +163,7 @@ def fake_apk(
     findings: list[dict[str, Any]] | None = None,
     sdks: list[dict[str, str]] | None = None,
 ) -> Path:
-    """Write a fake APK document the fake scanner understands; findings: {rule, key, severity, owner, vendor}."""
+    """Write a fake APK document the fake scanner understands; findings: {rule, also, key, severity, owner, vendor}."""
     doc = {
         "package": package,
         "version_code": version_code,
@@ -194,6 +194,7 @@ def fake_scan_apk(
         findings.append(
             Finding(
                 rule_id=f["rule"],
+                also_rule_ids=f.get("also", []),
                 title_zh=f"问题 {f['rule']}",
                 title_en=f"Problem {f['rule']}",
                 severity=f.get("severity", "high"),

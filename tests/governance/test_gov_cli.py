@@ -33,7 +33,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
 
 def test_db_users_stores_and_audit(cli: typer.Typer, tmp_path: Path) -> None:
     r = runner.invoke(cli, ["db", "upgrade"])
-    assert r.exit_code == 0 and "0001" in r.output
+    assert r.exit_code == 0 and "0002" in r.output
     r = runner.invoke(cli, ["store", "create", "huawei", "华为应用市场", "--actor", "regulator:li"])
     assert r.exit_code == 0, r.output
     r = runner.invoke(cli, ["db", "create-user", "hw-bot", "--role", "store", "--store-id", "1"])

@@ -63,7 +63,7 @@ def test_migrations_match_models(database: Database) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    assert db.current_revision(engine) == "0001"
+    assert db.current_revision(engine) == "0002"
 
 
 def test_naive_timestamps_are_refused(database: Database) -> None:

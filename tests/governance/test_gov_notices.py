@@ -95,3 +95,27 @@ def test_sdk_vendor_notice(database: Database, tmp_path: Path) -> None:
         assert all(p.owner == "umeng" for r in doc.rows for p in r.problems)
         assert s.query(Notice).count() == 1
         _ = jobs
+
+
+def test_a_problem_reported_under_several_standards_keeps_every_rule(sqlite_database: Database, tmp_path: Path) -> None:
+    from appwarden.governance import stores
+    from appwarden.governance.models import Finding
+
+    merged = [{"rule": "AW-POLICY-004", "also": ["R078.2-05", "R077-CONTACT"], "key": "contact"}]
+    with sqlite_database.sessions() as s:
+        operator = stores.upsert_operator(
+            s, legal_name="示例科技有限公司", credit_code=credit_code(3), actor="t", now=T0
+        )
+        scan = scanned(s, tmp_path, "com.merged", findings=merged, operator=operator)
+        s.commit()
+        stored = s.query(Finding).filter_by(scan_id=scan.id).one()
+        assert stored.rule_id == "AW-POLICY-004" and stored.also_rule_ids == ["R078.2-05", "R077-CONTACT"]
+        assert stores.review_verdict(scan)["findings"][0]["also_rule_ids"] == ["R078.2-05", "R077-CONTACT"]
+        case = cases.open_case(s, scan, actor="lab:a", now=T0)
+        (notice,) = cases.issue_notices(s, [case], actor="r", now=T0, calendar=CAL, default_workdays=5)
+        s.commit()
+        html = notices.render(notice, "html").decode("utf-8")
+        raw_csv = notices.render(notice, "csv").decode("utf-8-sig")
+    assert "AW-POLICY-004<br>+R078.2-05<br>+R077-CONTACT" in html
+    rows = list(csv.reader(io.StringIO(raw_csv)))
+    assert any("AW-POLICY-004 + R078.2-05 + R077-CONTACT" in row for row in rows)

@@ -92,6 +92,7 @@ class CampaignOut(Out):
 
 class FindingOut(Out):
     rule_id: str
+    also_rule_ids: list[str] = []
     title_zh: str
     title_en: str
     severity: str

@@ -232,6 +232,7 @@ def record_report(session: Session, scan: Scan, report: ScanReport, *, now: date
             Finding(
                 scan_id=scan.id,
                 rule_id=f.rule_id,
+                also_rule_ids=list(f.also_rule_ids),
                 title_zh=f.title_zh,
                 title_en=f.title_en,
                 severity=f.severity,

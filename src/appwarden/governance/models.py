@@ -279,6 +279,8 @@ class Finding(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id"), index=True)
     rule_id: Mapped[str] = mapped_column(String(64), index=True)
+    #: Rules of other standards that report the same problem (the report merges them into one finding).
+    also_rule_ids: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     title_zh: Mapped[str] = mapped_column(Text)
     title_en: Mapped[str] = mapped_column(Text)
     severity: Mapped[str] = mapped_column(String(16))

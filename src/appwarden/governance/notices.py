@@ -62,6 +62,7 @@ _TITLES = {
 class NoticeProblem(BaseModel):
     model_config = ConfigDict(frozen=True)
     rule_id: str
+    also_rule_ids: tuple[str, ...] = ()
     title_zh: str
     title_en: str
     severity: str
@@ -132,7 +133,15 @@ class NoticeDocument(BaseModel):
             if not row.problems:
                 body.append([*common, "", "", "", ""])
             for p in row.problems:
-                body.append([*common, p.rule_id, f"{p.title_zh} / {p.title_en}", p.basis, p.owner])
+                body.append(
+                    [
+                        *common,
+                        " + ".join((p.rule_id, *p.also_rule_ids)),
+                        f"{p.title_zh} / {p.title_en}",
+                        p.basis,
+                        p.owner,
+                    ]
+                )
         return header, body
 
 
@@ -155,6 +164,7 @@ def problems_of(findings: Iterable[Finding], owner: str | None = None) -> list[N
     return [
         NoticeProblem(
             rule_id=f.rule_id,
+            also_rule_ids=tuple(f.also_rule_ids or ()),
             title_zh=f.title_zh,
             title_en=f.title_en,
             severity=f.severity,

@@ -250,6 +250,7 @@ def review_verdict(scan: Scan) -> dict[str, Any]:
         "findings": [
             {
                 "rule_id": f.rule_id,
+                "also_rule_ids": list(f.also_rule_ids or []),
                 "title_zh": f.title_zh,
                 "title_en": f.title_en,
                 "severity": f.severity,
