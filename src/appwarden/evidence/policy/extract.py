@@ -142,7 +142,11 @@ _COL_PI = re.compile(
 _CELL_SPLIT = re.compile(r"\s*\|\s*")
 _KV = re.compile(r"^\s*[-•·*]?\s*([^:：]{2,16})\s*[:：]\s*(.+)$")
 _SDK_IN_TEXT = re.compile(r"([A-Za-z][\w.+\- ]{1,30}?|[\u4e00-\u9fff][\u4e00-\u9fffA-Za-z0-9+·\-]{1,20}?)\s?SDK", re.I)
-_LEADING_NOISE = re.compile(r"^(我们|使用|接入|集成|嵌入|了|的|在|通过|为|与|和|及|包括|如|例如|等|由)+")
+_LEADING_NOISE = re.compile(
+    r"^(我们|使用|接入|集成|嵌入|了|的|在|通过|为|与|和|及|以及|并且|并|还|同时|另外|包括|如|例如|等|由)+"
+)
+#: What may stand between SDK names listed together: "微信SDK和QQ SDK", "A SDK、B SDK及C SDK".
+_JOINED = re.compile(r"\s*(?:和|与|及|以及|、|,|，|或)?\s*")
 
 
 def _columns(header: list[str]) -> dict[str, int]:
@@ -442,6 +446,14 @@ _STATED_VENDOR = re.compile(
 )
 
 
+#: What an SDK named in running text is for: "用于统计分析", "以便…", or what it does for the user
+#: ("为您提供定位服务", "向您推送消息") right after its name and any bracketed vendor.
+_SDK_PURPOSE = re.compile(
+    r"(?:用于|以便|为了|以实现|来实现)([^,，。;；]{2,40})"
+    r"|^\s*(?:[(（][^)）]{0,60}[)）])?\s*(?:来|以)?(?:为您|向您|为用户|向用户|帮助您|帮您)((?:提供|推送|发送|展示|实现|完成)[^,，。;；]{2,30})"
+)
+
+
 def _from_sentences(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
     """SDK names mentioned in running text ("我们接入了友盟SDK，用于统计分析")."""
     out: list[DeclaredSdk] = []
@@ -449,25 +461,42 @@ def _from_sentences(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
     for s in sentences:
         if s.in_table or s.is_heading:
             continue
+        mentions = []
         for m in _SDK_IN_TEXT.finditer(s.text):
             name = _LEADING_NOISE.sub("", m.group(1).strip()).strip()
             if len(name) < 2 or name.lower() in ("第三方", "三方", "相关", "上述", "该", "此类", "以下", "其他"):
                 continue
             hit = index.match(name)
-            if hit is None:
-                continue
+            if hit is not None:
+                mentions.append((m, name, hit))
+        whole_sentence_pis = _pi_types_of(s.text)
+        for k, (_mention, name, hit) in enumerate(mentions):
+            # A run-on sentence that names several SDKs gives each the words up to the next one, so one SDK's
+            # purpose and PI are not read as another's ("…高德地图SDK用于定位, 收集位置信息, 极光推送SDK用于…");
+            # SDKs named together ("微信SDK和QQ SDK, 用于分享") share the words after the last of them.
+            last = k
+            while last + 1 < len(mentions) and _JOINED.fullmatch(
+                s.text[mentions[last][0].end() : mentions[last + 1][0].start()]
+            ):
+                last += 1
+            start = mentions[k - 1][0].end() if k else 0
+            end = mentions[last + 1][0].start() if last + 1 < len(mentions) else len(s.text)
+            own = s.text[mentions[last][0].end() : end]
             purpose = None
-            pm = re.search(r"(用于|以便|为了)([^,，。;；]{2,40})", s.text[m.end() :])
+            pm = _SDK_PURPOSE.search(own)
             if pm:
-                purpose = pm.group(2)
-            pis = _pi_types_of(s.text)
-            stated = _STATED_VENDOR.search(s.text[m.end() :])
+                purpose = pm.group(1) or pm.group(2)
+            # Words shared by SDKs named together ("使用A SDK和B SDK, 收集设备信息") belong to each of them.
+            pis = _pi_types_of(own) or whole_sentence_pis
+            stated = _STATED_VENDOR.search(own)
             out.append(
                 DeclaredSdk(
                     name=f"{name} SDK" if not name.lower().endswith("sdk") else name,
                     sdk_id=hit.sdk_id,
                     # The company the policy names for it wins over the catalog's brand name.
-                    vendor=(stated.group(1) or stated.group(2)) if stated else index.vendor_in(s.text) or hit.vendor,
+                    vendor=(stated.group(1) or stated.group(2))
+                    if stated
+                    else index.vendor_in(s.text[start:end]) or hit.vendor,
                     purpose=purpose,
                     pi_text=s.text if pis else None,
                     pi_types=pis,
