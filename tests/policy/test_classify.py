@@ -180,3 +180,18 @@ def test_pattern_rules_for_withdrawal_personalisation_off_and_incident_notice() 
     # Near misses: consent given, not withdrawn; personalisation described, not switched off.
     assert not labels("我们会在获得您的同意后收集位置信息。") & {"CR8", "CR9", "CR17"}
     assert "CR9" not in labels("我们会向您展示个性化推荐内容。")
+
+
+def test_pattern_rule_for_how_policy_changes_are_announced() -> None:
+    from appwarden.evidence.policy.classify import rule_labels
+    from appwarden.evidence.policy.normalize import normalize_sentence
+
+    def labels(text: str) -> set[str]:
+        return rule_labels(normalize_sentence(text))
+
+    assert "CR7" in labels("本政策更新后,我们会在应用内以公告的形式通知您。")
+    assert "CR7" in labels("更新后我们会在App首页弹窗提示。")
+    assert "CR7" in labels("任何变更都会在我们的应用程序中公布。")
+    # The policy changing, with no word on how users hear of it; an update of the app itself.
+    assert "CR7" not in labels("本政策可能会随业务发展而调整。")
+    assert "CR7" not in labels("我们会定期更新应用版本以修复安全漏洞。")

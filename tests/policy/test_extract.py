@@ -437,3 +437,47 @@ def test_what_an_sdk_does_for_the_user_is_its_purpose() -> None:
     by_id = {d.sdk_id: d for d in facts.sdks}
     assert by_id["高德地图-sdk"].purpose == "提供定位服务" and by_id["高德地图-sdk"].vendor == "高德软件有限公司"
     assert by_id["极光推送"].purpose == "推送消息"
+
+
+def _declared_types(*texts: str, headings: tuple[str, ...] = ()) -> set[str]:
+    sentences = [
+        SentenceView(index=i, text=t, labels=frozenset(), is_heading=False, in_table=False, section_path=headings)
+        for i, t in enumerate(texts)
+    ]
+    return set(extract_facts(sentences).declared_pi_types)
+
+
+def test_a_negation_covers_the_list_it_goes_on_to_give() -> None:
+    assert not _declared_types("本应用不会主动收集用户的任何个人信息,包括但不限于姓名、联系方式、地理位置、IP地址。")
+    # A later clause that does collect is still read.
+    assert _declared_types("我们不会收集您的通讯录;为完成注册,我们会收集您的手机号码。") == {"mobile_phone_number"}
+
+
+def test_items_under_a_not_collected_heading_declare_nothing() -> None:
+    items = ("包括:银行账号、证券账号、交易密码", "包括:精确定位信息(GPS)")
+    assert not _declared_types(*items, headings=("隐私政策", "1.3 我们不收集"))
+    assert _declared_types(*items, headings=("隐私政策", "1.2 我们收集的信息")) >= {
+        "bank_card_number",
+        "precise_location",
+    }
+
+
+def test_definitions_advice_and_business_words_declare_no_pi() -> None:
+    assert not _declared_types("个人敏感信息:指包括身份证件号码、个人生物识别信息、银行账号、行踪轨迹等信息。")
+    assert "password" not in _declared_types("我们建议您使用这些工具时请使用复杂密码,并妥善保管您的账号、密码。")
+    assert "password" not in _declared_types("请您定期修改密码,一旦账户或密码发生泄露请及时联系我们。")
+    assert "email_address" not in _declared_types("您在使用电子邮件、即时通讯等方式与他人交流时,请注意保护个人信息。")
+    assert "device_manufacturer" not in _declared_types("我们接入的手机厂商SDK用于推送消息,会收集IDFV厂商标识。")
+    assert "favorites" not in _declared_types("我们会根据珠宝、化妆品、收藏品等广告类别向您展示广告。")
+    assert "sms" not in _declared_types("您可以通过短信提示回复退订营销信息。")
+    assert "call_log" not in _declared_types("我们会保存您与客服的通话记录,以便处理您的问题。")
+    # Still read: the phone maker as device information, a "version, language" list.
+    assert {"device_manufacturer", "language"} <= _declared_types("我们会收集设备厂商、操作系统版本、语言设置。")
+
+
+def test_fifth_probe_wordings() -> None:
+    found = _declared_types(
+        "我们会收集您的CPU信息、正在运行的应用列表、SIM序列号、搜索查询和支付记录,以及当前WiFi接入的状态。"
+    )
+    assert {"cpu_info", "running_app_list", "iccid", "search_history", "transaction_record", "wifi_info"} <= found
+    assert "installed_app_list" not in found

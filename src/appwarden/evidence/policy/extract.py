@@ -56,13 +56,17 @@ _NOT_DECLARING = (
     re.compile(r"(父母|家长|监护人)[^，。；,;]{0,12}?(同意|授权|陪同|指导|监护|阅读|许可|允许)"),
     # What the operator says it does not do: "我们不会调用您的通讯录", "不会与其共享您的个人身份信息".
     re.compile(
-        r"(?:不会|绝不|并不|从不|不得|无需)(?:主动|会|再|因此而?|向[^，。；,;]{0,10}?|与[^，。；,;]{0,10}?|将[^，。；,;]{0,16}?)?"
+        r"(?:(?:不会|绝不|并不|从不|不得|无需)(?:主动|会|再|因此而?|向[^，。；,;]{0,10}?|与[^，。；,;]{0,10}?|将[^，。；,;]{0,16}?)?"
         r"(?:调用|收集|获取|读取|访问|申请|上传|存储|保存|共享|分享|出售|结合|关联)[^，。；,;]{0,30}"
         r"|不(?:主动|再|向[^，。；,;]{0,10}?|与[^，。；,;]{0,10}?)?"
-        r"(?:调用|收集|获取|读取|访问|申请|上传|存储|保存|共享|分享|出售)[^，。；,;]{0,30}"
+        r"(?:调用|收集|获取|读取|访问|申请|上传|存储|保存|共享|分享|出售)[^，。；,;]{0,30})"
+        # ...and the list it goes on to give: "不会主动收集您的任何个人信息, 包括但不限于姓名、地理位置".
+        r"(?:[，,]\s*(?:包括但不限于|包括|例如|比如|如|即)[^。；;]*)?"
     ),
     # The definition of (sensitive) PI, not what this app collects: "敏感个人信息是一旦泄露…, 包括宗教信仰…".
-    re.compile(r"(?:个人敏感信息|敏感个人信息|个人信息)[^，。；,;]{0,6}?(?:是指|系指|指的是|是一旦|一旦泄露)[^。；;]*"),
+    re.compile(
+        r"(?:个人敏感信息|敏感个人信息|个人信息)[^，。；,;]{0,6}?(?:是指|系指|指的是|是一旦|一旦泄露|[:：]\s*指)[^。；;]*"
+    ),
     re.compile(r"(?:被认为是|被视为|视为|可能属于)(?:个人)?敏感(?:个人)?信息[^。；;]*"),
     # Messages the operator or its providers send: "代表我们发出电子邮件或推送通知的服务商".
     re.compile(r"(?:发出|发送|寄送|推送)(?:的)?(?:电子邮件|邮件|短信|通知)"),
@@ -73,6 +77,19 @@ _NOT_DECLARING = (
     ),
     # Security measures: "使用密码对个人信息进行保护", "密码技术" - cryptography, not the user's password.
     re.compile(r"密码(?:技术|学|算法|机制)|使用密码[^，。；,;]{0,12}?(?:保护|加密)|(?:加密|安全)[^，。；,;]{0,8}?密码"),
+    # Advice to the user about their own credentials and channels: "请妥善保管您的账号、密码", "请使用复杂密码",
+    # "定期修改密码", "账户或密码发生泄露", "使用电子邮件、即时通讯、社交软件等与他人交流时".
+    re.compile(
+        r"(?:妥善保管|保管好|保管|复杂|定期(?:修改|更换)|不要?将|切勿|请勿)[^，。；,;]{0,12}?密码"
+        r"|密码[^，。；,;]{0,12}?(?:泄露|丢失|被盗|告知他人|随意告知)"
+        r"|电子邮件、即时通讯|电子邮件中的"
+    ),
+    # Business words that contain a PI word: 手机厂商 (SDKs of phone makers), 厂商标识 (IDFV), 收藏品 (a goods
+    # category), a text message as a channel (短信发送/提示/退订/通知), the user's calls with customer service.
+    re.compile(
+        r"手机厂商|厂商(?:标识|sdk|推送|通道)|收藏品"
+        r"|短信(?:发送|提示|退订|通知|方式)|与(?:我们|客服)[^，。；,;]{0,8}?(?:通信|通话)记录"
+    ),
     # Recommendations "you may be interested in" and UI positions are not the user's interests or location.
     re.compile(
         r"(?:可能|更|会)?感兴趣的(?:内容|信息|商品|课程|服务|广告|产品|视频|文章)"
@@ -83,7 +100,7 @@ _NOT_DECLARING = (
     # Words that contain a PI term without meaning it: 个性化 (personalised), 国家安全, 实名制, 所在地法律, 仲裁语言.
     re.compile(
         r"个性化|国家(?:安全|信息安全|标准|法律|机关|有关|相关|规定|网信|政策|利益|秘密|主管|监管|部门|法规)|实名制"
-        r"|(?:仲裁|合同|政策|协议|版本)[^，。；,;]{0,4}?语言|所在地[^，。；,;]{0,8}?(?:法律|法规|管辖|法院|监管)"
+        r"|(?:仲裁|合同|政策|协议)[^，。；,;]{0,4}?语言|版本[^、，。；,;]{0,4}?语言|语言版本|所在地[^，。；,;]{0,8}?(?:法律|法规|管辖|法院|监管)"
         # A PI word across a word boundary: 维护|照片 is no passport (护照), 保护|照片 neither.
         r"|[维保防爱守]护照"
     ),
@@ -99,6 +116,12 @@ _HANDLING = re.compile(
 )
 
 
+#: A heading over what the app does not collect: "我们不收集", "我们不会收集的信息", "不获取的权限".
+_NOT_COLLECTED_HEADING = re.compile(
+    r"(?:不|不会|绝不|从不|无需)(?:主动)?(?:收集|获取|采集|索取|读取|调用)|do not collect", re.I
+)
+
+
 def extract_pi(sentences: Sequence[SentenceView]) -> list[PiMention]:
     """PI types the policy names, with the sentences naming them (headings and contact lines excluded)."""
     lex = pi_lexicon()
@@ -106,6 +129,8 @@ def extract_pi(sentences: Sequence[SentenceView]) -> list[PiMention]:
     for s in sentences:
         if s.is_heading or (s.labels and s.labels <= _NO_PI_LABELS):
             continue
+        if s.section_path and _NOT_COLLECTED_HEADING.search(s.section_path[-1]):
+            continue  # the items under "1.3 我们不收集的信息" are what the app does not collect
         if not (s.in_table or s.text.isascii() or s.labels & _COLLECTION_LABELS or _HANDLING.search(s.text)):
             # "我们非常重视对未成年人个人信息的保护", "请妥善保管您的用户名及密码": a PI word in a sentence that
             # neither is about collection or sharing nor says anything is done with the information.
