@@ -159,3 +159,33 @@ def test_a_table_cell_with_labelled_parts_gives_purpose_and_pi() -> None:
     sdk = _sdks(html, filename="p.html")["某通道SDK"]
     assert sdk.purpose == "提供终端设备的消息推送服务"
     assert set(sdk.pi_types) >= {"oaid", "android_id"} and "使用目的" not in (sdk.pi_text or "")
+
+
+NUMBERED_ENTRIES_OF_OTHER_SHAPES = """# 隐私政策
+
+## 第三方SDK
+
+**（15）bilibili游戏联运SDK：用于B站游戏平台登录和支付；所分享的信息可能有您的设备型号、当前WiFi接入的状态；**
+
+**（16）腾讯灯塔Beacon：用于统计分析；所分享的信息可能有您的运行中进程信息；**
+
+2.1.6 “OPPO Push”：由“广东欢太科技有限公司”提供，用于在OPPO手机上接收推送消息。需要收集的信息包括：
+android版本：设备信息（OAID、Android ID）
+
+2.1.7 “TBS” 腾讯浏览服务，由腾讯科技（深圳）有限公司提供，用于网页浏览。
+android版本：国际移动用户识别码（IMSI）
+"""
+
+
+def test_numbered_entries_with_long_latin_names_english_aliases_and_no_colon() -> None:
+    sdks = _sdks(NUMBERED_ENTRIES_OF_OTHER_SHAPES)
+    assert set(sdks) == {"bilibili游戏联运SDK", "腾讯灯塔Beacon", "OPPO Push", "TBS"}
+    # A key longer than a field label, because of its number and Latin name, still names the entry.
+    assert sdks["bilibili游戏联运SDK"].purpose == "B站游戏平台登录和支付"
+    assert "wifi_info" in sdks["bilibili游戏联运SDK"].pi_types
+    # The Chinese name beside an English one finds the catalog entry.
+    assert sdks["腾讯灯塔Beacon"].sdk_id == "腾讯灯塔-sdk" and sdks["腾讯灯塔Beacon"].pi_types == ["running_app_list"]
+    # "“TBS” …, 由…提供": an entry of its own; its PI line is not added to the entry before it.
+    assert sdks["TBS"].sdk_id == "tbs" and sdks["TBS"].vendor == "腾讯科技(深圳)有限公司"
+    assert sdks["TBS"].pi_types == ["imsi"] and "imsi" not in sdks["OPPO Push"].pi_types
+    assert {"oaid", "android_id"} <= set(sdks["OPPO Push"].pi_types)

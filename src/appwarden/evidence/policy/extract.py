@@ -165,7 +165,10 @@ _COL_PI = re.compile(
     r"个人信息|信息类型|收集.*信息|(?:共享|提供|传输|披露)的?信息|信息内容|字段|数据类型|权限|收集范围|涉及", re.I
 )
 _CELL_SPLIT = re.compile(r"\s*\|\s*")
-_KV = re.compile(r"^\s*[-•·*]?\s*([^:：]{2,16})\s*[:：]\s*(.+)$")
+#: "key: value"; a numbered key may be longer by its number ("(15)bilibili联运SDK: 用于…").
+_KV = re.compile(
+    r"^\s*[-•·*]?\s*((?:[(（]\s*\d{1,3}\s*[)）]|\d{1,3}(?:\.\d{1,3})*[.、)）]?)?\s*[^:：]{2,16})\s*[:：]\s*(.+)$"
+)
 _SDK_IN_TEXT = re.compile(r"([A-Za-z][\w.+\- ]{1,30}?|[\u4e00-\u9fff][\u4e00-\u9fffA-Za-z0-9+·\-]{1,20}?)\s?SDK", re.I)
 _LEADING_NOISE = re.compile(
     r"^(我们|使用|接入|集成|嵌入|了|的|在|通过|为|与|和|及|以及|并且|并|还|同时|另外|包括|如|例如|等|由)+"
@@ -301,7 +304,7 @@ _PI_KEY = re.compile(r"个人信息|信息类型|收集.*信息|(?:共享|提供
 _VENDOR_KEY = re.compile(r"公司|主体|提供方|运营方|运营者|开发者|开发商|厂商|第三方名称")
 #: Per-platform PI lines under an entry ("android版本: 设备信息(...)").
 _PLATFORM_KEY = re.compile(r"^(?:android|安卓|ios|苹果|鸿蒙|harmonyos)\s*(?:版本|端|系统)?$", re.I)
-_VENDOR_IN_VALUE = re.compile(r"由\s*[“\"「]?([^“”\"「」,，。;；]{2,40}?)[”\"」]?\s*(?:公司)?(?:提供|开发|运营)")
+_VENDOR_IN_VALUE = re.compile(r"由\s*[“\"「]?([^“”\"「」,，。;；]{2,40}?(?:公司)?)[”\"」]?\s*(?:提供|开发|运营)")
 _PURPOSE_IN_VALUE = re.compile(
     r"(?:用于|以便|为了|目的[为是:：]?|为(?=[^,，。;；]{0,6}(?:用户|您|app|应用)))[“\"]?([^。;；”\"]{2,80})", re.I
 )
@@ -326,6 +329,13 @@ _EMPTY_FIELD = re.compile(r"^\s*[-•·*]?\s*([^:：]{2,16})\s*[:：]\s*$")
 _FIELD_KEY = re.compile(r"名称|目的|用途|功能|场景|提供方|运营方|主体|公司|开发者|政策|链接|官网|网址|sdk", re.I)
 #: A value that describes the key as a third-party component: "该SDK由…提供", "本插件用于…".
 _DESCRIBES_SDK = re.compile(r"^(?:该|本|此)\s*(?:sdk|插件|组件|服务)|^由[^,，。]{2,40}(?:提供|开发)", re.I)
+
+
+#: A numbered entry naming its party in quotes, described after a comma: "1.2.12 “TBS” 腾讯浏览服务, 由…提供".
+_QUOTED_ENTRY = re.compile(
+    r"^\s*(?:[(（]\s*\d{1,3}\s*[)）]|\d{1,3}(?:\.\d{1,3})*[.、)）]?)\s*[“\"「]([^”\"」]{2,30})[”\"」]"
+    r"[^,，。;；:：]{0,20}[,，]\s*(.+)$"
+)
 
 
 def _entry_name(text: str) -> str:
@@ -395,6 +405,9 @@ def _from_key_values(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
             awaiting_pi = False
             continue
         m = _KV.match(s.text) if not s.is_heading else None
+        quoted = _QUOTED_ENTRY.match(s.text) if not m and not s.is_heading else None
+        if quoted and not (_DESCRIBES_SDK.match(quoted.group(2)) or _VENDOR_IN_VALUE.search(quoted.group(2))):
+            quoted = None
         if current and not s.is_heading:
             empty = _EMPTY_FIELD.match(s.text)
             if empty and _PI_KEY.search(empty.group(1)):
@@ -404,12 +417,18 @@ def _from_key_values(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
             if m is not None:
                 starts_entry = bool(_DESCRIBES_SDK.match(m.group(2).strip()) or _names_sdk(_entry_name(m.group(1))))
             else:
-                starts_entry = _names_sdk(_entry_name(s.text))
+                starts_entry = quoted is not None or _names_sdk(_entry_name(s.text))
             if awaiting_pi and not starts_entry and not (m and _FIELD_KEY.search(_entry_name(m.group(1)))):
                 item = s.text.strip(" -•·*;；")
                 current["pi"] = f"{current['pi']}；{item}" if "pi" in current else item
                 continue
         awaiting_pi = False
+        if quoted:
+            # "1.2.12 “TBS” 腾讯浏览服务, 由腾讯科技(深圳)有限公司提供, 用于…": a numbered entry without a colon.
+            open_entry(quoted.group(1).strip(), s.index)
+            describe(quoted.group(2))
+            pending_name = None
+            continue
         if not m:
             name = _entry_name(s.text)
             labelled = _KV.match(name)

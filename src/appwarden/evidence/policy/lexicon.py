@@ -119,6 +119,7 @@ CHINESE_PI_TERMS: dict[str, str] = {
     "正在运行的应用": "running_app_list",
     "正在运行的任务": "running_app_list",
     "运行中的进程": "running_app_list",
+    "运行中进程": "running_app_list",
     "运行中的应用": "running_app_list",
     "虚拟币余额": "virtual_property",
     "客服通话记录": "customer_service_record",
@@ -246,7 +247,10 @@ class SdkNameIndex:
         """The catalog SDK a name as written in a policy refers to, or None."""
         key = normalize_sentence(written)
         key = re.sub(r"\s*(sdk|软件开发工具包|插件)\s*$", "", key).strip()
-        for candidate in (key, f"{key} sdk"):
+        # A Chinese name with its English one beside it ("腾讯灯塔Beacon", "友盟+ Umeng") is also tried
+        # by the Chinese part alone.
+        chinese_part = re.sub(r"^[a-z0-9 .+_\-]+(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])[a-z0-9 .+_\-]+$", "", key)
+        for candidate in dict.fromkeys((key, f"{key} sdk", chinese_part, f"{chinese_part} sdk")):
             hit = self.exact.get(candidate)
             if hit is not None:
                 return hit
