@@ -481,3 +481,15 @@ def test_fifth_probe_wordings() -> None:
     )
     assert {"cpu_info", "running_app_list", "iccid", "search_history", "transaction_record", "wifi_info"} <= found
     assert "installed_app_list" not in found
+
+
+def test_a_brand_alias_does_not_land_on_the_brands_sdk_for_another_job() -> None:
+    index = sdk_name_index()
+    # 魅族 and 荣耀 aliases point at their push SDKs: a game/login SDK of the same brand is not one.
+    assert index.match("魅族游戏SDK") is None and index.match("荣耀联运SDK") is None
+    meizu_push, honor_push = index.match("魅族推送SDK"), index.match("荣耀推送")
+    assert meizu_push is not None and meizu_push.sdk_id == "meizu-push"
+    assert honor_push is not None and honor_push.sdk_id == "honor-push"
+    # A name that says no function keeps the brand's entry.
+    wechat = index.match("微信支付SDK")
+    assert wechat is not None and wechat.sdk_id == "tencent-wechat"

@@ -259,7 +259,7 @@ class SdkNameIndex:
                 for p in prefixes:
                     hit = self.by_prefix.get(p)
                     if hit is not None:
-                        return hit
+                        return hit if _same_function(key, hit) else None
                 return None
         return None
 
@@ -270,6 +270,23 @@ class SdkNameIndex:
             if len(name) >= 2 and name in lowered:
                 return self.vendor_names[name]
         return None
+
+
+#: What an SDK does, as its name says it: an alias found by the brand alone ("魅族游戏SDK" -> 魅族) must not
+#: land on the brand's SDK for another job (Meizu Push).
+_SDK_FUNCTIONS = {
+    "push": re.compile(r"推送|push", re.I),
+    "game": re.compile(r"游戏|联运|game", re.I),
+    "ads": re.compile(r"广告|\bads?\b|mobad", re.I),
+    "analytics": re.compile(r"统计|分析|analytics|stat", re.I),
+    "map": re.compile(r"地图|定位|map|location", re.I),
+}
+
+
+def _same_function(written: str, hit: SdkName) -> bool:
+    said = {f for f, rx in _SDK_FUNCTIONS.items() if rx.search(written)}
+    catalogued = {f for f, rx in _SDK_FUNCTIONS.items() if rx.search(f"{hit.name} {hit.sdk_id}")}
+    return not said or not catalogued or bool(said & catalogued)
 
 
 @lru_cache(maxsize=1)
