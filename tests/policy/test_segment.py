@@ -142,6 +142,10 @@ def test_list_items_with_a_description_are_not_headings() -> None:
     assert heading_style("1. 设备适配: 确保应用在不同设备上正常运行和显示") is None
     assert heading_style("第一条: 总则") == "article"
     assert heading_style("一、我们如何收集信息:") == "cn"
+    # A numbered record's first field, however short its value: its PI must be read as body text.
+    assert heading_style("1、收集内容:个性签名") is None
+    assert heading_style("3. SDK名称: 友盟") is None
+    assert heading_style("2、信息安全:") == heading_style("2、我们如何保护您的信息") == "num"
 
 
 def test_an_announced_contents_list_opens_no_sections_even_when_worded_differently() -> None:
@@ -200,6 +204,10 @@ def test_a_numbered_line_introducing_a_list_is_not_a_heading() -> None:
     assert heading_style("3. 在以下情形中,您可以提出请求:") is None
     assert heading_style("2. 我们可能共享的信息包括:") is None
     assert heading_style("一、我们如何收集信息:") == "cn"
+    # A numbered record's first field, however short its value: its PI must be read as body text.
+    assert heading_style("1、收集内容:个性签名") is None
+    assert heading_style("3. SDK名称: 友盟") is None
+    assert heading_style("2、信息安全:") == heading_style("2、我们如何保护您的信息") == "num"
     # Sub-items numbered "1)" stay inside their "1." chapter.
     seg = segment(
         "\n".join([f"{HEADING_MARK}31. 我们收集的信息", "1) 账户信息", "手机号码。", f"{HEADING_MARK}32. 我们如何使用"])

@@ -62,6 +62,9 @@ _TOC_INTRO = re.compile(
     re.I,
 )
 _TITLE_LIKE = re.compile(r"[。；;]$")
+_FIELD_LINE = re.compile(
+    r"\s*[^:：]{0,8}(?:内容|目的|用途|类型|名称|场景|方式|范围|权限|功能|主体|频率|期限|信息)\s*[:：]\s*\S"
+)
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,9 @@ def heading_style(line: str) -> str | None:
             # "1. 设备适配: 确保应用在不同设备上正常运行" is a list item with its description, not a heading;
             # "3. 在以下情形中, 您可以…:" introduces a list, it does not title a section.
             if re.search(r"[:：]\s*\S.{5,}", rest):
+                return None
+            # "1、收集内容: 个性签名" is a numbered record's first field, not a heading however short its value.
+            if _FIELD_LINE.match(rest):
                 return None
             if re.search(r"[:：]\s*$", rest) and re.search(r"[,，]|以下|如下|下列|包括", rest):
                 return None
