@@ -493,3 +493,8 @@ def test_a_brand_alias_does_not_land_on_the_brands_sdk_for_another_job() -> None
     # A name that says no function keeps the brand's entry.
     wechat = index.match("微信支付SDK")
     assert wechat is not None and wechat.sdk_id == "tencent-wechat"
+
+
+def test_the_operator_named_in_a_definition_of_the_service_provider() -> None:
+    facts = extract_facts(views("服务提供者:指本鲜果商城的互联网信息服务提供者杭州某果网络技术有限公司。"))
+    assert facts.operator_names[:1] == ["杭州某果网络技术有限公司"]

@@ -766,7 +766,7 @@ _LEGAL_NAME_EN = re.compile(
     r"(?:Co\.,?\s*Ltd\.?|Ltd\.?|Limited|Inc\.?|LLC|L\.L\.C\.|GmbH|Corp\.|Corporation|S\.A\.|B\.V\.|Pte\.?\s*Ltd\.?|PLC|AG))"
 )
 #: Everything up to the last role word is the role, not the name ("XX商城的运营主体深圳某某有限公司").
-_ROLE_PREFIX = re.compile(r"^.*(?:运营主体|经营主体|运营者|开发者|控制者|处理者)(?:为|是)?")
+_ROLE_PREFIX = re.compile(r"^.*(?:运营主体|经营主体|运营者|开发者|控制者|处理者|服务提供者|服务提供方)(?:为|是)?")
 #: Words that end the text before a name, wherever they stand ("本应用由", "运营主体为", a list's "、").
 _NAME_PREFIX_NOISE = re.compile(
     r"^.*(?:(?:政策|协议|指引|应用|产品|软件|服务|平台|网站|程序|app|游戏|功能)(?:由|系由|是由)|运营者为|运营主体为|开发者为|"
