@@ -498,3 +498,10 @@ def test_a_brand_alias_does_not_land_on_the_brands_sdk_for_another_job() -> None
 def test_the_operator_named_in_a_definition_of_the_service_provider() -> None:
     facts = extract_facts(views("服务提供者:指本鲜果商城的互联网信息服务提供者杭州某果网络技术有限公司。"))
     assert facts.operator_names[:1] == ["杭州某果网络技术有限公司"]
+
+
+def test_the_operators_customer_service_reached_in_the_app_is_a_contact_channel() -> None:
+    facts = extract_facts(views("如您发现账号异常,请您立即在应用内联络本应用客服。"))
+    assert [(c.kind, c.value) for c in facts.contacts] == [("web_form", "联络本应用客服")]
+    # A third party's service and the staff who check identities are no channel to the operator.
+    assert not extract_facts(views("如对第三方服务有疑问,请联系第三方客服。", "客服人员会核验您的身份。")).contacts

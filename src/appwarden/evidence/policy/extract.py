@@ -902,6 +902,10 @@ def _address_value(value: str) -> str | None:
     return value
 
 
+#: Reaching the operator's customer service ("在应用内联络本应用客服", "联系我们的在线客服").
+_IN_APP_SERVICE = re.compile(r"(?:联系|联络|咨询|致电)(?:我们的|本应用|本平台|本app|app内|应用内|游戏内)?(?:在线|人工)?客服")
+
+
 def extract_contacts(sentences: Sequence[SentenceView]) -> list[ContactChannel]:
     out: list[ContactChannel] = []
     seen: set[tuple[str, str]] = set()
@@ -938,6 +942,9 @@ def extract_contacts(sentences: Sequence[SentenceView]) -> list[ContactChannel]:
                     add("web_form", m.group(0), s.index)
         if re.search(r"(在线客服|意见反馈|反馈入口|帮助与反馈|客服中心)", s.text) and "CR4" in s.labels:
             add("web_form", re.search(r"(在线客服|意见反馈|反馈入口|帮助与反馈|客服中心)", s.text).group(1), s.index)  # type: ignore[union-attr]
+        elif (in_app := _IN_APP_SERVICE.search(s.text)) and not re.search(r"第三方|sdk|合作方", s.text, re.I):
+            # "请在应用内联络本应用客服": the operator's own customer service, reached in the app, is a channel.
+            add("web_form", in_app.group(0), s.index)
     return out
 
 
