@@ -505,3 +505,8 @@ def test_the_operators_customer_service_reached_in_the_app_is_a_contact_channel(
     assert [(c.kind, c.value) for c in facts.contacts] == [("web_form", "联络本应用客服")]
     # A third party's service and the staff who check identities are no channel to the operator.
     assert not extract_facts(views("如对第三方服务有疑问,请联系第三方客服。", "客服人员会核验您的身份。")).contacts
+
+
+def test_the_recipient_written_after_a_postal_address_is_not_part_of_it() -> None:
+    facts = extract_facts(views("联系地址:江苏省苏州市某某区某某街18号某某公寓2楼某某网络科技有限公司法务部(收)"))
+    assert [c.value for c in facts.contacts if c.kind == "address"] == ["江苏省苏州市某某区某某街18号某某公寓2楼"]

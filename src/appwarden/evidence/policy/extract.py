@@ -889,6 +889,11 @@ _LINK_TO_DOCUMENT = re.compile(
 )
 
 
+_RECIPIENT_AFTER_ADDRESS = re.compile(
+    r"^(.*?(?:号|室|楼|层|座|单元))\s*(?=[^号室楼层座]*?(?:有限公司|有限责任公司|部门|收件人|[(（]收[)）]))"
+)
+
+
 def _address_value(value: str) -> str | None:
     """The address in ``value``, when it reads as one: a place first, no list of data items."""
     # "注册地址/常用办公地址: 中国(上海)…": the second label is not part of the address.
@@ -899,11 +904,15 @@ def _address_value(value: str) -> str | None:
         return None
     if value.count("、") >= 2 or re.search(r"\bip\b|\bmac\b|邮箱|电子邮件", value, re.I):
         return None  # a list of PI items that merely contains 地址
-    return value
+    # "…1088号天铂公寓1楼某某有限公司个人信息保护部门(收)": the recipient after the street address is not part of it.
+    recipient = _RECIPIENT_AFTER_ADDRESS.match(value)
+    return recipient.group(1) if recipient else value
 
 
 #: Reaching the operator's customer service ("在应用内联络本应用客服", "联系我们的在线客服").
-_IN_APP_SERVICE = re.compile(r"(?:联系|联络|咨询|致电)(?:我们的|本应用|本平台|本app|app内|应用内|游戏内)?(?:在线|人工)?客服")
+_IN_APP_SERVICE = re.compile(
+    r"(?:联系|联络|咨询|致电)(?:我们的|本应用|本平台|本app|app内|应用内|游戏内)?(?:在线|人工)?客服"
+)
 
 
 def extract_contacts(sentences: Sequence[SentenceView]) -> list[ContactChannel]:
