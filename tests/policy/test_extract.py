@@ -510,3 +510,12 @@ def test_the_operators_customer_service_reached_in_the_app_is_a_contact_channel(
 def test_the_recipient_written_after_a_postal_address_is_not_part_of_it() -> None:
     facts = extract_facts(views("联系地址:江苏省苏州市某某区某某街18号某某公寓2楼某某网络科技有限公司法务部(收)"))
     assert [c.value for c in facts.contacts if c.kind == "address"] == ["江苏省苏州市某某区某某街18号某某公寓2楼"]
+
+
+def test_what_an_sdk_is_for_is_not_pi_it_takes() -> None:
+    facts = extract_facts(views("我们接入了百度地图SDK,用于为您查找周边学校,会收集您的位置信息。"))
+    (baidu,) = facts.sdks
+    assert baidu.pi_types == ["location"]
+    # A purpose clause that itself collects still gives its PI.
+    (amap,) = extract_facts(views("我们接入了高德地图SDK,用于获取您的位置信息。")).sdks
+    assert amap.pi_types == ["location"]

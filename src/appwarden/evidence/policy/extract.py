@@ -498,6 +498,16 @@ _SDK_PURPOSE = re.compile(
 )
 
 
+_PURPOSE_CLAUSE = re.compile(r"(?:用于|以便|为了)[^,，。;；]{2,40}")
+_COLLECTS = re.compile(r"收集|获取|读取|采集|上传|访问|调用")
+
+
+def _without_purposes(text: str) -> str:
+    """The text without its purpose clauses: "用于查找周边学校" names what the SDK is for, not PI it takes
+    (a clause that itself collects, "用于获取您的位置信息", stays)."""
+    return _PURPOSE_CLAUSE.sub(lambda m: m.group(0) if _COLLECTS.search(m.group(0)) else "", text)
+
+
 def _from_sentences(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
     """SDK names mentioned in running text ("我们接入了友盟SDK，用于统计分析")."""
     out: list[DeclaredSdk] = []
@@ -513,7 +523,7 @@ def _from_sentences(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
             hit = index.match(name)
             if hit is not None:
                 mentions.append((m, name, hit))
-        whole_sentence_pis = _pi_types_of(s.text)
+        whole_sentence_pis = _pi_types_of(_without_purposes(s.text))
         for k, (_mention, name, hit) in enumerate(mentions):
             # A run-on sentence that names several SDKs gives each the words up to the next one, so one SDK's
             # purpose and PI are not read as another's ("…高德地图SDK用于定位, 收集位置信息, 极光推送SDK用于…");
@@ -531,7 +541,7 @@ def _from_sentences(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
             if pm:
                 purpose = pm.group(1) or pm.group(2)
             # Words shared by SDKs named together ("使用A SDK和B SDK, 收集设备信息") belong to each of them.
-            pis = _pi_types_of(own) or whole_sentence_pis
+            pis = _pi_types_of(_without_purposes(own)) or whole_sentence_pis
             stated = _STATED_VENDOR.search(own)
             out.append(
                 DeclaredSdk(
