@@ -189,3 +189,54 @@ def test_numbered_entries_with_long_latin_names_english_aliases_and_no_colon() -
     assert sdks["TBS"].sdk_id == "tbs" and sdks["TBS"].vendor == "腾讯科技(深圳)有限公司"
     assert sdks["TBS"].pi_types == ["imsi"] and "imsi" not in sdks["OPPO Push"].pi_types
     assert {"oaid", "android_id"} <= set(sdks["OPPO Push"].pi_types)
+
+
+LABELLED_BLOCKS_OF_OTHER_WORDINGS = """# 隐私政策
+
+## 第三方信息共享清单
+
+使用SDK名称：友盟SDK
+服务类型：使用数据分析
+收集个人信息类型：设备信息（IMEI/Android ID/IP地址）
+隐私权政策链接：https://www.umeng.com/page/policy
+
+使用SDK名称：百度地图SDK
+服务类型：签到定位
+收集个人信息类型：地理位置信息
+
+SDK名称：移动智能终端补充设备标识体系统一调用SDK
+SDK厂家：中国信息通信研究院
+SDK描述：提供统一的补充设备标识获取接口
+个人信息：OAID
+
+第三方 SDK 名称：Azure 文本翻译 SDK
+第三方名称：微软（中国）有限公司
+使用目的：实现翻译功能
+收集的个人信息：设备型号；IP 地址、操作系统；Wi-Fi 列表
+
+SDK名称：TapSDK
+提供方：易玩（上海）网络技术有限公司
+可能处理的信息：OAID、Android ID、设备型号
+"""
+
+
+def test_labelled_blocks_whatever_their_labels_are_called() -> None:
+    sdks = _sdks(LABELLED_BLOCKS_OF_OTHER_WORDINGS)
+    # Field labels ("使用SDK名称", "SDK厂家", "SDK描述", "第三方名称") are never parties of their own.
+    assert set(sdks) == {
+        "友盟SDK",
+        "百度地图SDK",
+        "移动智能终端补充设备标识体系统一调用SDK",
+        "Azure 文本翻译 SDK",
+        "TapSDK",
+    }
+    assert sdks["友盟SDK"].purpose == "使用数据分析" and "imei" in sdks["友盟SDK"].pi_types
+    assert sdks["百度地图SDK"].pi_types == ["location"]
+    oaid = sdks["移动智能终端补充设备标识体系统一调用SDK"]
+    assert oaid.vendor == "中国信息通信研究院" and oaid.purpose == "提供统一的补充设备标识获取接口"
+    assert oaid.pi_types == ["oaid"]
+    azure = sdks["Azure 文本翻译 SDK"]
+    assert azure.vendor == "微软(中国)有限公司" and azure.purpose == "实现翻译功能"
+    # A PI field cut into pieces at "；" keeps all of them.
+    assert {"device_model", "ip_address", "os_info", "wifi_info"} <= set(azure.pi_types)
+    assert {"oaid", "android_id", "device_model"} <= set(sdks["TapSDK"].pi_types)

@@ -296,12 +296,23 @@ _ENTRY_NUMBER = re.compile(
     r"|[\u2460-\u2473\u2776-\u277f]|[一二三四五六七八九十]{1,3}[、.])\s*"
 )
 #: A key that labels the name field ("SDK名称", "第三方SDK", "插件名称") rather than being a name itself.
-_NAME_LABEL = re.compile(r"^(?:第三方|合作方|三方)?\s*(?:sdk|插件|服务|产品|合作方|第三方)?\s*(?:名称|name)?$", re.I)
+_NAME_LABEL = re.compile(
+    r"^(?:使用|接入|集成|涉及|嵌入|调用)?的?\s*(?:第三方|合作方|三方)?\s*(?:sdk|插件|服务|产品|合作方|第三方)?\s*(?:名称|name)?$",
+    re.I,
+)
 _NAME_KEY = re.compile(r"sdk|插件|第三方名称|合作方名称", re.I)
-_NOT_NAME_KEY = re.compile(r"目的|信息|公司|主体|政策|链接|官网|网址|用途|功能|场景|类型|方式|权限|版本")
-_PURPOSE_KEY = re.compile(r"目的|用途|功能|场景")
-_PI_KEY = re.compile(r"个人信息|信息类型|收集.*信息|(?:共享|提供|传输|披露)的?信息|字段|权限|收集范围|收集方式|数据")
-_VENDOR_KEY = re.compile(r"公司|主体|提供方|运营方|运营者|开发者|开发商|厂商|第三方名称")
+#: Field labels, never a party's name, even with "SDK" in them ("SDK厂家", "SDK描述", "SDK版本").
+_NOT_NAME_KEY = re.compile(
+    r"目的|信息|公司|主体|政策|链接|官网|网址|用途|功能|场景|类型|方式|权限|版本|厂家|厂商|描述|说明|简介|介绍|作用|"
+    r"开发者|开发商|提供方|提供者|运营方|运营者"
+)
+_PURPOSE_KEY = re.compile(r"目的|用途|功能|场景|描述|说明|简介|介绍|作用|服务类型|服务内容")
+_PI_KEY = re.compile(
+    r"个人信息|信息类型|收集.*信息|(?:共享|提供|传输|披露|处理|获取|使用|涉及|所涉)的?信息|字段|权限|收集范围|收集方式|数据"
+)
+_VENDOR_KEY = re.compile(r"公司|主体|提供方|提供者|运营方|运营者|开发者|开发商|厂商|厂家|第三方名称|合作方名称")
+#: "第三方名称: 某某有限公司" under an entry already named: the company behind it, not another party.
+_COMPANY_VALUE = re.compile(r"(?:公司|集团|研究院|研究所|中心|inc\.?|ltd\.?|llc|gmbh|corporation)$", re.I)
 #: Per-platform PI lines under an entry ("android版本: 设备信息(...)").
 _PLATFORM_KEY = re.compile(r"^(?:android|安卓|ios|苹果|鸿蒙|harmonyos)\s*(?:版本|端|系统)?$", re.I)
 _VENDOR_IN_VALUE = re.compile(r"由\s*[“\"「]?([^“”\"「」,，。;；]{2,40}?(?:公司)?)[”\"」]?\s*(?:提供|开发|运营)")
@@ -399,7 +410,15 @@ def _from_key_values(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
             current["pi"] = f"{current['pi']}；{pi}" if "pi" in current else pi
 
     awaiting_pi = False  # after "收集的个人信息:" with the items on the lines below it
+    pi_continues = False  # after a PI field cut at ";" (its next piece is one more item)
     for s in sentences:
+        if pi_continues and current and not s.is_heading and not s.in_table and not _KV.match(s.text):
+            item = s.text.strip(" -•·*;；")
+            if item and not _names_sdk(_entry_name(s.text)):
+                current["pi"] = f"{current['pi']}；{item}" if "pi" in current else item
+                pi_continues = s.text.rstrip().endswith((";", "；"))
+                continue
+        pi_continues = False
         if s.in_table:
             pending_name = None
             awaiting_pi = False
@@ -447,7 +466,14 @@ def _from_key_values(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
         raw_key, value = m.group(1), m.group(2).strip().rstrip(";；。")
         key = _entry_name(raw_key).lower()
         numbered = _ENTRY_NUMBER.match(raw_key) is not None
-        if _NAME_KEY.search(key) and not _NOT_NAME_KEY.search(key) and _NAME_LABEL.match(key):
+        names_company = _COMPANY_VALUE.search(value) is not None and re.search(r"第三方名称|合作方名称", key)
+        if names_company and (pending_name is not None or (current and "vendor" not in current)):
+            # "第三方名称: 微软(中国)有限公司" below "SDK名称: X" (or a heading naming X) is X's vendor.
+            if not current and pending_name is not None:
+                open_entry(*pending_name)
+            pending_name = None
+            current["vendor"] = value
+        elif _NAME_KEY.search(key) and not _NOT_NAME_KEY.search(key) and _NAME_LABEL.match(key):
             open_entry(value, s.index)
         elif _UI_PATH.search(value):
             continue  # "支付宝APP: 我的 → 设置 → 隐私": where to tap in an app, not a party
@@ -471,10 +497,15 @@ def _from_key_values(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
             pending_name = None
             if not current:
                 continue
-            if _PURPOSE_KEY.search(key):
-                current.setdefault("purpose", value)
-            elif _PI_KEY.search(key) or (_PLATFORM_KEY.match(key) and _pi_types_of(value)):
+            if _PI_KEY.search(key) and not re.search(r"目的|用途|作用|描述|说明", key):
                 # Kept even without a known PI term: "无" (none) is an answer too.
+                current["pi"] = f"{current['pi']}；{value}" if "pi" in current else value
+                # "收集的个人信息: 设备型号; IP地址; Wi-Fi列表": the pieces after each ";" are read as
+                # sentences of their own; they are still this field's items.
+                pi_continues = s.text.rstrip().endswith((";", "；"))
+            elif _PURPOSE_KEY.search(key):
+                current.setdefault("purpose", value)
+            elif _PLATFORM_KEY.match(key) and _pi_types_of(value):
                 current["pi"] = f"{current['pi']}；{value}" if "pi" in current else value
             elif _VENDOR_KEY.search(key):
                 current.setdefault("vendor", value)

@@ -133,6 +133,11 @@ CHINESE_PI_TERMS: dict[str, str] = {
     "评论和互动记录": "user_published_content",
     "wifi接入的状态": "wifi_info",
     "wlan热点": "wifi_info",
+    # Sixth probe: Wi-Fi written with its hyphen, and the Wi-Fi state (read with ACCESS_WIFI_STATE).
+    "wi-fi列表": "wifi_info",
+    "wi-fi信息": "wifi_info",
+    "wifi状态": "wifi_info",
+    "wi-fi状态": "wifi_info",
     "应用软件列表": "installed_app_list",
 }
 
