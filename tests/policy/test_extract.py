@@ -519,3 +519,23 @@ def test_what_an_sdk_is_for_is_not_pi_it_takes() -> None:
     # A purpose clause that itself collects still gives its PI.
     (amap,) = extract_facts(views("我们接入了高德地图SDK,用于获取您的位置信息。")).sdks
     assert amap.pi_types == ["location"]
+
+
+def test_sixth_probe_shapes_declare_no_pi() -> None:
+    assert "id_card" not in _declared_types("我们不通过本游戏获取或保存您的身份证号码原文。")
+    assert not _declared_types("本应用关闭了SDK的IMEI、IMSI、ICCID和应用列表采集。") & {"imei", "imsi", "iccid"}
+    assert "password" not in _declared_types("我们不会向统计服务提交您的网盘账号、密码。")
+    assert "email_address" not in _declared_types("如有疑问,您可以通过电子邮件联系我们。")
+    assert "transaction_record" not in _declared_types("我们会使用您的手机号向您发送业务通知(含账单)。")
+    assert not _declared_types("您的信息可能传送至您所在国家、地区以外的服务器,我们会采取保护措施。") & {
+        "country_region",
+        "home_address",
+    }
+    assert "work_address" not in _declared_types("争议提交公司所在地有管辖权的法院处理。")
+
+
+def test_an_operator_name_after_a_conjunction_and_customer_service_named_by_an_sdk() -> None:
+    facts = extract_facts(views("本应用由我们运营,但深圳市某某互娱科技有限公司负责技术支持。"))
+    assert facts.operator_names[:1] == ["深圳市某某互娱科技有限公司"]
+    # An SDK's feature list mentions customer service; it is no channel the operator offers.
+    assert not extract_facts(views("客服SDK:可用于应用程序内聊天,联系客服。")).contacts

@@ -57,9 +57,11 @@ _NOT_DECLARING = (
     # What the operator says it does not do: "我们不会调用您的通讯录", "不会与其共享您的个人身份信息".
     re.compile(
         r"(?:(?:不会|绝不|并不|从不|不得|无需)(?:主动|会|再|因此而?|向[^，。；,;]{0,10}?|与[^，。；,;]{0,10}?|将[^，。；,;]{0,16}?)?"
-        r"(?:调用|收集|获取|读取|访问|申请|上传|存储|保存|共享|分享|出售|结合|关联)[^，。；,;]{0,30}"
-        r"|不(?:主动|再|向[^，。；,;]{0,10}?|与[^，。；,;]{0,10}?)?"
-        r"(?:调用|收集|获取|读取|访问|申请|上传|存储|保存|共享|分享|出售)[^，。；,;]{0,30})"
+        r"(?:调用|收集|获取|读取|访问|申请|上传|提交|存储|保存|共享|分享|出售|结合|关联)[^，。；,;]{0,30}"
+        r"|不(?:主动|再|通过[^，。；,;]{0,10}?|向[^，。；,;]{0,10}?|与[^，。；,;]{0,10}?)?"
+        r"(?:调用|收集|获取|读取|访问|申请|上传|提交|存储|保存|共享|分享|出售)[^，。；,;]{0,30}"
+        # "本应用关闭了SDK的IMEI、IMSI和应用列表采集": collection switched off.
+        r"|关闭了?[^，。；,;]{0,40}?(?:采集|收集|获取|读取))"
         # ...and the list it goes on to give: "不会主动收集您的任何个人信息, 包括但不限于姓名、地理位置".
         r"(?:[，,]\s*(?:包括但不限于|包括|例如|比如|如|即)[^。；;]*)?"
     ),
@@ -69,7 +71,14 @@ _NOT_DECLARING = (
     ),
     re.compile(r"(?:被认为是|被视为|视为|可能属于)(?:个人)?敏感(?:个人)?信息[^。；;]*"),
     # Messages the operator or its providers send: "代表我们发出电子邮件或推送通知的服务商".
-    re.compile(r"(?:发出|发送|寄送|推送)(?:的)?(?:电子邮件|邮件|短信|通知)"),
+    re.compile(r"(?:发出|发送|寄送|推送)(?:的)?(?:电子邮件|邮件|短信|通知)|(?:发送|推送|寄送)[^，。；,;]{0,10}?账单"),
+    # How to reach the operator: "通过电子邮件联系我们".
+    re.compile(r"通过(?:电子邮件|邮件|电话|短信|邮寄)[^，。；,;]{0,8}?(?:联系|与我们|反馈|投诉)"),
+    # Where data goes or which court decides, not the user's country or work address.
+    re.compile(
+        r"(?:传送|传输|转移|存储|访问|提供)[^，。；,;]{0,12}?(?:国家|地区)|(?:其他|其它|境外|以外的)国家"
+        r"|(?:公司)?所在地[^，。；,;]{0,8}?(?:法律|法规|管辖|法院|监管)"
+    ),
     # The operator's contact details, not the user's: "通过本政策中提供的联系方式与我们联系".
     re.compile(
         r"(?:我们的|以下|如下|下列|提供的|公布的|公示的|页面的|政策[^，。；,;]{0,8}?)(?:联系方式|联系地址|通讯地址)"
@@ -100,7 +109,7 @@ _NOT_DECLARING = (
     # Words that contain a PI term without meaning it: 个性化 (personalised), 国家安全, 实名制, 所在地法律, 仲裁语言.
     re.compile(
         r"个性化|国家(?:安全|信息安全|标准|法律|机关|有关|相关|规定|网信|政策|利益|秘密|主管|监管|部门|法规)|实名制"
-        r"|(?:仲裁|合同|政策|协议)[^，。；,;]{0,4}?语言|版本[^、，。；,;]{0,4}?语言|语言版本|所在地[^，。；,;]{0,8}?(?:法律|法规|管辖|法院|监管)"
+        r"|(?:仲裁|合同|政策|协议)[^，。；,;]{0,4}?语言|版本[^、，。；,;]{0,4}?语言|语言版本"
         # A PI word across a word boundary: 维护|照片 is no passport (护照), 保护|照片 neither.
         r"|[维保防爱守]护照"
     ),
@@ -817,7 +826,7 @@ _NAME_PREFIX_NOISE = re.compile(
 #: One-character function words that may end the text before a name. They are also inside names
 #: ("华为", "和讯", "影与达"), so a cut there is taken only where a place name starts the rest.
 _NAME_PREFIX_CHAR = re.compile(r"[即为由是指于与和及或向给的在设\d号楼室层座]")
-_LEADING_FUNCTION_CHAR = re.compile(r"^[即为由是指于与及或向给的在设]+")
+_LEADING_FUNCTION_CHAR = re.compile(r"^[即为由是指于与及或向给的在设但且经]+")
 _PLACE_AT_START = re.compile(
     r"^(?:中国|北京|上海|天津|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|"
     r"贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门|深圳|广州|杭州|南京|苏州|成都|武汉|西安|厦门|"
@@ -992,7 +1001,11 @@ def extract_contacts(sentences: Sequence[SentenceView]) -> list[ContactChannel]:
                     add("web_form", m.group(0), s.index)
         if re.search(r"(在线客服|意见反馈|反馈入口|帮助与反馈|客服中心)", s.text) and "CR4" in s.labels:
             add("web_form", re.search(r"(在线客服|意见反馈|反馈入口|帮助与反馈|客服中心)", s.text).group(1), s.index)  # type: ignore[union-attr]
-        elif (in_app := _IN_APP_SERVICE.search(s.text)) and not re.search(r"第三方|sdk|合作方", s.text, re.I):
+        elif (
+            (in_app := _IN_APP_SERVICE.search(s.text))
+            and re.search(r"您|你|请|选择|点击|进入|通过", s.text[: in_app.start()])
+            and not re.search(r"第三方|sdk|合作方", s.text, re.I)
+        ):
             # "请在应用内联络本应用客服": the operator's own customer service, reached in the app, is a channel.
             add("web_form", in_app.group(0), s.index)
     return out
