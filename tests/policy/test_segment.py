@@ -244,3 +244,26 @@ def test_short_data_items_under_an_announcing_line_are_not_a_contents_list() -> 
     text = "\n".join(["我们会收集以下内容:", "手机号码", "设备型号", "位置信息", "用于提供服务。"])
     seg = segment(text)
     assert seg.outline == [] and not any(s.is_heading for s in seg.segments if s.text == "手机号码")
+
+
+def test_numbered_items_of_an_announced_list_are_body_text_not_headings() -> None:
+    seg = segment(
+        "\n".join(
+            [
+                "某某App隐私政策",
+                "一、我们收集的信息",
+                "本政策涉及的个人信息包括:",
+                "1. 账号密码信息",
+                "2. 网络身份标识信息(包括IP地址、邮箱地址);通讯录",
+                "3. 个人上网记录",
+                "我们会在您使用相应功能时收集上述信息。",
+                "二、我们如何使用信息",
+                "1. 提供服务",
+                "我们使用信息提供服务。",
+            ]
+        )
+    )
+    headings = [s.text for s in seg.segments if s.is_heading]
+    assert headings == ["某某App隐私政策", "一、我们收集的信息", "二、我们如何使用信息", "1. 提供服务"]
+    items = [s for s in seg.segments if "通讯录" in s.text or "账号密码" in s.text]
+    assert items and all(not s.is_heading and s.section_path == ("一、我们收集的信息",) for s in items)

@@ -62,6 +62,8 @@ _TOC_INTRO = re.compile(
     re.I,
 )
 _TITLE_LIKE = re.compile(r"[。；;]$")
+#: A body line that announces the list below it: "本政策涉及的个人信息包括:", "具体如下:".
+_LIST_INTRO = re.compile(r"(?:包括|包含|如下|以下|下列|有|为)[^。；;:：]{0,8}[:：]\s*$")
 _FIELD_LINE = re.compile(
     r"\s*[^:：]{0,8}(?:内容|目的|用途|类型|名称|场景|方式|范围|权限|功能|主体|频率|期限|信息)\s*[:：]\s*\S"
 )
@@ -283,6 +285,9 @@ def segment(text: str, *, title: str | None = None, original: str | None = None)
     outline: list[OutlineEntry] = []
     doc_title = title
     seen_body = False
+    #: After a line announcing a list ("…包括:"): "" until its first numbered item, then that item's
+    #: numbering style; numbered lines of that style are the list's items, not headings.
+    list_style: str | None = None
     raw_lines = original.split("\n") if original is not None else []
     paired = len(raw_lines) == text.count("\n") + 1
     kept = [
@@ -297,6 +302,7 @@ def segment(text: str, *, title: str | None = None, original: str | None = None)
     for position, (line, raw_line) in enumerate(kept):
         raw_heading = _plain_heading(raw_line) if raw_line is not None else None
         if position in contents:
+            list_style = None  # the list announced was the contents, not items of the text
             # Kept as a heading line for the reader, but it opens no section.
             segments.append(Segment(_plain_heading(line), tuple(h for _, h in stack), True, original=raw_heading))
             continue
@@ -316,7 +322,13 @@ def segment(text: str, *, title: str | None = None, original: str | None = None)
                 style = "title"
         else:
             style = heading_style(line)
-            if style is None and len(line) <= MAX_HEADING_CHARS and position > contents_end:
+            if style is not None and list_style is not None and list_style in ("", style):
+                # "…包括:" then "1. 账号密码信息", "2. 个人位置信息": the items of the list it announces.
+                list_style = style
+                style = None
+            elif style is not None:
+                list_style = None
+            if style is None and list_style is None and len(line) <= MAX_HEADING_CHARS and position > contents_end:
                 style = contents_styles.get(_toc_key(line))
             if style is None and not seen_body and doc_title is None and _looks_like_title(line):
                 doc_title = line
@@ -343,6 +355,10 @@ def segment(text: str, *, title: str | None = None, original: str | None = None)
             segments.append(Segment(line, path[:-1], True, original=raw_heading))
             continue
         seen_body = True
+        if _LIST_INTRO.search(line):
+            list_style = ""
+        elif list_style is not None and not heading_style(line) and _TITLE_LIKE.search(line) and "。" in line[-1:]:
+            list_style = None  # a paragraph after the list
         path = tuple(h for _, h in stack)
         in_table = " | " in line
         whole = in_table and len(line) <= MAX_SENTENCE_CHARS * 2
