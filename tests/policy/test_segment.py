@@ -267,3 +267,19 @@ def test_numbered_items_of_an_announced_list_are_body_text_not_headings() -> Non
     assert headings == ["某某App隐私政策", "一、我们收集的信息", "二、我们如何使用信息", "1. 提供服务"]
     items = [s for s in seg.segments if "通讯录" in s.text or "账号密码" in s.text]
     assert items and all(not s.is_heading and s.section_path == ("一、我们收集的信息",) for s in items)
+
+
+def test_sections_announced_by_a_colon_line_stay_headings() -> None:
+    seg = segment(
+        "\n".join(
+            [
+                "某某App隐私政策",
+                "我们将按照如下方式收集和使用您的信息:",
+                "(一)注册登录",
+                "注册时我们会收集您的手机号码。",
+                "(二)支付",
+                "支付时我们会收集订单信息。",
+            ]
+        )
+    )
+    assert [s.text for s in seg.segments if s.is_heading] == ["某某App隐私政策", "(一)注册登录", "(二)支付"]

@@ -322,8 +322,14 @@ def segment(text: str, *, title: str | None = None, original: str | None = None)
                 style = "title"
         else:
             style = heading_style(line)
-            if style is not None and list_style is not None and list_style in ("", style):
-                # "…包括:" then "1. 账号密码信息", "2. 个人位置信息": the items of the list it announces.
+            following = kept[position + 1][0] if position + 1 < len(kept) else ""
+            if (
+                style is not None
+                and list_style is not None
+                and (list_style == style or (list_style == "" and heading_style(following) == style))
+            ):
+                # "…包括:" then "1. 账号密码信息", "2. 个人位置信息": the items of the list it announces (items
+                # stand next to each other; a section heading after "如下:" has its paragraph under it).
                 list_style = style
                 style = None
             elif style is not None:
