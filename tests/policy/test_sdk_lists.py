@@ -240,3 +240,29 @@ def test_labelled_blocks_whatever_their_labels_are_called() -> None:
     # A PI field cut into pieces at "；" keeps all of them.
     assert {"device_model", "ip_address", "os_info", "wifi_info"} <= set(azure.pi_types)
     assert {"oaid", "android_id", "device_model"} <= set(sdks["TapSDK"].pi_types)
+
+
+def test_an_sdk_entrys_vendor_and_links_say_nothing_about_the_operator() -> None:
+    text = """# 隐私政策
+
+## 第三方SDK
+
+SDK名称：TapSDK
+
+服务提供方：易玩（上海）网络科技有限公司
+
+使用目的：账号登录和实名认证
+
+可能处理的信息：OAID、Android ID
+
+隐私政策链接：https://example.com/tapsdk/privacy
+"""
+    analysis = analyse_policy(text, filename="policy.md")
+    records = {s.index for s in analysis.sentences if "易玩" in s.text or "example.com" in s.text}
+    assert records and not any(
+        lb.label in ("CR3", "CR4") for s in analysis.sentences if s.index in records for lb in s.labels
+    )
+    assert not analysis.covered("CR3") and not analysis.facts.operator_names
+    # The operator's own lines outside the list still count.
+    text += "\n## 联系我们\n\n本应用由杭州某某网络科技有限公司运营，联系邮箱：privacy@example.cn。\n"
+    assert analyse_policy(text, filename="policy.md").covered("CR4")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from appwarden.errors import PolicyDocumentError
 from appwarden.evidence.policy.classify import chapter_of_headings, classify_sentences, shipped_model
-from appwarden.evidence.policy.extract import SentenceView, extract_facts
+from appwarden.evidence.policy.extract import SentenceView, extract_facts, third_party_record_sentences
 from appwarden.evidence.policy.load import load_document
 from appwarden.evidence.policy.model import (
     CR_IDS,
@@ -24,6 +24,9 @@ from appwarden.evidence.policy.model import (
 )
 from appwarden.evidence.policy.normalize import normalize_text
 from appwarden.evidence.policy.segment import segment
+
+#: Disclosures about the operator itself: who it is (CR3) and how to contact it (CR4).
+_OPERATOR_LABELS = frozenset({"CR3", "CR4"})
 
 
 def analyse_policy(data: bytes | str, *, filename: str | None = None, media_type: str | None = None) -> PolicyAnalysis:
@@ -46,10 +49,20 @@ def analyse_policy(data: bytes | str, *, filename: str | None = None, media_type
     chapters = [chapter_of_headings(s.section_path) for s in seg.segments]
     model = shipped_model()
     classified = classify_sentences([s.text for s in seg.segments], chapters, model=model)
+    label_sets = [[] if s.is_heading else c.labels for s, c in zip(seg.segments, classified, strict=True)]
+    # A third-party list's own lines ("提供方: 某某有限公司", "隐私政策链接: https://…") name that party and
+    # its channels: they do not state who the operator is or how to reach it, whatever the classifier says.
+    records = third_party_record_sentences(
+        [
+            SentenceView(i, s.text, frozenset(lb for lb, _ in labels), s.is_heading, s.in_table, s.section_path)
+            for i, (s, labels) in enumerate(zip(seg.segments, label_sets, strict=True))
+        ]
+    )
     sentences: list[Sentence] = []
     views: list[SentenceView] = []
-    for i, (s, c) in enumerate(zip(seg.segments, classified, strict=True)):
-        labels = [] if s.is_heading else [LabelScore(label=lb, score=round(p, 4)) for lb, p in c.labels]
+    for i, (s, found) in enumerate(zip(seg.segments, label_sets, strict=True)):
+        kept = [(lb, p) for lb, p in found if not (i in records and lb in _OPERATOR_LABELS)]
+        labels = [LabelScore(label=lb, score=round(p, 4)) for lb, p in kept]
         sentences.append(
             Sentence(
                 index=i,

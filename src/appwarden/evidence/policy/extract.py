@@ -371,18 +371,29 @@ def _names_sdk(name: str) -> bool:
     return bool(re.search(r"sdk|插件", name, re.I)) or sdk_name_index().match(name) is not None
 
 
-def _from_key_values(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
+def third_party_record_sentences(sentences: Sequence[SentenceView]) -> set[int]:
+    """Sentences that are a third-party list's own lines (name, vendor, purpose, PI fields): what they say
+    ("提供方: 某某有限公司", "隐私政策链接: https://…") is about that party, not the operator."""
+    out: set[int] = set()
+    _from_key_values(sentences, out)
+    return out
+
+
+def _from_key_values(sentences: Sequence[SentenceView], record_sentences: set[int] | None = None) -> list[DeclaredSdk]:
     """Lists with one entry per third party, in the shapes policies write them:
 
     - "SDK名称: X / 使用目的: Y / 收集个人信息类型: Z / 第三方主体: W" (the name under a label);
     - a name line ("OPPO推送SDK", often a heading) followed by "运营方: / 功能: / 收集个人信息类型:" lines;
     - "(1) X SDK: 用于Y;" with the PI in the next sentence ("所分享的信息可能有...");
     - "1.2.1 “X”: 该SDK由“W公司”提供, 用于Y。" with "android版本: ..." PI lines after it.
+
+    ``record_sentences``, when given, receives the sentences that are the entries' own lines (name and fields).
     """
     out: list[DeclaredSdk] = []
     current: dict[str, str] = {}
     start = 0
     pending_name: tuple[str, int] | None = None
+    members: list[int] = []
 
     def close() -> None:
         if "name" in current:
@@ -396,13 +407,17 @@ def _from_key_values(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
             )
             if d:
                 out.append(d)
+                if record_sentences is not None:
+                    record_sentences.update(members)
         current.clear()
+        members.clear()
 
     def open_entry(name: str, index: int) -> None:
         nonlocal start
         close()
         current["name"] = name
         start = index
+        members.append(index)
 
     def describe(value: str) -> None:
         """Vendor, purpose and PI from an entry's free-text description."""
@@ -426,6 +441,7 @@ def _from_key_values(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
             if item and not _names_sdk(_entry_name(s.text)):
                 current["pi"] = f"{current['pi']}；{item}" if "pi" in current else item
                 pi_continues = s.text.rstrip().endswith((";", "；"))
+                members.append(s.index)
                 continue
         pi_continues = False
         if s.in_table:
@@ -449,6 +465,7 @@ def _from_key_values(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
             if awaiting_pi and not starts_entry and not (m and _FIELD_KEY.search(_entry_name(m.group(1)))):
                 item = s.text.strip(" -•·*;；")
                 current["pi"] = f"{current['pi']}；{item}" if "pi" in current else item
+                members.append(s.index)
                 continue
         awaiting_pi = False
         if quoted:
@@ -482,6 +499,7 @@ def _from_key_values(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
                 open_entry(*pending_name)
             pending_name = None
             current["vendor"] = value
+            members.append(s.index)
         elif _NAME_KEY.search(key) and not _NOT_NAME_KEY.search(key) and _NAME_LABEL.match(key):
             open_entry(value, s.index)
         elif _UI_PATH.search(value):
@@ -509,15 +527,21 @@ def _from_key_values(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
             if _PI_KEY.search(key) and not re.search(r"目的|用途|作用|描述|说明", key):
                 # Kept even without a known PI term: "无" (none) is an answer too.
                 current["pi"] = f"{current['pi']}；{value}" if "pi" in current else value
+                members.append(s.index)
                 # "收集的个人信息: 设备型号; IP地址; Wi-Fi列表": the pieces after each ";" are read as
                 # sentences of their own; they are still this field's items.
                 pi_continues = s.text.rstrip().endswith((";", "；"))
             elif _PURPOSE_KEY.search(key):
                 current.setdefault("purpose", value)
+                members.append(s.index)
             elif _PLATFORM_KEY.match(key) and _pi_types_of(value):
                 current["pi"] = f"{current['pi']}；{value}" if "pi" in current else value
+                members.append(s.index)
             elif _VENDOR_KEY.search(key):
                 current.setdefault("vendor", value)
+                members.append(s.index)
+            elif re.search(r"政策|链接|官网|网址|版本|包名", key):
+                members.append(s.index)  # the party's own policy link, SDK version or package name
     close()
     return out
 
