@@ -195,3 +195,17 @@ def test_pattern_rule_for_how_policy_changes_are_announced() -> None:
     # The policy changing, with no word on how users hear of it; an update of the app itself.
     assert "CR7" not in labels("本政策可能会随业务发展而调整。")
     assert "CR7" not in labels("我们会定期更新应用版本以修复安全漏洞。")
+
+
+def test_pattern_rule_for_consent_to_a_transfer_abroad() -> None:
+    from appwarden.evidence.policy.classify import rule_labels
+    from appwarden.evidence.policy.normalize import normalize_sentence
+
+    def labels(text: str) -> set[str]:
+        return rule_labels(normalize_sentence(text))
+
+    assert "CR24" in labels("如确需向境外传输您的个人信息,我们会事先征得您的同意。")
+    assert "CR24" in labels("如需跨境传输,我们将会单独征得您的授权同意。")
+    # Stored in China, with no word on consent; consent for sharing at home.
+    assert "CR24" not in labels("您的个人信息存储于中华人民共和国境内。")
+    assert "CR24" not in labels("我们向合作方提供您的信息前会征得您的同意。")
