@@ -481,6 +481,8 @@ def test_fifth_probe_wordings() -> None:
     )
     assert {"cpu_info", "running_app_list", "iccid", "search_history", "transaction_record", "wifi_info"} <= found
     assert "installed_app_list" not in found
+    found = _declared_types("SDK会收集设备制造商、屏幕尺寸、安装列表和用户聊天信息。")
+    assert {"device_manufacturer", "screen_resolution", "installed_app_list", "communication_content"} <= found
 
 
 def test_a_brand_alias_does_not_land_on_the_brands_sdk_for_another_job() -> None:

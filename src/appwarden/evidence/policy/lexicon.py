@@ -138,6 +138,10 @@ CHINESE_PI_TERMS: dict[str, str] = {
     "wi-fi信息": "wifi_info",
     "wifi状态": "wifi_info",
     "wi-fi状态": "wifi_info",
+    "设备制造商": "device_manufacturer",
+    "聊天信息": "communication_content",
+    "屏幕尺寸": "screen_resolution",
+    "安装列表": "installed_app_list",
     "应用软件列表": "installed_app_list",
 }
 
