@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from appwarden.evidence.policy.extract import SentenceView, extract_facts
 from appwarden.evidence.policy.lexicon import pi_lexicon, sdk_name_index
+from appwarden.evidence.policy.model import DeclaredSdk
 
 
 def views(*texts: str, labels: dict[int, set[str]] | None = None, table: set[int] | None = None) -> list[SentenceView]:
@@ -410,14 +411,15 @@ def test_recommendations_ui_positions_and_longer_negations_declare_nothing() -> 
     assert not facts.declared_pi_types & {"interests", "location", "language", "bank_card_number", "identity_document"}
 
 
+def _sdks_by_id(*texts: str) -> dict[str | None, DeclaredSdk]:
+    return {d.sdk_id: d for d in extract_facts(views(*texts)).sdks}
+
+
 def test_sdks_named_in_one_run_on_sentence_keep_their_own_purpose_vendor_and_pi() -> None:
-    facts = extract_facts(
-        views(
-            "我们接入了高德地图SDK用于定位,会收集您的位置信息,以及极光推送SDK用于推送消息,会收集设备标识符。",
-            "我们使用微信SDK和QQ SDK,收集设备信息,以便您分享内容。",
-        )
+    by_id = _sdks_by_id(
+        "我们接入了高德地图SDK用于定位,会收集您的位置信息,以及极光推送SDK用于推送消息,会收集设备标识符。",
+        "我们使用微信SDK和QQ SDK,收集设备信息,以便您分享内容。",
     )
-    by_id = {d.sdk_id: d for d in facts.sdks}
     amap, jpush = by_id["高德地图-sdk"], by_id["极光推送"]
     assert (amap.purpose, amap.pi_types) == ("定位", ["location"])
     assert jpush.name == "极光推送 SDK" and jpush.purpose == "推送消息"
@@ -428,13 +430,10 @@ def test_sdks_named_in_one_run_on_sentence_keep_their_own_purpose_vendor_and_pi(
 
 
 def test_what_an_sdk_does_for_the_user_is_its_purpose() -> None:
-    facts = extract_facts(
-        views(
-            "我们使用高德地图SDK(提供方:高德软件有限公司)为您提供定位服务,该SDK会收集您的位置信息;",
-            "我们使用极光推送SDK向您推送消息。",
-        )
+    by_id = _sdks_by_id(
+        "我们使用高德地图SDK(提供方:高德软件有限公司)为您提供定位服务,该SDK会收集您的位置信息;",
+        "我们使用极光推送SDK向您推送消息。",
     )
-    by_id = {d.sdk_id: d for d in facts.sdks}
     assert by_id["高德地图-sdk"].purpose == "提供定位服务" and by_id["高德地图-sdk"].vendor == "高德软件有限公司"
     assert by_id["极光推送"].purpose == "推送消息"
 
