@@ -533,6 +533,8 @@ def test_sixth_probe_shapes_declare_no_pi() -> None:
         "home_address",
     }
     assert "work_address" not in _declared_types("争议提交公司所在地有管辖权的法院处理。")
+    # The user's own country, given by the user, is still PI.
+    assert "country_region" in _declared_types("注册时我们会收集您提供的国家/地区信息。")
 
 
 def test_an_operator_name_after_a_conjunction_and_customer_service_named_by_an_sdk() -> None:

@@ -76,7 +76,7 @@ _NOT_DECLARING = (
     re.compile(r"通过(?:电子邮件|邮件|电话|短信|邮寄)[^，。；,;]{0,8}?(?:联系|与我们|反馈|投诉)"),
     # Where data goes or which court decides, not the user's country or work address.
     re.compile(
-        r"(?:传送|传输|转移|存储|访问|提供)[^，。；,;]{0,12}?(?:国家|地区)|(?:其他|其它|境外|以外的)国家"
+        r"(?:传送|传输|转移|存储)[^，。；,;]{0,12}?(?:国家|地区)|(?:其他|其它|境外|以外的)国家"
         r"|(?:公司)?所在地[^，。；,;]{0,8}?(?:法律|法规|管辖|法院|监管)"
     ),
     # The operator's contact details, not the user's: "通过本政策中提供的联系方式与我们联系".
