@@ -542,3 +542,17 @@ def test_an_operator_name_after_a_conjunction_and_customer_service_named_by_an_s
     assert facts.operator_names[:1] == ["深圳市某某互娱科技有限公司"]
     # An SDK's feature list mentions customer service; it is no channel the operator offers.
     assert not extract_facts(views("客服SDK:可用于应用程序内聊天,联系客服。")).contacts
+
+
+def test_english_sdk_names_by_their_usual_names_and_inside_chinese_sentences() -> None:
+    by_id = _sdks_by_id(
+        "This app uses AdMob, a third party service, to show ads.",
+        "We use Google Analytics for Firebase to understand how the app is used.",
+        "本网站使用第三方服务(Google Analytics)进行流量分析。",
+        "应用使用Crashlytics用于统计崩溃。",
+    )
+    assert by_id["google-admob"].name == "AdMob" and by_id["google-admob"].purpose == "show ads"
+    # The longest name wins: one entry, not Google Analytics with "Firebase" as its purpose.
+    assert by_id["firebase-analytics"].name == "Google Analytics for Firebase"
+    assert by_id["google-analytics"].purpose == "流量分析" and by_id["crashlytics"].purpose == "统计崩溃"
+    assert not _sdks_by_id("我们不使用Google Analytics等第三方统计服务。")

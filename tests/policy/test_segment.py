@@ -283,3 +283,17 @@ def test_sections_announced_by_a_colon_line_stay_headings() -> None:
         )
     )
     assert [s.text for s in seg.segments if s.is_heading] == ["某某App隐私政策", "(一)注册登录", "(二)支付"]
+
+
+def test_a_web_address_ends_no_sentence() -> None:
+    assert split_sentences("See https://support.google.com/admob/answer/9755590?hl=en for details. Then more.") == [
+        "See https://support.google.com/admob/answer/9755590?hl=en for details.",
+        "Then more.",
+    ]
+    # Outside an address the same marks still end sentences, also in half-width Chinese text.
+    assert split_sentences("您同意吗?详见https://example.com/p?a=1;b=2。我们会收集信息;也会共享。") == [
+        "您同意吗?",
+        "详见https://example.com/p?a=1;b=2。",
+        "我们会收集信息;",
+        "也会共享。",
+    ]

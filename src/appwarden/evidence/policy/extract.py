@@ -635,28 +635,46 @@ _EN_THIRD_PARTY_CONTEXT = re.compile(
 _EN_PURPOSE = re.compile(r"\b(?:for|to)\s+((?:the\s+)?[a-z][a-z ,\-]{3,60}?)(?:[.;,]|$)", re.I)
 
 
+#: What the SDK named just before does: "(Google Analytics)进行流量分析", "Firebase用于崩溃统计".
+_DOES_AFTER_NAME = re.compile(r"^[)）\s]*(?:来|以)?(?:进行|用来|用于)([^,，。;；]{2,30})")
+_CN_NOT_USED = re.compile(r"(?:不|未|没有|并未|从未)(?:会)?(?:使用|接入|集成|嵌入|调用|与)")
+_CN_THIRD_PARTY_CONTEXT = re.compile(r"第三方|服务|统计|分析|广告|合作|提供|使用|sdk", re.I)
+
+
 def _english_mentions(s: SentenceView) -> list[DeclaredSdk]:
     """Catalog SDKs an English sentence names without the word SDK ("We use Firebase Crashlytics to …",
     a list line "AppsFlyer"): only in a sentence about third parties (or a bare name line), not negated."""
     pattern, names = english_sdk_mentions()
-    if pattern is None or not s.text.isascii():
+    if pattern is None:
         return []
-    if _EN_NEGATED.search(s.text):
+    chinese = not s.text.isascii()
+    if chinese:
+        # "我们使用第三方服务(Google Analytics)进行流量分析": an English name inside a Chinese sentence about
+        # third parties, not negated.
+        if not _CN_THIRD_PARTY_CONTEXT.search(s.text) or _CN_NOT_USED.search(s.text):
+            return []
+    elif _EN_NEGATED.search(s.text):
         return []
     bare = len(s.text.split()) <= 5  # a list line: the name, perhaps "from <vendor>"
-    if not bare and not _EN_THIRD_PARTY_CONTEXT.search(s.text):
+    if not chinese and not bare and not _EN_THIRD_PARTY_CONTEXT.search(s.text):
         return []
     out: list[DeclaredSdk] = []
     for m in pattern.finditer(s.text):
         hit = names[m.group(1).lower()]
-        pm = _EN_PURPOSE.search(s.text[m.end() :])
+        if chinese:
+            after = s.text[m.end() :]
+            cm = _DOES_AFTER_NAME.match(after) or _SDK_PURPOSE.search(after.lstrip(")） "))
+            purpose = next((g for g in cm.groups() if g), None) if cm else None
+        else:
+            pm = _EN_PURPOSE.search(s.text[m.end() :])
+            purpose = pm.group(1).strip() if pm else None
         pis = _pi_types_of(s.text)
         out.append(
             DeclaredSdk(
                 name=m.group(1),
                 sdk_id=hit.sdk_id,
                 vendor=hit.vendor,
-                purpose=pm.group(1).strip() if pm else None,
+                purpose=purpose,
                 pi_text=s.text if pis else None,
                 pi_types=pis,
                 sentence=s.index,

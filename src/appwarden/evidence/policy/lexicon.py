@@ -349,6 +349,14 @@ _VAGUE_ENGLISH_NAMES = frozenset(
 )  # fmt: skip
 
 
+#: Names English policies use for catalog SDKs besides the catalog's own ("AdMob", "Google Mobile Ads SDK").
+_ENGLISH_SDK_ALIASES = {
+    "admob": "Google AdMob",
+    "google mobile ads": "Google AdMob",
+    "google analytics for firebase": "Firebase Analytics",
+}
+
+
 @lru_cache(maxsize=1)
 def english_sdk_mentions() -> tuple[re.Pattern[str] | None, dict[str, SdkName]]:
     """A pattern of the catalog's PI-handling SDKs by their English names ("Firebase Analytics",
@@ -368,8 +376,14 @@ def english_sdk_mentions() -> tuple[re.Pattern[str] | None, dict[str, SdkName]]:
                     names.setdefault(key, hit)
     except Exception:  # no catalog: no English mentions
         return None, {}
+    index = sdk_name_index()
+    for alias, catalog_name in _ENGLISH_SDK_ALIASES.items():
+        hit = index.exact.get(normalize_sentence(catalog_name))
+        if hit is not None:
+            names.setdefault(alias, hit)
     if not names:
         return None, {}
     alternatives = sorted(names, key=lambda n: (-len(n), n))
-    pattern = re.compile(r"(?<![\w.])(" + "|".join(re.escape(n) for n in alternatives) + r")(?![\w])", re.I)
+    # ASCII edges: the name may touch Chinese text ("使用Firebase Analytics用于统计").
+    pattern = re.compile(r"(?<![a-z0-9_.])(" + "|".join(re.escape(n) for n in alternatives) + r")(?![a-z0-9_])", re.I)
     return pattern, names

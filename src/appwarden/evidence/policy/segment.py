@@ -121,6 +121,7 @@ def heading_style(line: str) -> str | None:
     return None
 
 
+_URL_IN_LINE = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#@!$&*+=%;,]+", re.I)
 _OPENERS = "（(【[「『《"
 _CLOSERS = "）)】]」』》"
 #: Longest bracket that keeps a sentence end inside it from ending the sentence; an unclosed bracket
@@ -171,7 +172,11 @@ def _sentence_parts(line: str) -> list[str]:
     start = 0
     depth = 0
     opened_at = 0
+    # "https://support.google.com/admob/answer/9755590?hl=en": a "?" or ";" inside a web address ends nothing.
+    in_url = {i for m in _URL_IN_LINE.finditer(line) for i in range(m.start(), m.end() - 1)}
     for i, ch in enumerate(line):
+        if i in in_url:
+            continue
         if ch in _OPENERS:
             if depth == 0:
                 opened_at = i
