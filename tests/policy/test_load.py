@@ -541,3 +541,13 @@ def test_emphasis_markers_commonmark_leaves_as_text_are_dropped() -> None:
     text = "# 隐私政策\n\n一、您个人信息的收集**\n\n**我们会收集您的手机号码。\n"
     loaded = load_document(text, filename="p.md").text
     assert "**" not in loaded and "我们会收集您的手机号码。" in loaded.split("\n")
+
+
+def test_a_bold_line_in_english_markdown_does_not_run_on_into_the_next() -> None:
+    text = (
+        "# Privacy Policy\n\n**2.1 Personal data**\nWe collect your name when you register.\nIt is kept for a year.\n"
+    )
+    lines = load_document(text, filename="p.md").text.split("\n")
+    assert f"{HEADING_MARK}72.1 Personal data" in lines
+    # The text under it is one paragraph still: English line breaks mean nothing.
+    assert "We collect your name when you register. It is kept for a year." in lines

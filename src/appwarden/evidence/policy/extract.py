@@ -665,6 +665,8 @@ def _english_mentions(s: SentenceView) -> list[DeclaredSdk]:
             after = s.text[m.end() :]
             cm = _DOES_AFTER_NAME.match(after) or _SDK_PURPOSE.search(after.lstrip(")） "))
             purpose = next((g for g in cm.groups() if g), None) if cm else None
+            if purpose and not re.search(r"[(（]", purpose):
+                purpose = purpose.rstrip(")） ")  # "(用于构建和崩溃分析)": the bracket it stood in
         else:
             pm = _EN_PURPOSE.search(s.text[m.end() :])
             purpose = pm.group(1).strip() if pm else None

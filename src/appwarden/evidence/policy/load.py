@@ -660,6 +660,9 @@ def _mostly_chinese(text: str) -> bool:
     return han > latin
 
 
+_BOLD_LINE_THEN_TEXT = re.compile(r"^([ \t]*(\*\*|__)[^*_\n]{1,80}\2[ \t]*\n)(?=[ \t]*\S)", re.M)
+
+
 def markdown_to_html(text: str) -> str:
     """Markdown (CommonMark with pipe tables, embedded HTML allowed) rendered to HTML; front matter dropped.
 
@@ -669,6 +672,9 @@ def markdown_to_html(text: str) -> str:
     from markdown_it import MarkdownIt
 
     text = _FRONT_MATTER.sub("", text, count=1)
+    # "**2.1 Personal data**" on a line of its own, the text right below it: a caption, not words that run
+    # on into the next line (a soft break would join them in English Markdown).
+    text = _BOLD_LINE_THEN_TEXT.sub(r"\1\n", text)
     # Indented text is a paragraph here, not code: archived policies keep their paragraph indents.
     # A line break inside a Chinese paragraph is the author's (a heading line above its text, one item a
     # line); English Markdown is hard-wrapped at a width, and its line breaks mean nothing.
