@@ -101,3 +101,14 @@ def test_english_pi_terms_name_real_pi_types() -> None:
     found = {t for t, _, _ in lexicon.find("We read the clipboard and your installed apps, but not your SMS.")}
     assert {"clipboard_content", "installed_app_list", "sms"} <= found
     assert not {t for t, _, _ in lexicon.find("The design of the zip file")}  # whole words only
+
+
+def test_english_data_safety_wordings_are_pi_types() -> None:
+    from appwarden.evidence.policy.lexicon import pi_lexicon
+    from appwarden.evidence.policy.normalize import normalize_sentence
+
+    text = "We collect crash logs, usage data, your age group and advertising identifiers."
+    found = {t for t, _, _ in pi_lexicon().find(normalize_sentence(text))}
+    assert {"app_log", "app_usage_record", "age", "idfa"} <= found
+    # Generic words stay out: "legitimate interests", "the laws of your country".
+    assert not {t for t, _, _ in pi_lexicon().find(normalize_sentence("We rely on legitimate interests."))}
