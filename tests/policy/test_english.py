@@ -112,3 +112,16 @@ def test_english_data_safety_wordings_are_pi_types() -> None:
     assert {"app_log", "app_usage_record", "age", "idfa"} <= found
     # Generic words stay out: "legitimate interests", "the laws of your country".
     assert not {t for t, _, _ in pi_lexicon().find(normalize_sentence("We rely on legitimate interests."))}
+
+
+def test_a_web_address_is_no_disclosure() -> None:
+    from appwarden.evidence.policy.classify import classify_sentences
+
+    for line in (
+        "https://firebase.google.com/support",
+        "Google Analytics for Firebase: https://firebase.google.com/policies",
+    ):
+        assert classify_sentences([line])[0].labels == [], line
+    # Wording around an address still counts, and a Chinese line with a link is the model's to read.
+    assert "CR4" in dict(classify_sentences(["Contact us at https://example.com/contact for questions."])[0].labels)
+    assert classify_sentences(["AndroidID/IDFA/OPENUDID/GUID/"])[0].labels

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from appwarden.errors import ConfigurationError
-from appwarden.evidence.policy.english import english_labels
+from appwarden.evidence.policy.english import english_labels, is_english
 from appwarden.evidence.policy.model import CR_IDS
 from appwarden.evidence.policy.normalize import normalize_sentence
 from appwarden.evidence.policy.segment import heading_style
@@ -341,6 +341,11 @@ def _normalise_all(sentences: Sequence[str]) -> list[str]:
     return [normalize_sentence(s[: MAX_SENTENCE_CHARS * 4]) for s in sentences]
 
 
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+#: A line that is only a web address (perhaps with a short Latin caption before it).
+_NOT_FOR_THE_MODEL = re.compile(r"^[a-z0-9 .,:;()'\-]{0,60}(?:https?://|www\.)\S+\s*$", re.I)
+
+
 def _decide(m: CrModel, norm: Sequence[str], chs: Sequence[str | None], proba: np.ndarray) -> list[Classified]:
     """Labels over the threshold (chapter or text-only set, per row) plus the rule labels."""
     if not norm:
@@ -348,7 +353,12 @@ def _decide(m: CrModel, norm: Sequence[str], chs: Sequence[str | None], proba: n
     thresholds = m.thresholds_for(chs)
     out: list[Classified] = []
     for i, text in enumerate(norm):
-        chosen = {m.labels[j]: float(proba[i, j]) for j in range(len(m.labels)) if proba[i, j] >= thresholds[i, j]}
+        if _NOT_FOR_THE_MODEL.search(text) or (is_english(text) and not _HAN.search(text)):
+            # An English sentence or a bare web address: the character model learnt Chinese wording and reads
+            # a lone URL as a contact line (CR4); the English patterns alone label these.
+            chosen: dict[str, float] = {}
+        else:
+            chosen = {m.labels[j]: float(proba[i, j]) for j in range(len(m.labels)) if proba[i, j] >= thresholds[i, j]}
         for label in rule_labels(text):
             chosen.setdefault(label, float(proba[i, m.labels.index(label)]))
         out.append(

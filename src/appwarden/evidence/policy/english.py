@@ -214,9 +214,13 @@ def _compiled() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple((label, re.compile(rx, re.IGNORECASE | re.DOTALL)) for label, rx in _RULES)
 
 
+_WEB_ADDRESS = re.compile(r"(?:https?://|www\.)\S+", re.I)
+
+
 def english_labels(text: str) -> set[str]:
     """Disclosure types an English sentence makes, by pattern (empty for anything not English)."""
     if not is_english(text):
         return set()
-    flat = " ".join(text.split())
+    # A web address is no wording: "https://…" is not a security measure (CR15), "…/contact" no contact.
+    flat = " ".join(_WEB_ADDRESS.sub(" ", text).split())
     return {label for label, rx in _compiled() if rx.search(flat)}
