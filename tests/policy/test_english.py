@@ -24,6 +24,7 @@ CASES = [
     ("This Privacy Policy applies to all of our apps and services.", {"CR2"}),
     ('Example Tech Co., Ltd. ("we", "us") operates the app.', {"CR3"}),
     ("If you have any questions, contact us at privacy@example.com.", {"CR4"}),
+    ("To contact Example Games for any reason, please email <hello@example.com>", {"CR4"}),
     ("Children under 14 must obtain the consent of a parent or guardian before using the app.", {"CR5"}),
     ("Before we collect your personal information we will ask for your consent.", {"CR6"}),
     ("If we make material changes to this policy we will notify you by a pop-up notice.", {"CR7"}),

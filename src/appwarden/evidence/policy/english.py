@@ -75,7 +75,9 @@ _RULES: tuple[tuple[str, str], ...] = (
     (
         "CR4",
         r"\b(?:contact us|reach us|email us|write to us|call us|get in touch)\b|\b(?:questions|complaints|concerns|"
-        r"requests)\b.{0,80}(?:@|\bat\b|\bphone\b|\btel\b|\baddress\b)",
+        r"requests)\b.{0,80}(?:@|\bat\b|\bphone\b|\btel\b|\baddress\b)"
+        # "To contact Example Games for any reason, please email <hello@example.com>".
+        r"|\b(?:contact|e-?mail|write to)\b.{0,60}@[\w-]+\.",
     ),
     (
         "CR5",
