@@ -167,13 +167,15 @@ def test_thresholds_maximise_f1_on_their_sample() -> None:
     assert 0.2 < th <= 0.3
 
 
-def test_pattern_rules_for_withdrawal_personalisation_off_and_incident_notice() -> None:
+def labels(text: str) -> set[str]:
+    """The labels the pattern rules alone give a sentence as written."""
     from appwarden.evidence.policy.classify import rule_labels
     from appwarden.evidence.policy.normalize import normalize_sentence
 
-    def labels(text: str) -> set[str]:
-        return rule_labels(normalize_sentence(text))
+    return rule_labels(normalize_sentence(text))
 
+
+def test_pattern_rules_for_withdrawal_personalisation_off_and_incident_notice() -> None:
     assert "CR8" in labels("您可以在设置中撤回您对我们的授权。")
     assert "CR9" in labels("您可以在“设置-隐私”中关闭个性化推荐。")
     assert "CR17" in labels("发生个人信息安全事件后,我们将及时通过推送、公告等方式告知您。")
@@ -183,12 +185,6 @@ def test_pattern_rules_for_withdrawal_personalisation_off_and_incident_notice() 
 
 
 def test_pattern_rule_for_how_policy_changes_are_announced() -> None:
-    from appwarden.evidence.policy.classify import rule_labels
-    from appwarden.evidence.policy.normalize import normalize_sentence
-
-    def labels(text: str) -> set[str]:
-        return rule_labels(normalize_sentence(text))
-
     assert "CR7" in labels("本政策更新后,我们会在应用内以公告的形式通知您。")
     assert "CR7" in labels("更新后我们会在App首页弹窗提示。")
     assert "CR7" in labels("任何变更都会在我们的应用程序中公布。")
@@ -198,12 +194,6 @@ def test_pattern_rule_for_how_policy_changes_are_announced() -> None:
 
 
 def test_pattern_rule_for_consent_to_a_transfer_abroad() -> None:
-    from appwarden.evidence.policy.classify import rule_labels
-    from appwarden.evidence.policy.normalize import normalize_sentence
-
-    def labels(text: str) -> set[str]:
-        return rule_labels(normalize_sentence(text))
-
     assert "CR24" in labels("如确需向境外传输您的个人信息,我们会事先征得您的同意。")
     assert "CR24" in labels("如需跨境传输,我们将会单独征得您的授权同意。")
     # Stored in China, with no word on consent; consent for sharing at home.
