@@ -126,3 +126,11 @@ def test_a_web_address_is_no_disclosure() -> None:
     # Wording around an address still counts, and a Chinese line with a link is the model's to read.
     assert "CR4" in dict(classify_sentences(["Contact us at https://example.com/contact for questions."])[0].labels)
     assert classify_sentences(["AndroidID/IDFA/OPENUDID/GUID/"])[0].labels
+
+
+def test_sensitive_information_not_collected_is_no_sensitive_pi_notice() -> None:
+    from appwarden.evidence.policy.english import english_labels
+
+    assert "CR16" not in english_labels("Any sensitive information shall not be collected by the app.")
+    assert "CR16" not in english_labels("We do not collect sensitive personal information about you.")
+    assert "CR16" in english_labels("We collect sensitive personal information such as your precise location.")

@@ -216,6 +216,9 @@ def _compiled() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple((label, re.compile(rx, re.IGNORECASE | re.DOTALL)) for label, rx in _RULES)
 
 
+_NOT_COLLECTED = re.compile(
+    r"\b(?:not|never)\b(?:\s+\w+){0,3}\s+(?:collect|process|request|ask for)\w*|\bno sensitive\b", re.I
+)
 _WEB_ADDRESS = re.compile(r"(?:https?://|www\.)\S+", re.I)
 
 
@@ -225,4 +228,7 @@ def english_labels(text: str) -> set[str]:
         return set()
     # A web address is no wording: "https://…" is not a security measure (CR15), "…/contact" no contact.
     flat = " ".join(_WEB_ADDRESS.sub(" ", text).split())
-    return {label for label, rx in _compiled() if rx.search(flat)}
+    found = {label for label, rx in _compiled() if rx.search(flat)}
+    if "CR16" in found and _NOT_COLLECTED.search(flat):
+        found.discard("CR16")  # "sensitive information shall not be collected" informs of no such collection
+    return found
