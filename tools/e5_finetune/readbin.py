@@ -1,6 +1,7 @@
 # ruff: noqa: SIM115, UP031  (one-off experiment scripts, kept as they were run)
 import struct
 import sys
+from functools import partial
 
 import numpy as np
 
@@ -9,29 +10,13 @@ def parse(path):
     b = open(path, "rb").read()
     p = 0
 
-    def i32():
+    def take(fmt: str):
         nonlocal p
-        v = struct.unpack_from("<i", b, p)[0]
-        p += 4
+        v = struct.unpack_from(fmt, b, p)[0]
+        p += struct.calcsize(fmt)
         return v
 
-    def u32():
-        nonlocal p
-        v = struct.unpack_from("<I", b, p)[0]
-        p += 4
-        return v
-
-    def u64():
-        nonlocal p
-        v = struct.unpack_from("<Q", b, p)[0]
-        p += 8
-        return v
-
-    def f32():
-        nonlocal p
-        v = struct.unpack_from("<f", b, p)[0]
-        p += 4
-        return v
+    i32, u32, u64, f32 = (partial(take, f) for f in ("<i", "<I", "<Q", "<f"))
 
     assert b[:4] == b"E5S1"
     p = 4
