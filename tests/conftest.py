@@ -7,6 +7,7 @@ answers).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,10 @@ import pytest
 
 from governance.govkit import Database, drop_test_schema, open_database, report_postgres
 from support import EXAMPLES
+
+# The policy encoder costs about 0.05 s a sentence and the suite classifies thousands: it runs with the n-gram
+# model alone unless the environment says otherwise; tests/policy/test_encoder.py switches the encoder on.
+os.environ.setdefault("APPWARDEN_POLICY_ENCODER", "off")
 
 
 @pytest.fixture

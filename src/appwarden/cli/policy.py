@@ -150,7 +150,7 @@ def classify(
     for earlier users; an input ``cr`` is kept as ``cr_gold``, an input ``labels`` as ``labels_gold``),
     ``chapter_used`` the chapter the row was read in (null: text alone), ``scores`` every label's probability.
     """
-    from appwarden.evidence.policy.classify import classify_rows, row_chapter, shipped_model
+    from appwarden.evidence.policy.classify import classify_rows, row_chapter, shipped_classifier
 
     rows: list[dict[str, Any]] = []
     bad: list[dict[str, Any]] = []
@@ -174,7 +174,7 @@ def classify(
             )
         )
     try:
-        model = shipped_model()
+        model = shipped_classifier()
     except AppwardenError as exc:
         raise _fail(exc) from exc
     classified = classify_rows(

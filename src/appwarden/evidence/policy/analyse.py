@@ -11,7 +11,7 @@ import hashlib
 from pathlib import Path
 
 from appwarden.errors import PolicyDocumentError
-from appwarden.evidence.policy.classify import chapter_of_headings, classify_sentences, shipped_model
+from appwarden.evidence.policy.classify import chapter_of_headings, classify_sentences, shipped_classifier
 from appwarden.evidence.policy.extract import SentenceView, extract_facts, third_party_record_sentences
 from appwarden.evidence.policy.load import load_document
 from appwarden.evidence.policy.model import (
@@ -47,7 +47,7 @@ def analyse_policy(data: bytes | str, *, filename: str | None = None, media_type
     text = normalize_text(doc.text)
     seg = segment(text, title=normalize_text(doc.title) if doc.title else None, original=doc.text)
     chapters = [chapter_of_headings(s.section_path) for s in seg.segments]
-    model = shipped_model()
+    model = shipped_classifier()
     classified = classify_sentences([s.text for s in seg.segments], chapters, model=model)
     label_sets = [[] if s.is_heading else c.labels for s, c in zip(seg.segments, classified, strict=True)]
     # A third-party list's own lines ("提供方: 某某有限公司", "隐私政策链接: https://…") name that party and

