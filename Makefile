@@ -36,6 +36,7 @@ test: env tools lint typecheck
 bench: env tools
 	PY=$(CURDIR)/$(BIN)/python bash bench/fetch_corpus.sh
 	$(BIN)/python bench/run.py bench/corpus $(BENCH_ARGS)
+	$(BIN)/python bench/policy_bench.py
 
 eval: env
 	$(BIN)/python -m appwarden.evidence.policy.evaluate

@@ -535,21 +535,29 @@ class SequenceScores:
 
 
 def _sequence_scores(
-    name: str, examples: Sequence[Example], cv: CvResult, orders: Sequence[np.ndarray]
+    name: str,
+    examples: Sequence[Example],
+    cv: CvResult,
+    orders: Sequence[np.ndarray],
+    encoder: EncoderOof | None = None,
+    weight: float = 0.5,
 ) -> SequenceScores:
     """Infer chapters along each order (indexes into ``examples``), classify every row with its fold's model.
 
     Rows with an inferred chapter are decided with their fold's chapter thresholds, the others with its
-    text-only thresholds; the pattern rules are added as at run time.
+    text-only thresholds; the pattern rules are added as at run time. With ``encoder`` its out-of-fold
+    probabilities are averaged in everywhere (chapter inference included), with the ensemble's
+    thresholds tuned on the other folds' out-of-fold averages.
     """
     y = np.array([[cr in e.labels for cr in CR_IDS] for e in examples], dtype=bool)
+    plain = cv.stage1_plain if encoder is None else (1 - weight) * cv.stage1_plain + weight * encoder.proba
     chapters: list[str | None] = [None] * len(examples)
     z: list[float] = []
     coherent = 0
     for order in orders:
         idx = [int(i) for i in order]
         seq = infer_sequence_chapters(
-            [examples[i].text for i in idx], cv.stage1_plain[idx], ids=[examples[i].id or None for i in idx]
+            [examples[i].text for i in idx], plain[idx], ids=[examples[i].id or None for i in idx]
         )
         z.append(round(seq.z, 1))
         coherent += seq.coherent
@@ -558,13 +566,23 @@ def _sequence_scores(
     decided = np.zeros(y.shape, dtype=bool)
     for f, test_idx in enumerate(cv.folds):
         rows = [int(i) for i in test_idx]
-        proba = cv.stage1_plain[rows].copy()
+        proba = plain[rows].copy()
         with_ch = [r for r, i in enumerate(rows) if chapters[i] is not None]
         if with_ch:
-            proba[with_ch] = cv.models[f].predict_proba(
+            context = cv.models[f].predict_proba(
                 [examples[rows[r]].text for r in with_ch], [chapters[rows[r]] for r in with_ch]
             )
-        th = np.stack([cv.thresholds_context[f] if chapters[i] is not None else cv.thresholds_plain[f] for i in rows])
+            if encoder is not None:
+                context = (1 - weight) * context + weight * encoder.proba[[rows[r] for r in with_ch]]
+            proba[with_ch] = context
+        if encoder is None:
+            th_ctx, th_pln = cv.thresholds_context[f], cv.thresholds_plain[f]
+        else:
+            other = np.ones(len(examples), dtype=bool)
+            other[test_idx] = False
+            th_ctx = tune_thresholds(y[other], (1 - weight) * cv.oof_context[other] + weight * encoder.proba[other])
+            th_pln = tune_thresholds(y[other], plain[other])
+        th = np.stack([th_ctx if chapters[i] is not None else th_pln for i in rows])
         decided[rows] = proba >= th
     decided = apply_rules(examples, decided)
     given = [i for i, c in enumerate(chapters) if c is not None]
@@ -572,7 +590,9 @@ def _sequence_scores(
     return SequenceScores(name, score(y, decided), len(given) / len(examples), accuracy, coherent, len(orders), z)
 
 
-def sequence_evaluation(examples: Sequence[Example], cv: CvResult, seed: int = 7) -> list[SequenceScores]:
+def sequence_evaluation(
+    examples: Sequence[Example], cv: CvResult, seed: int = 7, encoder: EncoderOof | None = None
+) -> list[SequenceScores]:
     """Chapter from row order, measured three ways on the grouped-CV folds (see the module docstring).
 
     1. each fold's rows in file order: a held-out file with gaps (the real held-out 40 % is denser);
@@ -585,9 +605,9 @@ def sequence_evaluation(examples: Sequence[Example], cv: CvResult, seed: int = 7
         raise ValueError("cross_validate did not keep its fold models")
     rng = np.random.default_rng(seed)
     return [
-        _sequence_scores("fold rows in file order", examples, cv, cv.folds),
-        _sequence_scores("fold rows shuffled", examples, cv, [rng.permutation(f) for f in cv.folds]),
-        _sequence_scores("whole file in order", examples, cv, [np.arange(len(examples))]),
+        _sequence_scores("fold rows in file order", examples, cv, cv.folds, encoder),
+        _sequence_scores("fold rows shuffled", examples, cv, [rng.permutation(f) for f in cv.folds], encoder),
+        _sequence_scores("whole file in order", examples, cv, [np.arange(len(examples))], encoder),
     ]
 
 
@@ -693,6 +713,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(encoder, EncoderOof):
         ensemble = ensemble_evaluation(examples, result, encoder)
         print(format_ensemble(ensemble))
+        if args.sequence:
+            print()
+            print(
+                "with the encoder, "
+                + format_sequence(
+                    sequence_evaluation(examples, result, encoder=encoder), ensemble.context, ensemble.plain
+                )
+            )
     else:
         print(f"encoder ensemble not measured: {encoder}")
     print()

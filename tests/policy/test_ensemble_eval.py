@@ -1,0 +1,123 @@
+"""`make eval` with the encoder: stored out-of-fold probabilities, checked against the data and the folds,
+averaged with the n-gram model's and scored with thresholds tuned on the other folds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from appwarden.evidence.policy.evaluate import (
+    EncoderOof,
+    Example,
+    Scores,
+    TrainConfig,
+    cross_validate,
+    data_sha256,
+    ensemble_evaluation,
+    format_ensemble,
+    grouped_folds,
+    load_encoder_oof,
+    sequence_evaluation,
+)
+from appwarden.evidence.policy.model import CR_IDS
+
+WORDS = {"PC2": "联系我们邮箱", "PC5": "收集您的位置信息", "PC6": "共享给合作伙伴", "PC7": "传输至境外"}
+LABEL = {"PC2": "CR4", "PC5": "CR13", "PC6": "CR18", "PC7": "CR23"}
+
+
+def _examples() -> list[Example]:
+    easy = [
+        Example(text=f"{WORDS[pc]}{i}", chapter=pc, labels=frozenset({LABEL[pc]}), group=f"g{pc}{i}", id=f"r{n}")
+        for n, (pc, i) in enumerate((pc, i) for pc in WORDS for i in range(15))
+    ]
+    # The same words labelled one way or the other: no text model can tell these apart.
+    hard = [
+        Example(
+            text=f"同意条款{i}",
+            chapter=None,
+            labels=frozenset({"CR19" if i % 2 else "CR24"}),
+            group=f"h{i}",
+            id=f"h{i}",
+        )
+        for i in range(12)
+    ]
+    return easy + hard
+
+
+def _perfect(scores: Scores) -> bool:
+    """Every label that occurs is found exactly (labels absent from the data count as 0 in macro-F1)."""
+    present = [v[2] for v in scores.per_label.values() if v[3] > 0]
+    return bool(present) and all(f == 1.0 for f in present)
+
+
+def _write_oof(path: Path, data: Path, proba: np.ndarray, fold: np.ndarray, sha: str | None = None) -> None:
+    meta = {"version": "test", "data": data.name, "data_sha256": sha or data_sha256(data)}
+    np.savez_compressed(
+        path, proba=proba.astype(np.float16), fold=fold.astype(np.int8), meta=np.array(json.dumps(meta))
+    )
+
+
+def test_stored_probabilities_must_match_the_data_and_the_folds(tmp_path: Path) -> None:
+    examples = _examples()
+    data = tmp_path / "dev.jsonl"
+    data.write_text("rows\n")
+    folds = grouped_folds(examples, 3)
+    fold = np.zeros(len(examples), dtype=np.int64)
+    for k, f in enumerate(folds):
+        fold[f] = k
+    proba = np.random.default_rng(1).random((len(examples), len(CR_IDS)))
+    oof = tmp_path / "oof.npz"
+    assert "not found" in str(load_encoder_oof(data, folds, oof))
+    _write_oof(oof, data, proba, fold, sha="0" * 64)
+    assert "other data" in str(load_encoder_oof(data, folds, oof))
+    _write_oof(oof, data, proba, (fold + 1) % 3)
+    assert "other folds" in str(load_encoder_oof(data, folds, oof))
+    _write_oof(oof, data, proba, fold)
+    loaded = load_encoder_oof(data, folds, oof)
+    assert isinstance(loaded, EncoderOof)
+    assert np.allclose(loaded.proba, proba, atol=1e-3)
+
+
+@pytest.fixture(scope="module")
+def cv_and_y() -> tuple[list[Example], object, np.ndarray]:
+    examples = _examples()
+    cv = cross_validate(examples, TrainConfig(), k=3)
+    y = np.array([[cr in e.labels for cr in CR_IDS] for e in examples], dtype=np.float32)
+    return examples, cv, y
+
+
+def test_an_encoder_that_knows_the_answer_lifts_the_ensemble(
+    cv_and_y: tuple[list[Example], object, np.ndarray],
+) -> None:
+    examples, cv, y = cv_and_y
+    fold = np.zeros(len(examples), dtype=np.int64)
+    oracle = EncoderOof(y, fold, {})
+    result = ensemble_evaluation(examples, cv, oracle)  # type: ignore[arg-type]
+    assert _perfect(result.plain) and _perfect(result.context)
+    assert not _perfect(result.ngram_plain)
+    # Weight 0 is the n-gram model alone, scored the same way.
+    alone = ensemble_evaluation(examples, cv, oracle, weight=0.0)  # type: ignore[arg-type]
+    assert alone.plain.macro_f1 == alone.ngram_plain.macro_f1
+    assert "macro-F1 with chapter" in format_ensemble(result)
+
+
+def test_an_uninformative_encoder_does_not_help(cv_and_y: tuple[list[Example], object, np.ndarray]) -> None:
+    examples, cv, y = cv_and_y
+    noise = EncoderOof(np.random.default_rng(3).random(y.shape).astype(np.float32), np.zeros(len(y)), {})
+    result = ensemble_evaluation(examples, cv, noise)  # type: ignore[arg-type]
+    assert result.plain.macro_f1 <= result.ngram_plain.macro_f1 + 1e-9
+
+
+def test_row_order_with_the_encoder(cv_and_y: tuple[list[Example], object, np.ndarray]) -> None:
+    examples, cv, y = cv_and_y
+    oracle = EncoderOof(y, np.zeros(len(y)), {})
+    ensemble = ensemble_evaluation(examples, cv, oracle)  # type: ignore[arg-type]
+    in_order, shuffled, whole = sequence_evaluation(examples, cv, encoder=oracle)  # type: ignore[arg-type]
+    # Shuffled rows are read from their text alone: exactly the ensemble's text-only score.
+    assert shuffled.coverage == 0.0 and shuffled.scores.macro_f1 == ensemble.plain.macro_f1
+    # The chapter runs are read (the unlabelled-chapter rows at the end are not those runs).
+    assert whole.coherent_folds == 1 and whole.chapter_accuracy > 0.9
+    assert _perfect(in_order.scores) and _perfect(whole.scores)
