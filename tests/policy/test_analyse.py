@@ -137,3 +137,20 @@ def test_sentences_keep_their_published_wording_for_quotes() -> None:
     assert ref.data["text"] == gps.original_text and ref.data["normalised_text"] == gps.text
     # A sentence the normalisation leaves as it is carries no second copy.
     assert by_text["本政策自2024年1月1日起生效。"].original_text is None
+
+
+def test_findings_show_section_names_as_a_traditional_policy_writes_them() -> None:
+    from appwarden.rules.checks.policy_common import sentence_ref
+
+    html = (
+        "<h1>隱私權政策</h1><h2>一、我們如何收集您的個人資料</h2><p>我們會收集您的手機號碼，用於註冊帳號。</p>"
+        "<h2>二、聯絡我們</h2><p>如有疑問，請寄信至 privacy@example.com。</p>"
+    )
+    policy = analyse_policy(html, filename="p.html")
+    contact = next(s for s in policy.sentences if "privacy@example.com" in s.text)
+    # What was judged is Simplified; what is shown is the document's own wording.
+    assert contact.section_path == ["二、联络我们"]
+    assert policy.shown_path(contact.section_path) == ["二、聯絡我們"]
+    ref = sentence_ref(policy, contact)
+    assert ref.summary.startswith("[二、聯絡我們] “如有疑問")
+    assert ref.data["section_path"] == ["二、联络我们"]

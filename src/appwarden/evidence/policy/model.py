@@ -127,6 +127,15 @@ class PolicyAnalysis(PolicyFact):
     def covered(self, label: str) -> bool:
         return any(c.label == label and c.sentences for c in self.coverage)
 
+    def shown_path(self, path: list[str]) -> list[str]:
+        """Section headings as the document writes them (Traditional stays Traditional) for quoting."""
+        original = {
+            self.sentences[sec.sentence].text: self.sentences[sec.sentence].original_text
+            for sec in self.sections
+            if sec.sentence is not None and 0 <= sec.sentence < len(self.sentences)
+        }
+        return [original.get(h) or h for h in path]
+
     def covering_sentences(self, label: str) -> list[Sentence]:
         """Sentences classified as ``label``, in document order."""
         for c in self.coverage:

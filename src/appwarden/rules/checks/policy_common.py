@@ -102,7 +102,7 @@ def policy_of(ctx: RuleContext) -> PolicyAnalysis:
 
 
 def sentence_ref(policy: PolicyAnalysis, sentence: Sentence) -> EvidenceRef:
-    where = " > ".join(sentence.section_path[-2:])
+    where = " > ".join(policy.shown_path(sentence.section_path[-2:]))
     return EvidenceRef(
         kind="policy_sentence",
         summary=(f"[{where}] " if where else "") + f"“{(sentence.original_text or sentence.text)[:200]}”",
