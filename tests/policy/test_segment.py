@@ -297,3 +297,24 @@ def test_a_web_address_ends_no_sentence() -> None:
         "我们会收集信息;",
         "也会共享。",
     ]
+
+
+def test_english_lists_separated_by_semicolons_stay_one_sentence() -> None:
+    assert split_sentences(
+        "We collect: your name; your email address; your phone number; your device model; and your location. "
+        "We use it to run the service."
+    ) == [
+        "We collect: your name; your email address; your phone number; your device model; and your location.",
+        "We use it to run the service.",
+    ]
+    # Two full clauses still part at the ";", and Chinese lists part at "；" as before.
+    assert (
+        len(
+            split_sentences(
+                "We share your data with partners to provide the services you asked for; we also share it with "
+                "authorities when the law requires it."
+            )
+        )
+        == 2
+    )
+    assert split_sentences("设备信息；位置信息；我们会保护。") == ["设备信息；", "位置信息；", "我们会保护。"]

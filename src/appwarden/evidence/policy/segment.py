@@ -121,6 +121,9 @@ def heading_style(line: str) -> str | None:
     return None
 
 
+_HAN_CHAR = re.compile(r"[\u3400-\u9fff]")
+#: Words an English clause needs before a ";" ends it: shorter runs are items of a list ("name; email; phone").
+_MIN_ENGLISH_CLAUSE_WORDS = 8
 _URL_IN_LINE = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#@!$&*+=%;,]+", re.I)
 _OPENERS = "（(【[「『《"
 _CLOSERS = "）)】]」』》"
@@ -166,6 +169,20 @@ def _ends_english_sentence(line: str, at: int) -> bool:
     return len(word) > 1 and word not in _ABBREVIATIONS and word.isascii()
 
 
+def _ends_english_clause(line: str, start: int, at: int) -> bool:
+    """A ";" ends a clause unless it separates the short items of an English list.
+
+    Chinese lists split at "；" as before (the classifier was measured on such pieces); in English,
+    "We collect: name; email address; phone number." is one sentence, not three fragments.
+    """
+    before = line[start:at]
+    if _HAN_CHAR.search(before) or not before.strip():
+        return True
+    # The item since the previous ";" decides: a long list of short items stays whole.
+    item = before.rsplit(";", 1)[-1]
+    return len(item.split()) >= _MIN_ENGLISH_CLAUSE_WORDS
+
+
 def _sentence_parts(line: str) -> list[str]:
     """The line cut after each sentence end that is not inside brackets ("设备信息【用于…。】、应用信息")."""
     parts: list[str] = []
@@ -185,6 +202,8 @@ def _sentence_parts(line: str) -> list[str]:
             depth -= 1
         elif depth and i - opened_at > _MAX_BRACKET_CHARS:
             depth = 0
+        if ch == ";" and not _ends_english_clause(line, start, i):
+            continue
         if depth == 0 and (ch in "。！？；!?;" or (ch == "." and _ends_english_sentence(line, i))):
             parts.append(line[start : i + 1])
             start = i + 1
