@@ -266,3 +266,35 @@ SDK名称：TapSDK
     # The operator's own lines outside the list still count.
     text += "\n## 联系我们\n\n本应用由杭州某某网络科技有限公司运营，联系邮箱：privacy@example.cn。\n"
     assert analyse_policy(text, filename="policy.md").covered("CR4")
+
+
+def _mentioned(text: str) -> dict[str | None, DeclaredSdk]:
+    analysis = analyse_policy(f"<p>{text}</p>", filename="policy.html")
+    return {d.sdk_id: d for d in analysis.facts.sdks if d.source == "sentence"}
+
+
+def test_push_channels_named_by_brand_only() -> None:
+    found = _mentioned("为了向您推送消息，我们集成了三星/vivo/oppo/华为/小米SDK，这些SDK会收集您的设备标识符。")
+    assert {"vivo-push", "oppo-push", "huawei-push", "mipush"} <= set(found)
+    assert found["huawei-push"].vendor == "华为" and found["huawei-push"].purpose == "消息推送"
+    assert found["mipush"].pi_types == ["device_identifier"]
+    # A brand the catalog has no push SDK for is still a declared third party, by its brand.
+    assert found[None].name == "三星推送 SDK"
+
+
+def test_a_brand_list_ending_in_the_sdk_word_gives_every_brand_its_own_vendor() -> None:
+    found = _mentioned("消息推送：华为、小米、OPPO、vivo、魅族厂商推送SDK，收集设备标识符、推送令牌。")
+    assert {d: found[d].vendor for d in ("huawei-push", "mipush", "oppo-push", "vivo-push", "meizu-push")} == {
+        "huawei-push": "华为",
+        "mipush": "小米",
+        "oppo-push": "OPPO",
+        "vivo-push": "vivo",
+        "meizu-push": "魅族",
+    }
+    # "厂商推送" is part of the SDKs' name, not device-maker PI.
+    assert "device_manufacturer" not in found["meizu-push"].pi_types
+
+
+def test_brands_without_push_are_no_sdks() -> None:
+    assert _mentioned("本应用支持华为、小米手机登录。") == {}
+    assert not {"huawei-push", "mipush"} & set(_mentioned("我们不使用华为、小米推送服务。"))

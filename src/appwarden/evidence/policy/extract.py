@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from appwarden.evidence.policy.english import PURPOSE_PATTERN, is_english
-from appwarden.evidence.policy.lexicon import english_sdk_mentions, pi_lexicon, sdk_name_index
+from appwarden.evidence.policy.lexicon import SdkNameIndex, english_sdk_mentions, pi_lexicon, sdk_name_index
 from appwarden.evidence.policy.model import (
     ContactChannel,
     DeclaredSdk,
@@ -623,6 +623,49 @@ def _from_sentences(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
                 )
             )
         out.extend(_english_mentions(s))
+        brands = _push_brand_list(s, index)
+        if brands:
+            # The list read brand by brand wins over a name cut from its end ("…vivo、魅族厂商推送SDK").
+            listed = {d.sdk_id for d in brands if d.sdk_id}
+            out = [d for d in out if not (d.sentence == s.index and d.sdk_id in listed)] + brands
+    return out
+
+
+#: Phone makers whose push channels apps embed; a policy often names only the brands
+#: ("集成了三星/vivo/oppo/华为/小米SDK用于消息推送", "华为、小米、OPPO、vivo、魅族厂商推送SDK").
+_PUSH_BRANDS = r"华为|荣耀|小米|oppo|vivo|魅族|三星|huawei|honor|xiaomi|meizu|samsung"
+_PUSH_BRAND_LIST = re.compile(
+    rf"((?:{_PUSH_BRANDS})(?:\s*[、/,，和及与]\s*(?:{_PUSH_BRANDS}))+)\s*(?:等)?\s*(?:手机)?(?:厂商|系统|官方)?\s*"
+    r"(推送|push|消息推送|通道)?\s*(sdk|通道|服务)?",
+    re.I,
+)
+_PUSH_CONTEXT = re.compile(r"推送|push|通知|消息", re.I)
+
+
+def _push_brand_list(s: SentenceView, index: SdkNameIndex) -> list[DeclaredSdk]:
+    """Each maker's push SDK of a brand list that names push (or SDKs in a sentence about push)."""
+    if _CN_NOT_USED.search(s.text):
+        return []
+    out: list[DeclaredSdk] = []
+    for m in _PUSH_BRAND_LIST.finditer(s.text):
+        if not (m.group(2) or (m.group(3) and _PUSH_CONTEXT.search(s.text))):
+            continue
+        # The PI is what the sentence says besides the list ("厂商推送" names no device maker PI).
+        pis = _pi_types_of(_without_purposes(s.text[: m.start()] + "，" + s.text[m.end() :]))
+        for brand in re.split(r"\s*[、/,，和及与]\s*", m.group(1)):
+            hit = index.match(f"{brand}推送")
+            out.append(
+                DeclaredSdk(
+                    name=f"{hit.name if hit else brand + '推送'} SDK",
+                    sdk_id=hit.sdk_id if hit else None,
+                    vendor=hit.vendor if hit else brand,
+                    purpose="消息推送",
+                    pi_text=s.text if pis else None,
+                    pi_types=pis,
+                    sentence=s.index,
+                    source="sentence",
+                )
+            )
     return out
 
 
