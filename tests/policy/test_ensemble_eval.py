@@ -95,12 +95,16 @@ def test_an_encoder_that_knows_the_answer_lifts_the_ensemble(
     examples, cv, y = cv_and_y
     fold = np.zeros(len(examples), dtype=np.int64)
     oracle = EncoderOof(y, fold, {})
-    result = ensemble_evaluation(examples, cv, oracle)  # type: ignore[arg-type]
+    # Weighted over half, the oracle decides every row (positives >= 0.6, negatives <= 0.4).
+    result = ensemble_evaluation(examples, cv, oracle, weight=0.6)  # type: ignore[arg-type]
     assert _perfect(result.plain) and _perfect(result.context)
     assert not _perfect(result.ngram_plain)
     # Weight 0 is the n-gram model alone, scored the same way.
     alone = ensemble_evaluation(examples, cv, oracle, weight=0.0)  # type: ignore[arg-type]
     assert alone.plain.macro_f1 == alone.ngram_plain.macro_f1
+    # The n-gram column is tuned as cross_validate tunes it (nested): the same figures.
+    assert alone.ngram_context.macro_f1 == cv.context.macro_f1  # type: ignore[attr-defined]
+    assert alone.ngram_plain.macro_f1 == cv.plain.macro_f1  # type: ignore[attr-defined]
     assert "macro-F1 with chapter" in format_ensemble(result)
 
 
@@ -114,8 +118,8 @@ def test_an_uninformative_encoder_does_not_help(cv_and_y: tuple[list[Example], o
 def test_row_order_with_the_encoder(cv_and_y: tuple[list[Example], object, np.ndarray]) -> None:
     examples, cv, y = cv_and_y
     oracle = EncoderOof(y, np.zeros(len(y)), {})
-    ensemble = ensemble_evaluation(examples, cv, oracle)  # type: ignore[arg-type]
-    in_order, shuffled, whole = sequence_evaluation(examples, cv, encoder=oracle)  # type: ignore[arg-type]
+    ensemble = ensemble_evaluation(examples, cv, oracle, weight=0.6)  # type: ignore[arg-type]
+    in_order, shuffled, whole = sequence_evaluation(examples, cv, encoder=oracle, weight=0.6)  # type: ignore[arg-type]
     # Shuffled rows are read from their text alone: exactly the ensemble's text-only score.
     assert shuffled.coverage == 0.0 and shuffled.scores.macro_f1 == ensemble.plain.macro_f1
     # The chapter runs are read (the unlabelled-chapter rows at the end are not those runs).

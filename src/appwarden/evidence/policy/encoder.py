@@ -488,6 +488,16 @@ def load_encoder_classifier(
     )
 
 
+def shipped_adapter_meta() -> dict[str, object] | None:
+    """The description stored with the shipped adapters (weight, versions), without loading any weights."""
+    ref = resources.files("appwarden.evidence.policy").joinpath("model_data").joinpath(ADAPTER_FILE)
+    if not ref.is_file():
+        return None
+    with resources.as_file(ref) as path, np.load(path, allow_pickle=False) as z:
+        meta: dict[str, object] = json.loads(str(z["meta"]))
+    return meta
+
+
 @lru_cache(maxsize=1)
 def shipped_encoder() -> EncoderClassifier | None:
     """The fine-tuned encoder, or None when switched off or its base weights are not installed (logged once)."""

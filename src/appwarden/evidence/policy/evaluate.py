@@ -47,12 +47,15 @@ from appwarden.evidence.policy.classify import (
     rule_labels,
     stack_features,
 )
+from appwarden.evidence.policy.encoder import shipped_adapter_meta
 from appwarden.evidence.policy.model import CR_IDS
 from appwarden.evidence.policy.normalize import normalize_sentence
 
 DEFAULT_DATA = Path("/work/shared/policy/viodroid_dev.jsonl")
 MODEL_VERSION = "cr-charlr-1"
 ENCODER_OOF_FILE = "policy_cr_encoder_oof.npz"
+#: The encoder's share of the average when no shipped adapters say otherwise.
+DEFAULT_ENSEMBLE_WEIGHT = 0.3
 
 
 @dataclass(frozen=True)
@@ -343,6 +346,10 @@ class CvResult:
     models: list[CrModel] = field(default_factory=list)
     thresholds_context: list[np.ndarray] = field(default_factory=list)
     thresholds_plain: list[np.ndarray] = field(default_factory=list)
+    #: Per fold k (second stage off): predictions for the other folds by models that never saw fold k,
+    #: on which fold k's thresholds were tuned.
+    inner_context: list[np.ndarray] = field(default_factory=list)
+    inner_plain: list[np.ndarray] = field(default_factory=list)
 
 
 def cross_validate(examples: Sequence[Example], config: TrainConfig, k: int = 5) -> CvResult:
@@ -418,6 +425,9 @@ def cross_validate(examples: Sequence[Example], config: TrainConfig, k: int = 5)
             dec_pln[test_idx] = oof_pln[test_idx] >= th_pln[-1]
     dec_ctx = apply_rules(examples, dec_ctx)
     dec_pln = apply_rules(examples, dec_pln)
+    inner: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+    if config.stack_c <= 0:
+        inner = ([inner_ctx[f] for f in range(k)], [inner_pln[f] for f in range(k)])
     return CvResult(
         score(y, dec_ctx),
         score(y, dec_pln),
@@ -429,6 +439,8 @@ def cross_validate(examples: Sequence[Example], config: TrainConfig, k: int = 5)
         models=models,
         thresholds_context=th_ctx,
         thresholds_plain=th_pln,
+        inner_context=inner[0],
+        inner_plain=inner[1],
     )
 
 
@@ -466,14 +478,24 @@ def load_encoder_oof(data: Path, folds: Sequence[np.ndarray], path: Path | None 
     return oof
 
 
-def oof_tuned_scores(examples: Sequence[Example], folds: Sequence[np.ndarray], proba: np.ndarray) -> Scores:
-    """Decide fold k with thresholds tuned on the other folds' out-of-fold probabilities; add the rules."""
+def oof_tuned_scores(
+    examples: Sequence[Example],
+    folds: Sequence[np.ndarray],
+    proba: np.ndarray,
+    tuning: Sequence[np.ndarray] | None = None,
+) -> Scores:
+    """Decide fold k with thresholds tuned on the other folds; add the rules.
+
+    The thresholds come from ``tuning[k]`` (predictions for the other folds) when given, else from the
+    other folds' rows of ``proba`` (out-of-fold predictions by models that saw fold k).
+    """
     y = np.array([[cr in e.labels for cr in CR_IDS] for e in examples], dtype=bool)
     decided = np.zeros(y.shape, dtype=bool)
-    for test_idx in folds:
+    for k, test_idx in enumerate(folds):
         other = np.ones(len(examples), dtype=bool)
         other[test_idx] = False
-        decided[test_idx] = proba[test_idx] >= tune_thresholds(y[other], proba[other])
+        source = proba if tuning is None else tuning[k]
+        decided[test_idx] = proba[test_idx] >= tune_thresholds(y[other], source[other])
     return score(y, apply_rules(examples, decided))
 
 
@@ -487,22 +509,37 @@ class EnsembleScores:
 
 
 def ensemble_evaluation(
-    examples: Sequence[Example], cv: CvResult, encoder: EncoderOof, weight: float = 0.5
+    examples: Sequence[Example], cv: CvResult, encoder: EncoderOof, weight: float = DEFAULT_ENSEMBLE_WEIGHT
 ) -> EnsembleScores:
-    """The n-gram model alone and averaged with the encoder, both with thresholds tuned on out-of-fold output."""
+    """The n-gram model alone and averaged with the encoder, thresholds tuned as the n-gram CV tunes them.
+
+    Fold k's thresholds are tuned on the other folds' predictions: the n-gram part from models that never
+    saw fold k (as in ``cross_validate``) when those were kept, the encoder part from its out-of-fold
+    probabilities (its models saw fold k: five fine-tunings are all there is). The n-gram model alone is
+    scored the same way, so the two columns differ only by the encoder.
+    """
+    w = weight
+
+    def mixed(ngram: np.ndarray) -> np.ndarray:
+        return (1 - w) * ngram + w * encoder.proba
+
+    inner_ctx = cv.inner_context or None
+    inner_pln = cv.inner_plain or None
     return EnsembleScores(
         weight,
-        oof_tuned_scores(examples, cv.folds, cv.oof_context),
-        oof_tuned_scores(examples, cv.folds, cv.oof_plain),
-        oof_tuned_scores(examples, cv.folds, (1 - weight) * cv.oof_context + weight * encoder.proba),
-        oof_tuned_scores(examples, cv.folds, (1 - weight) * cv.oof_plain + weight * encoder.proba),
+        oof_tuned_scores(examples, cv.folds, cv.oof_context, inner_ctx),
+        oof_tuned_scores(examples, cv.folds, cv.oof_plain, inner_pln),
+        oof_tuned_scores(
+            examples, cv.folds, mixed(cv.oof_context), [mixed(p) for p in inner_ctx] if inner_ctx else None
+        ),
+        oof_tuned_scores(examples, cv.folds, mixed(cv.oof_plain), [mixed(p) for p in inner_pln] if inner_pln else None),
     )
 
 
 def format_ensemble(result: EnsembleScores) -> str:
     lines = [
-        f"n-gram model + fine-tuned encoder (weight {result.weight}), thresholds tuned on the other folds' "
-        "out-of-fold probabilities:",
+        f"n-gram model + fine-tuned encoder (weight {result.weight}); fold k's thresholds tuned on the other "
+        "folds (n-gram part nested, encoder part out-of-fold):",
         f"{'label':<6} {'n-gram ch.':>10} {'ens. ch.':>9} {'n-gram text':>11} {'ens. text':>9} {'n':>5}",
     ]
     for cr in result.context.per_label:
@@ -540,7 +577,7 @@ def _sequence_scores(
     cv: CvResult,
     orders: Sequence[np.ndarray],
     encoder: EncoderOof | None = None,
-    weight: float = 0.5,
+    weight: float = DEFAULT_ENSEMBLE_WEIGHT,
 ) -> SequenceScores:
     """Infer chapters along each order (indexes into ``examples``), classify every row with its fold's model.
 
@@ -580,8 +617,10 @@ def _sequence_scores(
         else:
             other = np.ones(len(examples), dtype=bool)
             other[test_idx] = False
-            th_ctx = tune_thresholds(y[other], (1 - weight) * cv.oof_context[other] + weight * encoder.proba[other])
-            th_pln = tune_thresholds(y[other], plain[other])
+            ctx_source = cv.inner_context[f] if cv.inner_context else cv.oof_context
+            pln_source = cv.inner_plain[f] if cv.inner_plain else cv.stage1_plain
+            th_ctx = tune_thresholds(y[other], (1 - weight) * ctx_source[other] + weight * encoder.proba[other])
+            th_pln = tune_thresholds(y[other], (1 - weight) * pln_source[other] + weight * encoder.proba[other])
         th = np.stack([th_ctx if chapters[i] is not None else th_pln for i in rows])
         decided[rows] = proba >= th
     decided = apply_rules(examples, decided)
@@ -591,7 +630,11 @@ def _sequence_scores(
 
 
 def sequence_evaluation(
-    examples: Sequence[Example], cv: CvResult, seed: int = 7, encoder: EncoderOof | None = None
+    examples: Sequence[Example],
+    cv: CvResult,
+    seed: int = 7,
+    encoder: EncoderOof | None = None,
+    weight: float = DEFAULT_ENSEMBLE_WEIGHT,
 ) -> list[SequenceScores]:
     """Chapter from row order, measured three ways on the grouped-CV folds (see the module docstring).
 
@@ -605,9 +648,9 @@ def sequence_evaluation(
         raise ValueError("cross_validate did not keep its fold models")
     rng = np.random.default_rng(seed)
     return [
-        _sequence_scores("fold rows in file order", examples, cv, cv.folds, encoder),
-        _sequence_scores("fold rows shuffled", examples, cv, [rng.permutation(f) for f in cv.folds], encoder),
-        _sequence_scores("whole file in order", examples, cv, [np.arange(len(examples))], encoder),
+        _sequence_scores("fold rows in file order", examples, cv, cv.folds, encoder, weight),
+        _sequence_scores("fold rows shuffled", examples, cv, [rng.permutation(f) for f in cv.folds], encoder, weight),
+        _sequence_scores("whole file in order", examples, cv, [np.arange(len(examples))], encoder, weight),
     ]
 
 
@@ -651,6 +694,13 @@ def print_recorded() -> int:
     print(
         f"macro-F1 with chapter {metrics['macro_f1_with_chapter']:.4f}, text only {metrics['macro_f1_text_only']:.4f}"
     )
+    ensemble = metrics.get("ensemble")
+    if ensemble:
+        print(
+            f"with the fine-tuned encoder {ensemble['encoder_version']} (weight {ensemble['weight']}; {ensemble['cv']}): "
+            f"macro-F1 with chapter {ensemble['macro_f1_with_chapter']:.4f}, "
+            f"text only {ensemble['macro_f1_text_only']:.4f}"
+        )
     return 0
 
 
@@ -711,14 +761,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     ensemble: EnsembleScores | None = None
     encoder = load_encoder_oof(args.data, result.folds) if args.folds == 5 else "the encoder used 5 folds"
     if isinstance(encoder, EncoderOof):
-        ensemble = ensemble_evaluation(examples, result, encoder)
+        meta = shipped_adapter_meta() or {}
+        weight = float(meta.get("ensemble_weight", DEFAULT_ENSEMBLE_WEIGHT))  # type: ignore[arg-type]
+        ensemble = ensemble_evaluation(examples, result, encoder, weight)
         print(format_ensemble(ensemble))
         if args.sequence:
             print()
             print(
                 "with the encoder, "
                 + format_sequence(
-                    sequence_evaluation(examples, result, encoder=encoder), ensemble.context, ensemble.plain
+                    sequence_evaluation(examples, result, encoder=encoder, weight=weight),
+                    ensemble.context,
+                    ensemble.plain,
                 )
             )
     else:
