@@ -13,7 +13,7 @@ import pytest
 
 from appwarden.errors import ConfigurationError
 from appwarden.evidence.policy import classify, encoder
-from appwarden.evidence.policy.classify import PolicyClassifier
+from appwarden.evidence.policy.classify import PolicyClassifier, classify_rows, classify_sentences
 from appwarden.evidence.policy.encoder import (
     ADAPTER_FILE,
     E5File,
@@ -100,6 +100,66 @@ def test_batching_and_padding_do_not_change_a_sentence(base_encoder: SentenceEnc
     assert np.allclose(alone[0], together[0], atol=1e-5)
 
 
+def test_the_shipped_adapters_reproduce_torch(with_encoder: None) -> None:
+    """tools/train_policy_encoder.py stores torch's probabilities for a few sentences beside the weights."""
+    model = shipped_encoder()
+    assert model is not None
+    with np.load(ADAPTER, allow_pickle=False) as z:
+        texts = json.loads(str(z["check_texts"]))
+        expected = z["check_proba"]
+    assert len(texts) >= 10
+    got = model.predict_proba(texts)
+    # float16 adapters and float32 sums (measured 5e-5): far below any threshold step (0.025).
+    assert np.abs(got - expected).max() < 1e-3
+    assert (expected > 0.5).any(), "the check sentences should carry labels"
+
+
+def test_the_adapters_change_the_base_encoder(with_encoder: None, base_encoder: SentenceEncoder) -> None:
+    model = shipped_encoder()
+    assert model is not None
+    ids = [base_encoder.tokenizer.encode(TEXTS[0], "query: ", 128)]
+    base = base_encoder.mean_pooled(ids)
+    tuned = model.encoder.mean_pooled(ids)
+    cosine = float((base @ tuned.T)[0, 0] / np.linalg.norm(base) / np.linalg.norm(tuned))
+    assert cosine < 0.999
+
+
+def test_the_ensemble_averages_both_models_and_uses_its_own_thresholds(with_encoder: None) -> None:
+    clf = classify.shipped_classifier()
+    assert clf.encoder is not None
+    assert clf.version == f"{clf.ngram.version}+{clf.encoder.version}"
+    sentence = "我们会在您注册时收集您的手机号码，用于创建账号。"
+    norm = classify._normalise_all([sentence])
+    ngram = clf.ngram.predict_proba(norm, [None])
+    tuned = clf.encoder.predict_proba(norm)
+    w = clf.encoder.ensemble_weight
+    assert np.allclose(clf.predict_proba(norm, [None]), (1 - w) * ngram + w * tuned, atol=1e-6)
+    assert np.array_equal(clf.thresholds_for([None])[0], clf.encoder.thresholds_plain)
+    assert np.array_equal(clf.thresholds_for(["PC5"])[0], clf.encoder.thresholds_context)
+    result = classify_sentences([sentence])[0]
+    assert {"CR11", "CR13"} & {label for label, _ in result.labels}
+
+
+def test_english_and_bare_urls_never_reach_the_encoder(with_encoder: None) -> None:
+    clf = classify.shipped_classifier()
+    assert clf.encoder is not None
+    texts = ["We collect your email address to create your account.", "https://example.com/privacy"]
+    assert not clf.text_proba(classify._normalise_all(texts)).any()  # type: ignore[union-attr]
+    assert not classify._ENCODER_CACHE
+
+
+def test_rows_reuse_the_encoder_probabilities_when_chapters_are_read(with_encoder: None) -> None:
+    rows = [
+        "一、我们如何收集和使用您的个人信息",
+        "我们会收集您的位置信息以推荐附近的门店。",
+        "二、如何联系我们",
+        "客服电话：400-123-4567",
+    ]
+    result = classify_rows(rows, [None] * len(rows), list(range(len(rows))))
+    assert len(result.results) == len(rows)
+    assert len(classify._ENCODER_CACHE) == len(rows)
+
+
 def test_switching_the_encoder_off_leaves_the_ngram_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(encoder.ENCODER_SWITCH, "off")
     _clear_caches()
@@ -122,6 +182,22 @@ def test_missing_base_weights_fall_back_with_a_warning(
             assert shipped_encoder() is None
         assert "n-gram model alone" in caplog.text
         assert PolicyClassifier(classify.shipped_model()).encoder is None
+    finally:
+        _clear_caches()
+
+
+def test_other_base_weights_are_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert BASE is not None
+    data = bytearray(BASE.read_bytes())
+    data[-1] ^= 0xFF  # one weight bit: a different model for the adapters
+    other = tmp_path / "e5-small-q4.bin"
+    other.write_bytes(bytes(data))
+    monkeypatch.delenv(encoder.ENCODER_SWITCH, raising=False)
+    monkeypatch.setenv(encoder.BASE_PATH_VARIABLE, str(other))
+    _clear_caches()
+    try:
+        with pytest.raises(ConfigurationError, match="not those the policy encoder was fine-tuned on"):
+            shipped_encoder()
     finally:
         _clear_caches()
 
