@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from appwarden.cli.policy import app
@@ -134,3 +135,25 @@ def test_analyse_prints_the_outline_with_sentence_labels_and_the_findings_on_the
     assert {f["rule_id"] for f in data["findings"]} >= {"AW-POLICY-003"}
     assert all(f["technique"] == "POLICY" for f in data["findings"])
     assert data["sections"] and data["sentences"][0]["is_heading"]
+
+
+def test_classify_uses_the_encoder_unless_told_not_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from appwarden.evidence.policy import classify as classify_module
+    from appwarden.evidence.policy.encoder import ENCODER_SWITCH, shipped_encoder
+
+    monkeypatch.delenv(ENCODER_SWITCH, raising=False)
+    shipped_encoder.cache_clear()
+    classify_module.shipped_classifier.cache_clear()
+    try:
+        src = tmp_path / "in.jsonl"
+        src.write_text(json.dumps({"id": "a", "text": "我们会收集您的手机号码用于注册"}, ensure_ascii=False) + "\n")
+        out = tmp_path / "out.jsonl"
+        with_encoder = runner.invoke(app, ["classify", "--jsonl", str(src), "-o", str(out)])
+        assert with_encoder.exit_code == 0, with_encoder.output
+        assert "with cr-charlr-1+cr-e5lora-1 ->" in with_encoder.output
+        alone = runner.invoke(app, ["classify", "--jsonl", str(src), "-o", str(out), "--no-encoder"])
+        assert alone.exit_code == 0, alone.output
+        assert "with cr-charlr-1 ->" in alone.output
+    finally:
+        shipped_encoder.cache_clear()
+        classify_module.shipped_classifier.cache_clear()

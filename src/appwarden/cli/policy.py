@@ -143,6 +143,12 @@ def classify(
         help="Use each row's chapter: its 'pc' or 'section_path'/'section'/'heading', else the one read from the "
         "order of the rows (headings and neighbouring sentences) when that order is shown to be coherent",
     ),
+    encoder: bool = typer.Option(
+        True,
+        "--encoder/--no-encoder",
+        help="Average in the fine-tuned sentence encoder when it is installed (about 30 sentences/s); "
+        "--no-encoder uses the n-gram model alone (about 60x faster, macro-F1 about 0.01 lower)",
+    ),
 ) -> None:
     """Classify sentences into disclosure types CR1–CR26.
 
@@ -150,7 +156,7 @@ def classify(
     for earlier users; an input ``cr`` is kept as ``cr_gold``, an input ``labels`` as ``labels_gold``),
     ``chapter_used`` the chapter the row was read in (null: text alone), ``scores`` every label's probability.
     """
-    from appwarden.evidence.policy.classify import classify_rows, row_chapter, shipped_classifier
+    from appwarden.evidence.policy.classify import PolicyClassifier, classify_rows, row_chapter, shipped_classifier
 
     rows: list[dict[str, Any]] = []
     bad: list[dict[str, Any]] = []
@@ -175,6 +181,8 @@ def classify(
         )
     try:
         model = shipped_classifier()
+        if not encoder:
+            model = PolicyClassifier(model.ngram)
     except AppwardenError as exc:
         raise _fail(exc) from exc
     classified = classify_rows(
@@ -199,7 +207,9 @@ def classify(
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
     seq = classified.sequence
     how = f"; row order: {seq.reason}" if seq is not None else "; chapters not used (--no-context)"
-    err_console.print(f"classified {len(rows)} sentences -> {out}{how}", highlight=False, markup=False)
+    err_console.print(
+        f"classified {len(rows)} sentences with {model.version} -> {out}{how}", highlight=False, markup=False
+    )
     if bad:
         # Nothing is lost: the good rows are classified, the others listed with their line numbers.
         errors = out.with_name(out.name + ".errors.jsonl")
