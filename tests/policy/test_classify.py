@@ -199,3 +199,15 @@ def test_pattern_rule_for_consent_to_a_transfer_abroad() -> None:
     # Stored in China, with no word on consent; consent for sharing at home.
     assert "CR24" not in labels("您的个人信息存储于中华人民共和国境内。")
     assert "CR24" not in labels("我们向合作方提供您的信息前会征得您的同意。")
+
+
+def test_a_negated_sensitive_pi_sentence_is_no_cr16() -> None:
+    from appwarden.evidence.policy.classify import negates_sensitive_collection
+
+    for text in ("我们不会收集您的敏感个人信息。", "本应用不会申请任何敏感权限。", "我们不会主动收集您的敏感信息。"):
+        assert negates_sensitive_collection(text), text
+        assert "CR16" not in {label for label, _ in classify_sentences([text])[0].labels}, text
+    # A condition under which it is collected is a notice; "不限于" is no negation of collecting.
+    assert not negates_sensitive_collection("除非获得您的单独同意，我们不会收集您的敏感个人信息。")
+    assert not negates_sensitive_collection("包括但不限于处理目的和敏感个人信息的种类。")
+    assert "CR16" in {label for label, _ in classify_sentences(["精确位置、身份证号码属于个人敏感信息。"])[0].labels}

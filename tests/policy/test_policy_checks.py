@@ -227,6 +227,13 @@ def test_sensitive_pi_without_separate_notice() -> None:
     assert len(findings) == 1 and findings[0].evidence[0].kind == "policy_sentence"
     noticed = make_policy([*FULL, ("精确位置属于个人敏感信息。", ["CR16"])], pi_mentions=[mention])
     assert run("policy_sensitive_pi_notice", "AW-SAG-008", make_evidence(), noticed) == []
+    # Saying sensitive PI is not collected is no notice of the sensitive PI the policy names.
+    denied = make_policy([*FULL, ("我们不会收集您的敏感个人信息。", [])], pi_mentions=[mention])
+    assert len(run("policy_sensitive_pi_notice", "AW-SAG-008", make_evidence(), denied)) == 1
+    conditional = make_policy(
+        [*FULL, ("除非获得您的单独同意，我们不会收集您的敏感个人信息。", [])], pi_mentions=[mention]
+    )
+    assert run("policy_sensitive_pi_notice", "AW-SAG-008", make_evidence(), conditional) == []
 
 
 def test_minors_without_guardian_consent() -> None:

@@ -315,6 +315,20 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+#: "我们不会收集您的敏感个人信息", "本应用不会申请任何敏感权限": no notice of collecting sensitive PI (CR16);
+#: but "除非获得您的单独同意, 我们不会收集…敏感…" says when it is collected, and stays a notice.
+_NEGATED_SENSITIVE = re.compile(
+    r"(?:不会|不|无需|并不|从不|没有|未|绝不)(?:会|再|主动|直接|额外|曾|需要|要)*"
+    r"(?:收集|获取|申请|使用|处理|调用|涉及)[^。;；]{0,12}敏感"
+)
+_CONDITION = re.compile(r"除非|除[^。]{0,20}外|同意|授权|允许")
+
+
+def negates_sensitive_collection(text: str) -> bool:
+    """The sentence says sensitive PI is not collected (without a condition under which it is)."""
+    return bool(_NEGATED_SENSITIVE.search(text)) and not _CONDITION.search(text)
+
+
 def rule_labels(text: str) -> set[str]:
     """Labels a pattern decides on its own for a normalised sentence (English ones: english.py)."""
     return {label for label, rx in _RULES if rx.search(text)} | english_labels(text)
@@ -459,6 +473,8 @@ def _decide(m: PolicyClassifier, norm: Sequence[str], chs: Sequence[str | None],
             chosen = {m.labels[j]: float(proba[i, j]) for j in range(len(m.labels)) if proba[i, j] >= thresholds[i, j]}
         for label in rule_labels(text):
             chosen.setdefault(label, float(proba[i, m.labels.index(label)]))
+        if negates_sensitive_collection(text):
+            chosen.pop("CR16", None)
         out.append(
             Classified(
                 labels=sorted(chosen.items(), key=lambda kv: CR_IDS.index(kv[0])),

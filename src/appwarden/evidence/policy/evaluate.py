@@ -44,6 +44,7 @@ from appwarden.evidence.policy.classify import (
     CrModel,
     char_ngrams,
     infer_sequence_chapters,
+    negates_sensitive_collection,
     rule_labels,
     stack_features,
 )
@@ -209,11 +210,14 @@ def predict(model: CrModel, examples: Sequence[Example], *, with_chapter: bool) 
 
 
 def apply_rules(examples: Sequence[Example], decided: np.ndarray) -> np.ndarray:
-    """Add the labels the pattern rules decide (as the run-time classifier does)."""
+    """Add the labels the pattern rules decide, and drop CR16 from negations (as the run-time classifier does)."""
     out = decided.copy()
+    cr16 = CR_IDS.index("CR16")
     for i, e in enumerate(examples):
         for label in rule_labels(e.text):
             out[i, CR_IDS.index(label)] = True
+        if negates_sensitive_collection(e.text):
+            out[i, cr16] = False
     return out
 
 

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 
 from appwarden.evidence.model import Evidence
+from appwarden.evidence.policy.classify import negates_sensitive_collection
 from appwarden.findings import EvidenceRef, Finding
 from appwarden.rules.checks._common import pi_names, pi_types
 from appwarden.rules.checks.policy_common import (
@@ -113,7 +114,9 @@ def policy_disclosure_missing(ev: Evidence, ctx: RuleContext) -> Iterator[Findin
 def policy_sensitive_pi_notice(ev: Evidence, ctx: RuleContext) -> Iterator[Finding]:
     """Sensitive PI is named in the policy or reached by the app, but the policy never marks it as sensitive."""
     policy = policy_of(ctx)
-    if policy.covered("CR16") or re.search(r"敏感", " ".join(s.text for s in policy.sentences if not s.is_heading)):
+    if policy.covered("CR16") or any(
+        "敏感" in s.text and not negates_sensitive_collection(s.text) for s in policy.sentences if not s.is_heading
+    ):
         return
     types = pi_types()
     named = [m for m in policy.facts.pi_mentions if m.sensitive]
