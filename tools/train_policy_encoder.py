@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from appwarden.evidence.policy.classify import shipped_model
-from appwarden.evidence.policy.encoder import ADAPTER_FILE, E5File, Tokenizer, base_weights_path
+from appwarden.evidence.policy.encoder import ADAPTER_FILE, E5File, Tokenizer, base_weights_path, linear_shapes
 from appwarden.evidence.policy.evaluate import (
     DEFAULT_DATA,
     ENCODER_OOF_FILE,
@@ -111,8 +111,7 @@ def train(
     class Block(nn.Module):
         def __init__(self, n: int) -> None:
             super().__init__()
-            shapes = {"q": (h.hidden, h.hidden), "k": (h.hidden, h.hidden), "v": (h.hidden, h.hidden)}
-            shapes |= {"ao": (h.hidden, h.hidden), "fi": (h.ffn, h.hidden), "fo": (h.hidden, h.ffn)}
+            shapes = linear_shapes(h)
             for name in LINEARS:
                 rows, cols = shapes[name]
                 setattr(self, name, LoRALinear(base.q4(f"l{n}.{name}.w", rows, cols), f32(f"l{n}.{name}.b", rows)))

@@ -276,3 +276,15 @@ def test_adapters_without_their_description_are_refused(tmp_path: Path) -> None:
     np.savez(broken, meta=np.array(json.dumps({"version": "x"})), thresholds_plain=np.zeros(26))
     with pytest.raises(ConfigurationError, match="meta lacks"):
         load_encoder_classifier(broken, BASE)
+
+
+@pytest.mark.parametrize("broken_key", ["l0.q.A", "head.w"])
+def test_adapters_of_another_shape_are_refused(tmp_path: Path, broken_key: str) -> None:
+    assert BASE is not None
+    with np.load(ADAPTER, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays[broken_key] = arrays[broken_key][:, :-1]  # one column short
+    broken = tmp_path / ADAPTER_FILE
+    np.savez(broken, **arrays)
+    with pytest.raises(ConfigurationError, match="do not fit the e5 base weights"):
+        load_encoder_classifier(broken, BASE)

@@ -300,6 +300,12 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
 _LINEARS = ("q", "k", "v", "ao", "fi", "fo")
 
 
+def linear_shapes(h: E5Header) -> dict[str, tuple[int, int]]:
+    """(out, in) of each block's linear layers: attention q/k/v and output, FFN in and out."""
+    square = (h.hidden, h.hidden)
+    return {"q": square, "k": square, "v": square, "ao": square, "fi": (h.ffn, h.hidden), "fo": (h.hidden, h.ffn)}
+
+
 @dataclass
 class _Layer:
     weights: dict[str, np.ndarray]  # name -> (in, out), transposed for x @ w
@@ -321,8 +327,7 @@ class SentenceEncoder:
         # The first row: every token of a single sentence is of type 0.
         self.token_type = model.float32("emb.type", h.token_types * h.hidden)[: h.hidden]
         self.embedding_norm = (model.float32("emb.ln.w", h.hidden), model.float32("emb.ln.b", h.hidden))
-        shapes = {"q": (h.hidden, h.hidden), "k": (h.hidden, h.hidden), "v": (h.hidden, h.hidden)}
-        shapes |= {"ao": (h.hidden, h.hidden), "fi": (h.ffn, h.hidden), "fo": (h.hidden, h.ffn)}
+        shapes = linear_shapes(h)
         self.layers: list[_Layer] = []
         for n in range(h.layers):
             weights: dict[str, np.ndarray] = {}
@@ -472,10 +477,19 @@ def load_encoder_classifier(
             "the e5 base weights are not those the policy encoder was fine-tuned on",
             detail=f"{base_path}: sha256 {digest}, expected {meta['base_sha256']} ({meta['base']})",
         )
-    encoder = SentenceEncoder(E5File(data), arrays, lora_scale=float(meta["lora_scale"]))
+    try:
+        encoder = SentenceEncoder(E5File(data), arrays, lora_scale=float(meta["lora_scale"]))
+        head = arrays["head.w"].astype(np.float32)
+        if head.shape != (len(meta["labels"]), encoder.header.hidden):
+            raise ValueError(f"head of shape {head.shape}")
+    except (ValueError, KeyError) as exc:
+        # An adapter of another shape than the base (A/B, norms, head): refused, not a numpy traceback.
+        raise ConfigurationError(
+            "the policy encoder's adapters do not fit the e5 base weights", detail=f"{adapter_path}: {exc}"
+        ) from exc
     return EncoderClassifier(
         encoder=encoder,
-        head_weight=arrays["head.w"].astype(np.float32),
+        head_weight=head,
         head_bias=arrays["head.b"].astype(np.float32),
         labels=tuple(meta["labels"]),
         version=str(meta["version"]),
