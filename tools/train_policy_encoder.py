@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from appwarden.evidence.policy.classify import shipped_model
+from appwarden.evidence.policy.classify import ensemble_average, shipped_model
 from appwarden.evidence.policy.encoder import ADAPTER_FILE, E5File, Tokenizer, base_weights_path, linear_shapes
 from appwarden.evidence.policy.evaluate import (
     DEFAULT_DATA,
@@ -320,8 +320,8 @@ def write_adapter(
     np.savez_compressed(
         args.out / ADAPTER_FILE,
         meta=np.array(json.dumps(meta)),
-        thresholds_context=tune_thresholds(y, (1 - w) * cv.oof_context + w * encoder_oof.proba).astype(np.float32),
-        thresholds_plain=tune_thresholds(y, (1 - w) * cv.oof_plain + w * encoder_oof.proba).astype(np.float32),
+        thresholds_context=tune_thresholds(y, ensemble_average(cv.oof_context, encoder_oof.proba, w)),
+        thresholds_plain=tune_thresholds(y, ensemble_average(cv.oof_plain, encoder_oof.proba, w)),
         **arrays,
     )
     metrics_path = args.out / "metrics.json"

@@ -178,7 +178,18 @@ class CrModel:
         return (1.0 / (1.0 + np.exp(-np.clip(z2, -30, 30)))).astype(np.float32)
 
     def thresholds_for(self, chapters: Sequence[str | None]) -> np.ndarray:
-        return np.stack([self.thresholds_context if c in PC_IDS else self.thresholds_plain for c in chapters])
+        return thresholds_per_row(self.thresholds_context, self.thresholds_plain, chapters)
+
+
+def thresholds_per_row(context: np.ndarray, plain: np.ndarray, chapters: Sequence[str | None]) -> np.ndarray:
+    """(rows, labels): the chapter set for rows read with a chapter, the text-only set for the others."""
+    return np.stack([context if c in PC_IDS else plain for c in chapters])
+
+
+def ensemble_average(ngram: np.ndarray, encoded: np.ndarray, weight: float) -> np.ndarray:
+    """The n-gram and encoder probabilities averaged, ``weight`` the encoder's share: one formula for run
+    time, make eval and the training tool, so what is measured is what runs."""
+    return (1.0 - weight) * ngram + weight * encoded
 
 
 def stack_features(proba: np.ndarray, chapters: Sequence[str | None]) -> np.ndarray:
@@ -371,14 +382,12 @@ class PolicyClassifier:
         if self.encoder is None:
             return proba
         encoded = _encoder_proba(self.encoder, norm) if text_proba is None else text_proba
-        w = self.encoder.ensemble_weight
-        return ((1.0 - w) * proba + w * encoded).astype(np.float32)
+        return ensemble_average(proba, encoded, self.encoder.ensemble_weight).astype(np.float32)
 
     def thresholds_for(self, chapters: Sequence[str | None]) -> np.ndarray:
         if self.encoder is None:
             return self.ngram.thresholds_for(chapters)
-        e = self.encoder
-        return np.stack([e.thresholds_context if c in PC_IDS else e.thresholds_plain for c in chapters])
+        return thresholds_per_row(self.encoder.thresholds_context, self.encoder.thresholds_plain, chapters)
 
 
 _ENCODER_CACHE: dict[tuple[str, str], np.ndarray] = {}

@@ -43,10 +43,12 @@ from appwarden.evidence.policy.classify import (
     PC_IDS,
     CrModel,
     char_ngrams,
+    ensemble_average,
     infer_sequence_chapters,
     negates_sensitive_collection,
     rule_labels,
     stack_features,
+    thresholds_per_row,
 )
 from appwarden.evidence.policy.encoder import shipped_adapter_meta
 from appwarden.evidence.policy.model import CR_IDS
@@ -525,7 +527,7 @@ def ensemble_evaluation(
     w = weight
 
     def mixed(ngram: np.ndarray) -> np.ndarray:
-        return (1 - w) * ngram + w * encoder.proba
+        return ensemble_average(ngram, encoder.proba, w)
 
     inner_ctx = cv.inner_context or None
     inner_pln = cv.inner_plain or None
@@ -591,7 +593,7 @@ def _sequence_scores(
     thresholds tuned on the other folds' out-of-fold averages.
     """
     y = np.array([[cr in e.labels for cr in CR_IDS] for e in examples], dtype=bool)
-    plain = cv.stage1_plain if encoder is None else (1 - weight) * cv.stage1_plain + weight * encoder.proba
+    plain = cv.stage1_plain if encoder is None else ensemble_average(cv.stage1_plain, encoder.proba, weight)
     chapters: list[str | None] = [None] * len(examples)
     z: list[float] = []
     coherent = 0
@@ -614,7 +616,7 @@ def _sequence_scores(
                 [examples[rows[r]].text for r in with_ch], [chapters[rows[r]] for r in with_ch]
             )
             if encoder is not None:
-                context = (1 - weight) * context + weight * encoder.proba[[rows[r] for r in with_ch]]
+                context = ensemble_average(context, encoder.proba[[rows[r] for r in with_ch]], weight)
             proba[with_ch] = context
         if encoder is None:
             th_ctx, th_pln = cv.thresholds_context[f], cv.thresholds_plain[f]
@@ -623,9 +625,9 @@ def _sequence_scores(
             other[test_idx] = False
             ctx_source = cv.inner_context[f] if cv.inner_context else cv.oof_context
             pln_source = cv.inner_plain[f] if cv.inner_plain else cv.stage1_plain
-            th_ctx = tune_thresholds(y[other], (1 - weight) * ctx_source[other] + weight * encoder.proba[other])
-            th_pln = tune_thresholds(y[other], (1 - weight) * pln_source[other] + weight * encoder.proba[other])
-        th = np.stack([th_ctx if chapters[i] is not None else th_pln for i in rows])
+            th_ctx = tune_thresholds(y[other], ensemble_average(ctx_source[other], encoder.proba[other], weight))
+            th_pln = tune_thresholds(y[other], ensemble_average(pln_source[other], encoder.proba[other], weight))
+        th = thresholds_per_row(th_ctx, th_pln, [chapters[i] for i in rows])
         decided[rows] = proba >= th
     decided = apply_rules(examples, decided)
     given = [i for i, c in enumerate(chapters) if c is not None]
