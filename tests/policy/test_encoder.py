@@ -3,6 +3,7 @@ the ensemble with the n-gram model, and bad weight files."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Iterator
@@ -106,9 +107,10 @@ def test_the_shipped_adapters_reproduce_torch(with_encoder: None) -> None:
     assert model is not None
     with np.load(ADAPTER, allow_pickle=False) as z:
         texts = json.loads(str(z["check_texts"]))
+        chapters = json.loads(str(z["check_chapters"])) if "check_chapters" in z.files else None
         expected = z["check_proba"]
     assert len(texts) >= 10
-    got = model.predict_proba(texts)
+    got = model.predict_proba(texts, chapters)
     # float16 adapters and float32 sums (measured 5e-5): far below any threshold step (0.025).
     assert np.abs(got - expected).max() < 1e-3
     assert (expected > 0.5).any(), "the check sentences should carry labels"
@@ -155,9 +157,38 @@ def test_rows_reuse_the_encoder_probabilities_when_chapters_are_read(with_encode
         "二、如何联系我们",
         "客服电话：400-123-4567",
     ]
+    clf = classify.shipped_classifier()
+    assert clf.encoder is not None
     result = classify_rows(rows, [None] * len(rows), list(range(len(rows))))
     assert len(result.results) == len(rows)
-    assert len(classify._ENCODER_CACHE) == len(rows)
+    assert any(result.chapters)
+    # Each row read once without chapter; a chapter-aware encoder reads the rows given a chapter once more.
+    again = sum(c is not None for c in result.chapters) if clf.encoder.chapter_aware else 0
+    assert len(classify._ENCODER_CACHE) == len(rows) + again
+    classify_rows(rows, [None] * len(rows), list(range(len(rows))))
+    assert len(classify._ENCODER_CACHE) == len(rows) + again
+
+
+def test_a_chapter_aware_encoder_is_told_the_chapter(with_encoder: None) -> None:
+    model = shipped_encoder()
+    assert model is not None
+    aware = dataclasses.replace(model, chapter_aware=True)
+    blind = dataclasses.replace(model, chapter_aware=False)
+    sentence = ["我们会将您的设备信息提供给合作的广告服务商。"]
+    assert np.array_equal(blind.predict_proba(sentence, ["PC6"]), blind.predict_proba(sentence))
+    assert np.array_equal(aware.predict_proba(sentence, [None]), blind.predict_proba(sentence))
+    in_chapter = aware.predict_proba(sentence, ["PC6"])
+    assert not np.allclose(in_chapter, aware.predict_proba(sentence))
+    assert not np.allclose(in_chapter, aware.predict_proba(sentence, ["PC1"]))
+    with pytest.raises(ValueError):
+        aware.predict_proba(sentence, [None, None])
+    # The ensemble reads a row in its chapter even when handed the chapterless probabilities.
+    clf = classify.PolicyClassifier(classify.shipped_model(), aware)
+    norm = classify._normalise_all(sentence)
+    mixed = clf.predict_proba(norm, ["PC6"], clf.text_proba(norm))
+    w = aware.ensemble_weight
+    expected = (1 - w) * clf.ngram.predict_proba(norm, ["PC6"]) + w * aware.predict_proba(norm, ["PC6"])
+    assert np.allclose(mixed, expected, atol=1e-6)
 
 
 def test_switching_the_encoder_off_leaves_the_ngram_model(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -125,3 +125,56 @@ def test_row_order_with_the_encoder(cv_and_y: tuple[list[Example], object, np.nd
     # The chapter runs are read (the unlabelled-chapter rows at the end are not those runs).
     assert whole.coherent_folds == 1 and whole.chapter_accuracy > 0.9
     assert _perfect(in_order.scores) and _perfect(whole.scores)
+
+
+VARIANTS = [None, "PC1", "PC2", "PC3", "PC4", "PC5", "PC6", "PC7"]
+
+
+def _chapter_aware(y: np.ndarray, examples: list[Example]) -> EncoderOof:
+    """Knows the answer only when told the row's true chapter; without it, or in another, it says nothing."""
+    proba = np.full((len(y), len(VARIANTS), y.shape[1]), 0.5, dtype=np.float32)
+    for i, e in enumerate(examples):
+        if e.chapter is not None:
+            proba[i, VARIANTS.index(e.chapter)] = y[i]
+    return EncoderOof(proba, np.zeros(len(y), dtype=np.int64), {"variants": VARIANTS})
+
+
+def test_a_chapter_aware_encoder_is_read_in_each_rows_chapter(
+    cv_and_y: tuple[list[Example], object, np.ndarray],
+) -> None:
+    examples, cv, y = cv_and_y
+    oof = _chapter_aware(y, examples)
+    assert oof.chapter_aware
+    first = examples[0]
+    assert np.array_equal(oof.for_chapters([first.chapter], [0])[0], y[0])
+    assert np.all(oof.plain() == 0.5)
+    assert np.all(oof.for_chapters(["PC3"], [0]) == 0.5)
+    with pytest.raises(ValueError):
+        oof.for_chapters([None], [0, 1])
+    result = ensemble_evaluation(examples, cv, oof, weight=0.6)  # type: ignore[arg-type]
+    # Told the gold chapter it decides every chaptered row; the text-only column gets nothing from it.
+    easy = [e for e in examples if e.chapter is not None]
+    assert all(result.context.per_label[LABEL[pc]][2] == 1.0 for pc in {e.chapter for e in easy if e.chapter})
+    assert result.plain.macro_f1 <= result.ngram_plain.macro_f1 + 1e-9
+    # Along the row order it is read in the inferred chapter: the chapter runs come out right.
+    whole = sequence_evaluation(examples, cv, encoder=oof, weight=0.6)[2]  # type: ignore[arg-type]
+    assert all(whole.scores.per_label[LABEL[pc]][2] == 1.0 for pc in WORDS)
+
+
+def test_stored_chapter_variants_must_be_named(tmp_path: Path) -> None:
+    examples = _examples()
+    data = tmp_path / "dev.jsonl"
+    data.write_text("rows\n")
+    folds = grouped_folds(examples, 3)
+    fold = np.zeros(len(examples), dtype=np.int64)
+    for k, f in enumerate(folds):
+        fold[f] = k
+    proba = np.random.default_rng(2).random((len(examples), len(VARIANTS), len(CR_IDS)))
+    oof = tmp_path / "oof.npz"
+    _write_oof(oof, data, proba, fold)
+    assert "variants" in str(load_encoder_oof(data, folds, oof))
+    meta = {"version": "test", "data": data.name, "data_sha256": data_sha256(data), "variants": VARIANTS}
+    np.savez_compressed(oof, proba=proba.astype(np.float16), fold=fold.astype(np.int8), meta=np.array(json.dumps(meta)))
+    loaded = load_encoder_oof(data, folds, oof)
+    assert isinstance(loaded, EncoderOof) and loaded.chapter_aware
+    assert np.allclose(loaded.for_chapters(["PC7"], [4]), proba[4, 7], atol=1e-3)

@@ -355,8 +355,9 @@ class Classified:
 class PolicyClassifier:
     """The n-gram model, and the fine-tuned encoder when installed: their probabilities averaged.
 
-    The encoder reads the text alone, so its probabilities are computed once per sentence
-    (``text_proba``) and reused whatever chapter the n-gram model is given. The average has its own
+    The encoder's probabilities of a sentence without chapter (``text_proba``) are computed once and
+    reused for every row read without one; a chapter-aware encoder reads a row whose chapter is known
+    again, with the chapter's name (each (chapter, sentence) is remembered). The average has its own
     thresholds, tuned on the two models' out-of-fold probabilities (tools/train_policy_encoder.py).
     """
 
@@ -372,16 +373,24 @@ class PolicyClassifier:
         return f"{self.ngram.version}+{self.encoder.version}" if self.encoder else self.ngram.version
 
     def text_proba(self, norm: Sequence[str]) -> np.ndarray | None:
-        """Encoder probabilities (zeros for rows only the English patterns read), or None without encoder."""
-        return None if self.encoder is None else _encoder_proba(self.encoder, norm)
+        """Encoder probabilities without chapter (zeros for rows only the English patterns read), or None."""
+        return None if self.encoder is None else _encoder_proba(self.encoder, norm, [None] * len(norm))
 
     def predict_proba(
         self, norm: Sequence[str], chapters: Sequence[str | None], text_proba: np.ndarray | None = None
     ) -> np.ndarray:
+        """Averaged probabilities; ``text_proba`` (from ``text_proba``) saves reading chapterless rows again."""
         proba = self.ngram.predict_proba(norm, chapters)
         if self.encoder is None:
             return proba
-        encoded = _encoder_proba(self.encoder, norm) if text_proba is None else text_proba
+        if text_proba is None:
+            encoded = _encoder_proba(self.encoder, norm, chapters)
+        elif self.encoder.chapter_aware and any(chapters):
+            encoded = text_proba.copy()
+            rows = [i for i, c in enumerate(chapters) if c is not None]
+            encoded[rows] = _encoder_proba(self.encoder, [norm[i] for i in rows], [chapters[i] for i in rows])
+        else:
+            encoded = text_proba
         return ensemble_average(proba, encoded, self.encoder.ensemble_weight).astype(np.float32)
 
     def thresholds_for(self, chapters: Sequence[str | None]) -> np.ndarray:
@@ -390,27 +399,29 @@ class PolicyClassifier:
         return thresholds_per_row(self.encoder.thresholds_context, self.encoder.thresholds_plain, chapters)
 
 
-_ENCODER_CACHE: dict[tuple[str, str], np.ndarray] = {}
+_ENCODER_CACHE: dict[tuple[str, str | None, str], np.ndarray] = {}
 _ENCODER_CACHE_ROWS = 50_000
 
 
-def _encoder_proba(encoder: EncoderClassifier, norm: Sequence[str]) -> np.ndarray:
+def _encoder_proba(encoder: EncoderClassifier, norm: Sequence[str], chapters: Sequence[str | None]) -> np.ndarray:
     out = np.zeros((len(norm), len(encoder.labels)), dtype=np.float32)
     rows = [i for i, text in enumerate(norm) if _for_the_model(text)]
     if rows:
-        out[rows] = _cached_encoder_proba(encoder, [norm[i][:MAX_SENTENCE_CHARS] for i in rows])
+        keys = [(chapters[i] if encoder.chapter_aware else None, norm[i][:MAX_SENTENCE_CHARS]) for i in rows]
+        out[rows] = _cached_encoder_proba(encoder, keys)
     return out
 
 
-def _cached_encoder_proba(encoder: EncoderClassifier, texts: Sequence[str]) -> np.ndarray:
-    """Encoder probabilities, remembered per sentence: policies repeat boilerplate, and re-analysis is common."""
-    missing = sorted({t for t in texts if (encoder.version, t) not in _ENCODER_CACHE})
+def _cached_encoder_proba(encoder: EncoderClassifier, keys: Sequence[tuple[str | None, str]]) -> np.ndarray:
+    """Encoder probabilities of (chapter, sentence), remembered: policies repeat boilerplate, re-analysis is common."""
+    missing = sorted({k for k in keys if (encoder.version, *k) not in _ENCODER_CACHE}, key=lambda k: (k[0] or "", k[1]))
     if missing:
         if len(_ENCODER_CACHE) + len(missing) > _ENCODER_CACHE_ROWS:
             _ENCODER_CACHE.clear()
-        for text, row in zip(missing, encoder.predict_proba(missing), strict=True):
-            _ENCODER_CACHE[(encoder.version, text)] = row
-    return np.stack([_ENCODER_CACHE[(encoder.version, t)] for t in texts])
+        computed = encoder.predict_proba([t for _, t in missing], [c for c, _ in missing])
+        for (chapter, text), row in zip(missing, computed, strict=True):
+            _ENCODER_CACHE[(encoder.version, chapter, text)] = row
+    return np.stack([_ENCODER_CACHE[(encoder.version, *k)] for k in keys])
 
 
 @lru_cache(maxsize=1)

@@ -48,6 +48,25 @@ _Q4_BLOCK = 32  # weights per Q4_0 block: one float16 scale and 16 bytes of nibb
 _Q4_BYTES = 18
 _META = "\u2581"  # SentencePiece's word-boundary mark
 
+#: How a chapter-aware encoder is told the chapter a sentence sits in: its name in brackets after the
+#: "query: " prefix, as in training (tools/train_policy_encoder.py). Words, not PC ids: the base model
+#: has seen "未成年人" and "跨境传输", never "PC3".
+CHAPTER_NAMES = {
+    "PC1": "政策更新与适用范围",
+    "PC2": "运营者与联系方式",
+    "PC3": "未成年人",
+    "PC4": "用户权利",
+    "PC5": "收集与使用",
+    "PC6": "共享转让披露",
+    "PC7": "跨境传输",
+}
+
+
+def chapter_prefix(prefix: str, chapter: str | None) -> str:
+    """The text put before a sentence: the model's prefix, then the chapter's name when it is known."""
+    name = CHAPTER_NAMES.get(chapter) if chapter else None
+    return prefix if name is None else f"{prefix}[{name}] "
+
 
 class EncoderFileError(ConfigurationError):
     """The base weights file is not a well-formed e5 model file."""
@@ -412,7 +431,11 @@ class SentenceEncoder:
 
 @dataclass(frozen=True)
 class EncoderClassifier:
-    """Fine-tuned encoder + linear head: CR probabilities from the sentence text alone."""
+    """Fine-tuned encoder + linear head: CR probabilities of a sentence.
+
+    A chapter-aware one (``chapter_aware``) was trained to read the chapter's name before most sentences
+    and is given it when known (``chapter_prefix``); one that is not reads the text alone whatever the chapter.
+    """
 
     encoder: SentenceEncoder
     head_weight: np.ndarray  # (labels, hidden)
@@ -427,9 +450,17 @@ class EncoderClassifier:
     ensemble_weight: float
     thresholds_context: np.ndarray
     thresholds_plain: np.ndarray
+    chapter_aware: bool = False
 
-    def predict_proba(self, sentences: Sequence[str]) -> np.ndarray:
-        ids = [self.encoder.tokenizer.encode(s, self.prefix, self.max_tokens) for s in sentences]
+    def predict_proba(self, sentences: Sequence[str], chapters: Sequence[str | None] | None = None) -> np.ndarray:
+        """Probabilities of every label; ``chapters`` (PC ids or None) matter only to a chapter-aware encoder."""
+        if chapters is not None and len(chapters) != len(sentences):
+            raise ValueError(f"{len(chapters)} chapters for {len(sentences)} sentences")
+        shown = chapters if chapters is not None and self.chapter_aware else [None] * len(sentences)
+        ids = [
+            self.encoder.tokenizer.encode(s, chapter_prefix(self.prefix, c), self.max_tokens)
+            for s, c in zip(sentences, shown, strict=True)
+        ]
         if not ids:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         z = self.encoder.mean_pooled(ids) @ self.head_weight.T + self.head_bias
@@ -499,6 +530,7 @@ def load_encoder_classifier(
         ensemble_weight=float(meta["ensemble_weight"]),
         thresholds_context=arrays["thresholds_context"].astype(np.float32),
         thresholds_plain=arrays["thresholds_plain"].astype(np.float32),
+        chapter_aware=bool(meta.get("chapter_aware", False)),
     )
 
 

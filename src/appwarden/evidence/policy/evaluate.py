@@ -455,9 +455,30 @@ def cross_validate(examples: Sequence[Example], config: TrainConfig, k: int = 5)
 
 @dataclass(frozen=True)
 class EncoderOof:
-    proba: np.ndarray  # (n, labels) out-of-fold probabilities of the fine-tuned encoder
+    #: Out-of-fold probabilities of the fine-tuned encoder: (n, labels) for one that reads the text alone,
+    #: (n, variants, labels) for a chapter-aware one, each row read without chapter and in each chapter
+    #: (``meta["variants"]``: null, "PC1", ...).
+    proba: np.ndarray
     fold: np.ndarray  # (n,) the fold each row was predicted in
     meta: dict[str, Any]
+
+    @property
+    def chapter_aware(self) -> bool:
+        return self.proba.ndim == 3
+
+    def for_chapters(self, chapters: Sequence[str | None], rows: Sequence[int] | None = None) -> np.ndarray:
+        """Probabilities of ``rows`` (all by default), each read in its chapter (None: without one)."""
+        index = np.arange(len(self.fold)) if rows is None else np.asarray(rows, dtype=np.int64)
+        if len(chapters) != len(index):
+            raise ValueError(f"{len(chapters)} chapters for {len(index)} rows")
+        if not self.chapter_aware:
+            return self.proba[index]
+        variants: list[str | None] = list(self.meta["variants"])
+        picked = [variants.index(c if c in variants else None) for c in chapters]
+        return self.proba[index, picked]
+
+    def plain(self) -> np.ndarray:
+        return self.for_chapters([None] * len(self.fold))
 
 
 def data_sha256(path: Path) -> str:
@@ -481,6 +502,8 @@ def load_encoder_oof(data: Path, folds: Sequence[np.ndarray], path: Path | None 
         expected[f] = k
     if len(oof.fold) != sum(len(f) for f in folds) or not np.array_equal(expected, oof.fold):
         return f"{path.name} was computed on other folds"
+    if oof.chapter_aware and len(meta.get("variants", ())) != oof.proba.shape[1]:
+        return f"{path.name} does not say which chapter each of its variants is"
     return oof
 
 
@@ -525,9 +548,14 @@ def ensemble_evaluation(
     scored the same way, so the two columns differ only by the encoder.
     """
     w = weight
+    encoded_ctx = encoder.for_chapters([e.chapter for e in examples])
+    encoded_pln = encoder.plain()
 
-    def mixed(ngram: np.ndarray) -> np.ndarray:
-        return ensemble_average(ngram, encoder.proba, w)
+    def mixed_ctx(ngram: np.ndarray) -> np.ndarray:
+        return ensemble_average(ngram, encoded_ctx, w)
+
+    def mixed_pln(ngram: np.ndarray) -> np.ndarray:
+        return ensemble_average(ngram, encoded_pln, w)
 
     inner_ctx = cv.inner_context or None
     inner_pln = cv.inner_plain or None
@@ -536,9 +564,11 @@ def ensemble_evaluation(
         oof_tuned_scores(examples, cv.folds, cv.oof_context, inner_ctx),
         oof_tuned_scores(examples, cv.folds, cv.oof_plain, inner_pln),
         oof_tuned_scores(
-            examples, cv.folds, mixed(cv.oof_context), [mixed(p) for p in inner_ctx] if inner_ctx else None
+            examples, cv.folds, mixed_ctx(cv.oof_context), [mixed_ctx(p) for p in inner_ctx] if inner_ctx else None
         ),
-        oof_tuned_scores(examples, cv.folds, mixed(cv.oof_plain), [mixed(p) for p in inner_pln] if inner_pln else None),
+        oof_tuned_scores(
+            examples, cv.folds, mixed_pln(cv.oof_plain), [mixed_pln(p) for p in inner_pln] if inner_pln else None
+        ),
     )
 
 
@@ -593,7 +623,9 @@ def _sequence_scores(
     thresholds tuned on the other folds' out-of-fold averages.
     """
     y = np.array([[cr in e.labels for cr in CR_IDS] for e in examples], dtype=bool)
-    plain = cv.stage1_plain if encoder is None else ensemble_average(cv.stage1_plain, encoder.proba, weight)
+    encoded_pln = encoder.plain() if encoder is not None else None
+    encoded_gold = encoder.for_chapters([e.chapter for e in examples]) if encoder is not None else None
+    plain = cv.stage1_plain if encoded_pln is None else ensemble_average(cv.stage1_plain, encoded_pln, weight)
     chapters: list[str | None] = [None] * len(examples)
     z: list[float] = []
     coherent = 0
@@ -616,17 +648,19 @@ def _sequence_scores(
                 [examples[rows[r]].text for r in with_ch], [chapters[rows[r]] for r in with_ch]
             )
             if encoder is not None:
-                context = ensemble_average(context, encoder.proba[[rows[r] for r in with_ch]], weight)
+                # A chapter-aware encoder reads the row in the inferred chapter, as at run time.
+                read_in = [chapters[rows[r]] for r in with_ch]
+                context = ensemble_average(context, encoder.for_chapters(read_in, [rows[r] for r in with_ch]), weight)
             proba[with_ch] = context
-        if encoder is None:
+        if encoded_pln is None or encoded_gold is None:
             th_ctx, th_pln = cv.thresholds_context[f], cv.thresholds_plain[f]
         else:
             other = np.ones(len(examples), dtype=bool)
             other[test_idx] = False
             ctx_source = cv.inner_context[f] if cv.inner_context else cv.oof_context
             pln_source = cv.inner_plain[f] if cv.inner_plain else cv.stage1_plain
-            th_ctx = tune_thresholds(y[other], ensemble_average(ctx_source[other], encoder.proba[other], weight))
-            th_pln = tune_thresholds(y[other], ensemble_average(pln_source[other], encoder.proba[other], weight))
+            th_ctx = tune_thresholds(y[other], ensemble_average(ctx_source[other], encoded_gold[other], weight))
+            th_pln = tune_thresholds(y[other], ensemble_average(pln_source[other], encoded_pln[other], weight))
         th = thresholds_per_row(th_ctx, th_pln, [chapters[i] for i in rows])
         decided[rows] = proba >= th
     decided = apply_rules(examples, decided)
