@@ -220,6 +220,19 @@ def test_sdk_named_without_purpose_or_pi() -> None:
     assert findings[0].evidence[0].data["text"] == "SDK清单"
 
 
+def test_list_entries_explained_by_the_sentence_introducing_them_are_not_reported() -> None:
+    from appwarden.evidence.policy.analyse import analyse_policy
+
+    policy = analyse_policy(
+        "# 第三方SDK\n\n为向您推送消息通知，我们接入了以下推送SDK，这些SDK会收集您的设备标识符（OAID）：\n\n"
+        "1. 极光推送SDK，提供方：深圳市和讯华谷信息技术有限公司\n\n"
+        "为实现相关功能，我们还使用了下列第三方SDK：\n\n1. Bugly SDK，提供方：深圳市腾讯计算机系统有限公司\n",
+        filename="policy.md",
+    )
+    findings = run("policy_sdk_incomplete", "AW-PG5-017", make_evidence(), policy)
+    assert [f.owner for f in findings] == ["bugly"]
+
+
 def test_sensitive_pi_without_separate_notice() -> None:
     mention = PiMention(pi_type="precise_location", term="精确位置", sensitive=True, sentences=[9])
     policy = make_policy(FULL, pi_mentions=[mention])

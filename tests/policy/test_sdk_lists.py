@@ -298,3 +298,39 @@ def test_a_brand_list_ending_in_the_sdk_word_gives_every_brand_its_own_vendor() 
 def test_brands_without_push_are_no_sdks() -> None:
     assert _mentioned("本应用支持华为、小米手机登录。") == {}
     assert not {"huawei-push", "mipush"} & set(_mentioned("我们不使用华为、小米推送服务。"))
+
+
+LEAD_IN_THEN_BARE_ENTRIES = """# 隐私政策
+
+## 一、第三方SDK
+
+为向您推送消息通知，我们接入了以下推送SDK，这些SDK会收集您的设备标识符（OAID、Android ID）：
+
+1. 极光推送SDK，提供方：深圳市和讯华谷信息技术有限公司
+
+2. 个推SDK，提供方：每日互动股份有限公司
+
+为实现相关功能，我们还使用了下列第三方SDK：
+
+1. Bugly SDK，提供方：深圳市腾讯计算机系统有限公司
+
+## 二、共享
+
+我们会在以下情形中共享您的个人信息：
+
+我们接入了友盟SDK。
+"""
+
+
+def test_bare_list_entries_take_the_purpose_and_pi_of_the_sentence_introducing_them() -> None:
+    analysis = analyse_policy(LEAD_IN_THEN_BARE_ENTRIES, filename="policy.md")
+    sdks = {d.sdk_id: d for d in analysis.facts.sdks}
+    for sdk_id in ("极光推送", "个推"):
+        entry = sdks[sdk_id]
+        assert entry.purpose == "向您推送消息通知"
+        assert {"oaid", "android_id"} <= set(entry.pi_types)
+        assert entry.pi_text is not None and entry.pi_text.startswith("为向您推送消息通知")
+    # "相关功能" names no purpose, and that lead-in names no PI: Bugly stays unexplained.
+    assert sdks["bugly"].purpose is None and not sdks["bugly"].pi_types
+    # A sentence about sharing "in these cases" introduces cases, not the SDK named after it.
+    assert sdks["umeng-analytics"].purpose is None and not sdks["umeng-analytics"].pi_types

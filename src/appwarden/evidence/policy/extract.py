@@ -862,11 +862,70 @@ def _from_recipients(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
     return out
 
 
+#: A sentence that introduces the list below it ("我们接入了以下推送SDK，会收集您的设备标识符：").
+_LEAD_IN = re.compile(r"以下|如下|下列|下述|[:：]\s*$")
+_LEAD_IN_PURPOSE = re.compile(
+    r"(?:用于|以便|为了|以实现|来实现)([^,，。;；:：]{2,40})|^\s*为(?!了)([^,，。;；:：]{2,30})[,，]"
+)
+#: The introduced list is one of third parties: "以下情形" before an SDK named in prose introduces no SDK.
+_ABOUT_THIRD_PARTIES = re.compile(r"sdk|第三方|合作方|合作伙伴|服务商|服务提供|插件|组件", re.I)
+#: "为实现相关功能": says there is a purpose, not which.
+_VAGUE_PURPOSE = re.compile(
+    r"^(?:实现|提供|保障|完成)?(?:相关|相应|部分|上述|各项|产品|应用)?(?:的)?(?:功能|服务|业务)$"
+)
+#: How many list lines may stand between an entry and the sentence that introduces the list.
+_LEAD_IN_REACH = 40
+
+
+def _with_lead_in(sentences: Sequence[SentenceView], declared: list[DeclaredSdk]) -> list[DeclaredSdk]:
+    """Entries of a list that say no purpose or PI of their own take those of the sentence introducing the list.
+
+    "为向您推送消息，我们接入了以下SDK，会收集您的设备标识符：" followed by bare "1. 极光推送SDK，提供方：…"
+    lines states purpose and PI for every entry; a reader does not call those entries unexplained.
+    """
+    position = {s.index: k for k, s in enumerate(sentences)}
+    entries = {d.sentence for d in declared if d.sentence is not None and d.source in ("sentence", "list")}
+    list_lines = entries | third_party_record_sentences(sentences)
+    out: list[DeclaredSdk] = []
+    for d in declared:
+        if d.source not in ("sentence", "list") or d.sentence not in position or (d.purpose and d.pi_types):
+            out.append(d)
+            continue
+        entry = sentences[position[d.sentence]]
+        lead: SentenceView | None = None
+        for k in range(position[d.sentence] - 1, max(-1, position[d.sentence] - 1 - _LEAD_IN_REACH), -1):
+            before = sentences[k]
+            if before.is_heading or before.in_table or before.section_path != entry.section_path:
+                break
+            if before.index in list_lines:
+                continue
+            lead = before if _LEAD_IN.search(before.text) and _ABOUT_THIRD_PARTIES.search(before.text) else None
+            break
+        if lead is None:
+            out.append(d)
+            continue
+        pm = _LEAD_IN_PURPOSE.search(lead.text)
+        purpose = (pm.group(1) or pm.group(2)).strip() if pm else None
+        pis = _pi_types_of(_without_purposes(lead.text))
+        out.append(
+            d.model_copy(
+                update={
+                    "purpose": d.purpose or (None if purpose is None or _VAGUE_PURPOSE.match(purpose) else purpose),
+                    "pi_text": d.pi_text or (lead.text if pis else None),
+                    "pi_types": d.pi_types or pis,
+                }
+            )
+        )
+    return out
+
+
 def extract_sdks(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
     """Third parties and SDKs the policy lists (tables first, then key/value lists, then running text),
     and the companies it says it shares PI with."""
     merged: dict[str, DeclaredSdk] = {}
-    listed = [*_from_tables(sentences), *_from_key_values(sentences), *_from_sentences(sentences)]
+    listed = _with_lead_in(
+        sentences, [*_from_tables(sentences), *_from_key_values(sentences), *_from_sentences(sentences)]
+    )
     named = {d.vendor for d in listed if d.vendor} | {d.name for d in listed}
     # A recipient already listed (as an SDK's vendor) is that SDK, not a second party.
     recipients = [d for d in _from_recipients(sentences) if not any(d.name in n or n in d.name for n in named if n)]
