@@ -6,7 +6,7 @@ import pytest
 
 from appwarden.evidence.policy.analyse import analyse_policy
 from appwarden.evidence.policy.classify import rule_labels
-from appwarden.evidence.policy.english import english_labels, is_english
+from appwarden.evidence.policy.english import english_labels, is_english, list_item_labels
 from appwarden.evidence.policy.lexicon import ENGLISH_PI_TERMS, pi_lexicon
 from appwarden.evidence.policy.normalize import normalize_sentence
 
@@ -134,3 +134,43 @@ def test_sensitive_information_not_collected_is_no_sensitive_pi_notice() -> None
     assert "CR16" not in english_labels("Any sensitive information shall not be collected by the app.")
     assert "CR16" not in english_labels("We do not collect sensitive personal information about you.")
     assert "CR16" in english_labels("We collect sensitive personal information such as your precise location.")
+
+
+def test_list_items_are_read_as_the_end_of_the_sentence_opening_their_list() -> None:
+    texts = [
+        "Information We Collect",
+        "We collect the following information when you use the app:",
+        "Your email address and phone number",
+        "Precise location, to show nearby stores",
+        "Device identifiers such as the Android ID",
+        "We keep your account for as long as it is open and delete it within thirty days after you close it.",
+        "Contact",
+        "Email address",
+    ]
+    headings = [True, False, False, False, False, False, True, False]
+    paths = [("Information We Collect",)] * 6 + [("Contact",)] * 2
+    got = list_item_labels(texts, headings, paths)
+    assert got[2] == {"CR13"} and got[4] == {"CR13"}
+    assert {"CR11", "CR13"} <= got[3]
+    # Longer prose ends the list; a heading does; the lead-in itself gains nothing.
+    assert 1 not in got and 5 not in got and 7 not in got
+    assert english_labels("Your email address and phone number") == set()
+
+
+def test_a_list_stops_at_another_lead_in_and_never_reads_chinese_items() -> None:
+    texts = ["We collect the following information:", "您的手机号码", "We share it with:", "Your email address"]
+    got = list_item_labels(texts, [False] * 4, [("s",)] * 4)
+    assert 1 not in got
+    # "We share it with: Your email address" is read for what the second lead-in starts, not the first.
+    assert "CR13" not in got.get(3, set())
+
+
+def test_an_english_policy_that_lists_what_it_collects_covers_cr13() -> None:
+    doc = (
+        "# Privacy Policy\n\n## Information We Collect\n\nWe collect the following information when you use the app:\n\n"
+        "- Your email address and phone number\n- Device identifiers such as the Android ID\n"
+    )
+    analysis = analyse_policy(doc, filename="policy.md")
+    covered = {c.label: c.sentences for c in analysis.coverage}
+    items = [s.index for s in analysis.sentences if s.text.startswith(("Your email", "Device identifiers"))]
+    assert len(items) == 2 and set(items) <= set(covered["CR13"])

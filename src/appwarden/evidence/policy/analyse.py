@@ -12,6 +12,7 @@ from pathlib import Path
 
 from appwarden.errors import PolicyDocumentError
 from appwarden.evidence.policy.classify import chapter_of_headings, classify_sentences, shipped_classifier
+from appwarden.evidence.policy.english import list_item_labels
 from appwarden.evidence.policy.extract import SentenceView, extract_facts, third_party_record_sentences
 from appwarden.evidence.policy.load import load_document
 from appwarden.evidence.policy.model import (
@@ -50,6 +51,14 @@ def analyse_policy(data: bytes | str, *, filename: str | None = None, media_type
     model = shipped_classifier()
     classified = classify_sentences([s.text for s in seg.segments], chapters, model=model)
     label_sets = [[] if s.is_heading else c.labels for s, c in zip(seg.segments, classified, strict=True)]
+    # "We collect the following:" + "- Your email address": each item says what the lead-in starts.
+    items = list_item_labels(
+        [s.text for s in seg.segments], [s.is_heading for s in seg.segments], [s.section_path for s in seg.segments]
+    )
+    for i, added in items.items():
+        have = {lb for lb, _ in label_sets[i]}
+        extra = [(lb, classified[i].scores[CR_IDS.index(lb)]) for lb in sorted(added - have, key=CR_IDS.index)]
+        label_sets[i] = sorted([*label_sets[i], *extra], key=lambda kv: CR_IDS.index(kv[0]))
     # A third-party list's own lines ("提供方: 某某有限公司", "隐私政策链接: https://…") name that party and
     # its channels: they do not state who the operator is or how to reach it, whatever the classifier says.
     records = third_party_record_sentences(

@@ -14,6 +14,7 @@ they favour precision: each needs the verb *and* the object of the disclosure in
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 
 #: Share of letters that must be Latin for a sentence to be read as English.
@@ -232,3 +233,39 @@ def english_labels(text: str) -> set[str]:
     if "CR16" in found and _NOT_COLLECTED.search(flat):
         found.discard("CR16")  # "sensitive information shall not be collected" informs of no such collection
     return found
+
+
+#: A sentence that opens a list: "We collect the following information:", "We share it with:".
+_LEAD_IN = re.compile(r"[:：]\s*$")
+#: List items are short; a longer sentence after them is prose again.
+_ITEM_MAX_WORDS = 25
+_LIST_MAX_ITEMS = 40
+
+
+def list_item_labels(
+    texts: Sequence[str], is_heading: Sequence[bool], section_paths: Sequence[tuple[str, ...]]
+) -> dict[int, set[str]]:
+    """Labels of English list items read as the end of the sentence that opens their list.
+
+    "We collect the following information:" followed by "- Your email address" says, item by item,
+    "we collect your email address" (CR13); neither line says it alone. Items are the short English
+    sentences after such a lead-in, in its section, up to a heading, another lead-in or longer prose.
+    """
+    out: dict[int, set[str]] = {}
+    for i, lead in enumerate(texts):
+        if is_heading[i] or not _LEAD_IN.search(lead) or not is_english(lead):
+            continue
+        for j in range(i + 1, min(len(texts), i + 1 + _LIST_MAX_ITEMS)):
+            item = texts[j]
+            if (
+                is_heading[j]
+                or section_paths[j] != section_paths[i]
+                or _LEAD_IN.search(item)
+                or len(item.split()) > _ITEM_MAX_WORDS
+                or _CJK.search(item)
+            ):
+                break
+            found = english_labels(f"{lead.rstrip(' :：')}: {item}") - english_labels(item)
+            if found:
+                out.setdefault(j, set()).update(found)
+    return out
