@@ -763,6 +763,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="print how far the gold labels of near-duplicate sentences agree (no training) and stop",
     )
     parser.add_argument(
+        "--encoder-oof",
+        type=Path,
+        help="out-of-fold probabilities of another fine-tuned encoder to measure (default: the shipped one's)",
+    )
+    parser.add_argument(
         "--recorded",
         action="store_true",
         help="print the figures recorded for the shipped model (model_data/metrics.json) without retraining",
@@ -799,7 +804,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(format_sequence(sequence, result.context, result.plain))
         print()
     ensemble: EnsembleScores | None = None
-    encoder = load_encoder_oof(args.data, result.folds) if args.folds == 5 else "the encoder used 5 folds"
+    encoder = (
+        load_encoder_oof(args.data, result.folds, args.encoder_oof) if args.folds == 5 else "the encoder used 5 folds"
+    )
     if isinstance(encoder, EncoderOof):
         meta = shipped_adapter_meta() or {}
         weight = float(meta.get("ensemble_weight", DEFAULT_ENSEMBLE_WEIGHT))  # type: ignore[arg-type]
