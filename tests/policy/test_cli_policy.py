@@ -139,7 +139,7 @@ def test_analyse_prints_the_outline_with_sentence_labels_and_the_findings_on_the
 
 def test_classify_uses_the_encoder_unless_told_not_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from appwarden.evidence.policy import classify as classify_module
-    from appwarden.evidence.policy.encoder import ENCODER_SWITCH, shipped_encoder
+    from appwarden.evidence.policy.encoder import ENCODER_SWITCH, shipped_adapter_meta, shipped_encoder
 
     monkeypatch.delenv(ENCODER_SWITCH, raising=False)
     shipped_encoder.cache_clear()
@@ -150,7 +150,9 @@ def test_classify_uses_the_encoder_unless_told_not_to(tmp_path: Path, monkeypatc
         out = tmp_path / "out.jsonl"
         with_encoder = runner.invoke(app, ["classify", "--jsonl", str(src), "-o", str(out)])
         assert with_encoder.exit_code == 0, with_encoder.output
-        assert "with cr-charlr-1+cr-e5lora-1 ->" in with_encoder.output
+        adapters = shipped_adapter_meta()
+        assert adapters is not None
+        assert f"with cr-charlr-1+{adapters['version']} ->" in with_encoder.output
         alone = runner.invoke(app, ["classify", "--jsonl", str(src), "-o", str(out), "--no-encoder"])
         assert alone.exit_code == 0, alone.output
         assert "with cr-charlr-1 ->" in alone.output

@@ -58,7 +58,7 @@ DEFAULT_DATA = Path("/work/shared/policy/viodroid_dev.jsonl")
 MODEL_VERSION = "cr-charlr-1"
 ENCODER_OOF_FILE = "policy_cr_encoder_oof.npz"
 #: The encoder's share of the average when no shipped adapters say otherwise.
-DEFAULT_ENSEMBLE_WEIGHT = 0.3
+DEFAULT_ENSEMBLE_WEIGHT = 0.4
 
 
 @dataclass(frozen=True)
