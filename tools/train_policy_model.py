@@ -93,7 +93,18 @@ def main() -> int:
         "thresholds_with_chapter": [round(float(t), 3) for t in model.thresholds_context],
         "thresholds_text_only": [round(float(t), 3) for t in model.thresholds_plain],
     }
-    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False) + "\n")
+    metrics_path = args.out / "metrics.json"
+    if metrics_path.is_file():
+        # Keep what other tools recorded beside these figures (the encoder ensemble's scores): rewriting the
+        # n-gram block must not erase them. They were measured with the n-gram model as it was.
+        previous = json.loads(metrics_path.read_text(encoding="utf-8"))
+        metrics = {**previous, **metrics}
+        if "ensemble" in previous:
+            print(
+                "the ensemble's thresholds and scores were tuned with the previous n-gram model: run "
+                "tools/train_policy_encoder.py thresholds"
+            )
+    metrics_path.write_text(json.dumps(metrics, indent=1, ensure_ascii=False) + "\n")
     size = (args.out / MODEL_FILE).stat().st_size
     print(f"wrote {args.out / MODEL_FILE} ({size / 1e6:.1f} MB) in {time.monotonic() - started:.0f} s")
     return 0

@@ -60,7 +60,8 @@ def _write_oof(path: Path, data: Path, proba: np.ndarray, fold: np.ndarray, sha:
     )
 
 
-def test_stored_probabilities_must_match_the_data_and_the_folds(tmp_path: Path) -> None:
+def _data_and_folds(tmp_path: Path) -> tuple[list[Example], Path, list[np.ndarray], np.ndarray]:
+    """The examples, a stand-in data file, 3 grouped folds and each row's fold."""
     examples = _examples()
     data = tmp_path / "dev.jsonl"
     data.write_text("rows\n")
@@ -68,6 +69,11 @@ def test_stored_probabilities_must_match_the_data_and_the_folds(tmp_path: Path) 
     fold = np.zeros(len(examples), dtype=np.int64)
     for k, f in enumerate(folds):
         fold[f] = k
+    return examples, data, folds, fold
+
+
+def test_stored_probabilities_must_match_the_data_and_the_folds(tmp_path: Path) -> None:
+    examples, data, folds, fold = _data_and_folds(tmp_path)
     proba = np.random.default_rng(1).random((len(examples), len(CR_IDS)))
     oof = tmp_path / "oof.npz"
     assert "not found" in str(load_encoder_oof(data, folds, oof))
@@ -162,13 +168,7 @@ def test_a_chapter_aware_encoder_is_read_in_each_rows_chapter(
 
 
 def test_stored_chapter_variants_must_be_named(tmp_path: Path) -> None:
-    examples = _examples()
-    data = tmp_path / "dev.jsonl"
-    data.write_text("rows\n")
-    folds = grouped_folds(examples, 3)
-    fold = np.zeros(len(examples), dtype=np.int64)
-    for k, f in enumerate(folds):
-        fold[f] = k
+    examples, data, folds, fold = _data_and_folds(tmp_path)
     proba = np.random.default_rng(2).random((len(examples), len(VARIANTS), len(CR_IDS)))
     oof = tmp_path / "oof.npz"
     _write_oof(oof, data, proba, fold)
