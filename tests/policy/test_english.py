@@ -174,3 +174,20 @@ def test_an_english_policy_that_lists_what_it_collects_covers_cr13() -> None:
     covered = {c.label: c.sentences for c in analysis.coverage}
     items = [s.index for s in analysis.sentences if s.text.startswith(("Your email", "Device identifiers"))]
     assert len(items) == 2 and set(items) <= set(covered["CR13"])
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "We collect your mobile phone number to register your account.",
+        "We use your email address to create and manage your account.",
+        "We collect your location to book a ride for you.",
+        "We use your phone number to sign you in.",
+    ],
+)
+def test_account_and_booking_purposes_are_purposes(sentence: str) -> None:
+    assert "CR11" in english_labels(sentence)
+
+
+def test_a_purpose_verb_without_personal_information_is_no_purpose() -> None:
+    assert "CR11" not in english_labels("Books are great to read in the evening with friends.")
