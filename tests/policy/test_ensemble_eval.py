@@ -16,6 +16,7 @@ from appwarden.evidence.policy.evaluate import (
     TrainConfig,
     cross_validate,
     data_sha256,
+    encoder_reading,
     ensemble_evaluation,
     format_ensemble,
     grouped_folds,
@@ -178,3 +179,17 @@ def test_stored_chapter_variants_must_be_named(tmp_path: Path) -> None:
     loaded = load_encoder_oof(data, folds, oof)
     assert isinstance(loaded, EncoderOof) and loaded.chapter_aware
     assert np.allclose(loaded.for_chapters(["PC7"], [4]), proba[4, 7], atol=1e-3)
+
+
+def test_a_row_without_chapter_is_read_in_the_chapter_its_text_points_to() -> None:
+    labels = len(CR_IDS)
+    proba = np.zeros((2, len(VARIANTS), labels), dtype=np.float32)
+    proba[:, VARIANTS.index("PC7")] = 0.9  # the PC7 reading, recognisable
+    oof = EncoderOof(proba, np.zeros(2, dtype=np.int64), {"variants": VARIANTS})
+    ngram = np.zeros((2, labels), dtype=np.float32)
+    ngram[0, CR_IDS.index("CR23")] = 1.0  # row 0's text points to PC7 (cross-border); row 1's to nothing
+    got = encoder_reading(oof, ngram, [None, None], weight=0.4, own_chapter_min=0.5)
+    assert np.all(got[0] == proba[0, VARIANTS.index("PC7")]) and np.all(got[1] == proba[1, 0])
+    # Off, or a known chapter: read without, or in that chapter.
+    assert np.all(encoder_reading(oof, ngram, [None, None], 0.4, None) == proba[:, 0])
+    assert np.all(encoder_reading(oof, ngram, ["PC2", None], 0.4, 0.5)[0] == proba[0, VARIANTS.index("PC2")])

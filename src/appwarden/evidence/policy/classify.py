@@ -376,6 +376,14 @@ class PolicyClassifier:
         """Encoder probabilities without chapter (zeros for rows only the English patterns read), or None."""
         return None if self.encoder is None else _encoder_proba(self.encoder, norm, [None] * len(norm))
 
+    def plain_proba(self, norm: Sequence[str], text_proba: np.ndarray | None = None) -> np.ndarray:
+        """Both models reading the text alone (what the chapters are inferred from)."""
+        proba = self.ngram.predict_proba(norm, [None] * len(norm))
+        if self.encoder is None:
+            return proba
+        encoded = self.text_proba(norm) if text_proba is None else text_proba
+        return ensemble_average(proba, encoded, self.encoder.ensemble_weight).astype(np.float32)  # type: ignore[arg-type]
+
     def predict_proba(
         self, norm: Sequence[str], chapters: Sequence[str | None], text_proba: np.ndarray | None = None
     ) -> np.ndarray:
@@ -383,15 +391,24 @@ class PolicyClassifier:
         proba = self.ngram.predict_proba(norm, chapters)
         if self.encoder is None:
             return proba
-        if text_proba is None:
-            encoded = _encoder_proba(self.encoder, norm, chapters)
-        elif self.encoder.chapter_aware and any(chapters):
-            encoded = text_proba.copy()
-            rows = [i for i, c in enumerate(chapters) if c is not None]
-            encoded[rows] = _encoder_proba(self.encoder, [norm[i] for i in rows], [chapters[i] for i in rows])
-        else:
-            encoded = text_proba
-        return ensemble_average(proba, encoded, self.encoder.ensemble_weight).astype(np.float32)
+        w = self.encoder.ensemble_weight
+        if not self.encoder.chapter_aware:
+            encoded = _encoder_proba(self.encoder, norm, chapters) if text_proba is None else text_proba
+            return ensemble_average(proba, encoded, w).astype(np.float32)
+        encoded = _encoder_proba(self.encoder, norm, [None] * len(norm)) if text_proba is None else text_proba.copy()
+        read_in = list(chapters)
+        own_min = self.encoder.own_chapter_min_score
+        if own_min is not None:
+            # A row without chapter is read by the encoder in the chapter its own text points to (the
+            # thresholds for rows without chapter were tuned for that reading).
+            plain_rows = [i for i, c in enumerate(chapters) if c is None]
+            guessed = own_chapters(ensemble_average(proba[plain_rows], encoded[plain_rows], w), own_min, self.labels)
+            for i, c in zip(plain_rows, guessed, strict=True):
+                read_in[i] = c
+        rows = [i for i, c in enumerate(read_in) if c is not None]
+        if rows:
+            encoded[rows] = _encoder_proba(self.encoder, [norm[i] for i in rows], [read_in[i] for i in rows])
+        return ensemble_average(proba, encoded, w).astype(np.float32)
 
     def thresholds_for(self, chapters: Sequence[str | None]) -> np.ndarray:
         if self.encoder is None:
@@ -574,6 +591,12 @@ def chapter_scores(proba_plain: np.ndarray, labels: Sequence[str] = CR_IDS) -> n
     return out
 
 
+def own_chapters(proba_plain: np.ndarray, min_score: float, labels: Sequence[str] = CR_IDS) -> list[str | None]:
+    """The chapter each row's own text points to (its most probable label's chapter), None below ``min_score``."""
+    scores = chapter_scores(proba_plain, labels)
+    return [PC_IDS[int(row.argmax())] if row.max() >= min_score else None for row in scores]
+
+
 def order_coherence(guesses: Sequence[int | None]) -> tuple[float, int]:
     """(z, pairs): how far neighbouring chapter guesses agree more often than in a random order.
 
@@ -723,15 +746,9 @@ def classify_rows(
     norm = _normalise_all(texts)
     plain: list[str | None] = [None] * len(norm)
     text_proba = m.text_proba(norm)
-    proba = m.predict_proba(norm, plain, text_proba)
     if not context:
-        return RowsClassified(_decide(m, norm, plain, proba), plain, None)
-    seq = infer_sequence_chapters(norm, proba, labels=m.labels, ids=ids, known=known)
-    with_chapter = [i for i, c in enumerate(seq.chapters) if c is not None]
-    if with_chapter:
-        proba[with_chapter] = m.predict_proba(
-            [norm[i] for i in with_chapter],
-            [seq.chapters[i] for i in with_chapter],
-            None if text_proba is None else text_proba[with_chapter],
-        )
+        return RowsClassified(_decide(m, norm, plain, m.predict_proba(norm, plain, text_proba)), plain, None)
+    # The chapters are inferred from every row's text-only reading; then each row is read in its chapter.
+    seq = infer_sequence_chapters(norm, m.plain_proba(norm, text_proba), labels=m.labels, ids=ids, known=known)
+    proba = m.predict_proba(norm, seq.chapters, text_proba)
     return RowsClassified(_decide(m, norm, seq.chapters, proba), list(seq.chapters), seq)

@@ -451,6 +451,9 @@ class EncoderClassifier:
     thresholds_context: np.ndarray
     thresholds_plain: np.ndarray
     chapter_aware: bool = False
+    #: A chapter-aware encoder reads a row without known chapter in the chapter its own text points to
+    #: when the text-only average gives that chapter's best label at least this probability (None: never).
+    own_chapter_min_score: float | None = None
 
     def predict_proba(self, sentences: Sequence[str], chapters: Sequence[str | None] | None = None) -> np.ndarray:
         """Probabilities of every label; ``chapters`` (PC ids or None) matter only to a chapter-aware encoder."""
@@ -531,6 +534,9 @@ def load_encoder_classifier(
         thresholds_context=arrays["thresholds_context"].astype(np.float32),
         thresholds_plain=arrays["thresholds_plain"].astype(np.float32),
         chapter_aware=bool(meta.get("chapter_aware", False)),
+        own_chapter_min_score=None
+        if meta.get("own_chapter_min_score") is None
+        else float(meta["own_chapter_min_score"]),
     )
 
 

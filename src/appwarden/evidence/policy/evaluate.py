@@ -46,6 +46,7 @@ from appwarden.evidence.policy.classify import (
     ensemble_average,
     infer_sequence_chapters,
     negates_sensitive_collection,
+    own_chapters,
     rule_labels,
     stack_features,
     thresholds_per_row,
@@ -507,6 +508,29 @@ def load_encoder_oof(data: Path, folds: Sequence[np.ndarray], path: Path | None 
     return oof
 
 
+def encoder_reading(
+    encoder: EncoderOof,
+    ngram: np.ndarray,
+    chapters: Sequence[str | None],
+    weight: float,
+    own_chapter_min: float | None = None,
+) -> np.ndarray:
+    """The encoder's probabilities as run time reads them (``PolicyClassifier.predict_proba``).
+
+    A row is read in its chapter; a row without one, in the chapter its own text points to when
+    ``own_chapter_min`` is set (guessed from ``ngram``, the n-gram model's text-only probabilities,
+    averaged with the encoder's chapterless reading), else without chapter.
+    """
+    read_in = list(chapters)
+    if own_chapter_min is not None and encoder.chapter_aware:
+        rows = [i for i, c in enumerate(read_in) if c is None]
+        plain = encoder.plain()
+        guessed = own_chapters(ensemble_average(ngram[rows], plain[rows], weight), own_chapter_min)
+        for i, c in zip(rows, guessed, strict=True):
+            read_in[i] = c
+    return encoder.for_chapters(read_in)
+
+
 def oof_tuned_scores(
     examples: Sequence[Example],
     folds: Sequence[np.ndarray],
@@ -538,7 +562,11 @@ class EnsembleScores:
 
 
 def ensemble_evaluation(
-    examples: Sequence[Example], cv: CvResult, encoder: EncoderOof, weight: float = DEFAULT_ENSEMBLE_WEIGHT
+    examples: Sequence[Example],
+    cv: CvResult,
+    encoder: EncoderOof,
+    weight: float = DEFAULT_ENSEMBLE_WEIGHT,
+    own_chapter_min: float | None = None,
 ) -> EnsembleScores:
     """The n-gram model alone and averaged with the encoder, thresholds tuned as the n-gram CV tunes them.
 
@@ -549,13 +577,14 @@ def ensemble_evaluation(
     """
     w = weight
     encoded_ctx = encoder.for_chapters([e.chapter for e in examples])
-    encoded_pln = encoder.plain()
+    none: list[str | None] = [None] * len(examples)
 
     def mixed_ctx(ngram: np.ndarray) -> np.ndarray:
         return ensemble_average(ngram, encoded_ctx, w)
 
     def mixed_pln(ngram: np.ndarray) -> np.ndarray:
-        return ensemble_average(ngram, encoded_pln, w)
+        # The chapter a row's own text points to is guessed from the n-gram probabilities at hand.
+        return ensemble_average(ngram, encoder_reading(encoder, ngram, none, w, own_chapter_min), w)
 
     inner_ctx = cv.inner_context or None
     inner_pln = cv.inner_plain or None
@@ -614,6 +643,7 @@ def _sequence_scores(
     orders: Sequence[np.ndarray],
     encoder: EncoderOof | None = None,
     weight: float = DEFAULT_ENSEMBLE_WEIGHT,
+    own_chapter_min: float | None = None,
 ) -> SequenceScores:
     """Infer chapters along each order (indexes into ``examples``), classify every row with its fold's model.
 
@@ -625,7 +655,17 @@ def _sequence_scores(
     y = np.array([[cr in e.labels for cr in CR_IDS] for e in examples], dtype=bool)
     encoded_pln = encoder.plain() if encoder is not None else None
     encoded_gold = encoder.for_chapters([e.chapter for e in examples]) if encoder is not None else None
+    # Chapters are inferred from both models' text-only reading.
     plain = cv.stage1_plain if encoded_pln is None else ensemble_average(cv.stage1_plain, encoded_pln, weight)
+    none: list[str | None] = [None] * len(examples)
+    # Rows left without chapter are read as run time reads them (in their own text's chapter, when set).
+    unplaced = (
+        plain
+        if encoder is None
+        else ensemble_average(
+            cv.stage1_plain, encoder_reading(encoder, cv.stage1_plain, none, weight, own_chapter_min), weight
+        )
+    )
     chapters: list[str | None] = [None] * len(examples)
     z: list[float] = []
     coherent = 0
@@ -641,7 +681,7 @@ def _sequence_scores(
     decided = np.zeros(y.shape, dtype=bool)
     for f, test_idx in enumerate(cv.folds):
         rows = [int(i) for i in test_idx]
-        proba = plain[rows].copy()
+        proba = unplaced[rows].copy()
         with_ch = [r for r, i in enumerate(rows) if chapters[i] is not None]
         if with_ch:
             context = cv.models[f].predict_proba(
@@ -660,7 +700,8 @@ def _sequence_scores(
             ctx_source = cv.inner_context[f] if cv.inner_context else cv.oof_context
             pln_source = cv.inner_plain[f] if cv.inner_plain else cv.stage1_plain
             th_ctx = tune_thresholds(y[other], ensemble_average(ctx_source[other], encoded_gold[other], weight))
-            th_pln = tune_thresholds(y[other], ensemble_average(pln_source[other], encoded_pln[other], weight))
+            pln_encoded = encoder_reading(encoder, pln_source, none, weight, own_chapter_min)  # type: ignore[arg-type]
+            th_pln = tune_thresholds(y[other], ensemble_average(pln_source[other], pln_encoded[other], weight))
         th = thresholds_per_row(th_ctx, th_pln, [chapters[i] for i in rows])
         decided[rows] = proba >= th
     decided = apply_rules(examples, decided)
@@ -675,6 +716,7 @@ def sequence_evaluation(
     seed: int = 7,
     encoder: EncoderOof | None = None,
     weight: float = DEFAULT_ENSEMBLE_WEIGHT,
+    own_chapter_min: float | None = None,
 ) -> list[SequenceScores]:
     """Chapter from row order, measured three ways on the grouped-CV folds (see the module docstring).
 
@@ -688,9 +730,19 @@ def sequence_evaluation(
         raise ValueError("cross_validate did not keep its fold models")
     rng = np.random.default_rng(seed)
     return [
-        _sequence_scores("fold rows in file order", examples, cv, cv.folds, encoder, weight),
-        _sequence_scores("fold rows shuffled", examples, cv, [rng.permutation(f) for f in cv.folds], encoder, weight),
-        _sequence_scores("whole file in order", examples, cv, [np.arange(len(examples))], encoder, weight),
+        _sequence_scores("fold rows in file order", examples, cv, cv.folds, encoder, weight, own_chapter_min),
+        _sequence_scores(
+            "fold rows shuffled",
+            examples,
+            cv,
+            [rng.permutation(f) for f in cv.folds],
+            encoder,
+            weight,
+            own_chapter_min,
+        ),
+        _sequence_scores(
+            "whole file in order", examples, cv, [np.arange(len(examples))], encoder, weight, own_chapter_min
+        ),
     ]
 
 
@@ -810,14 +862,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(encoder, EncoderOof):
         meta = shipped_adapter_meta() or {}
         weight = float(meta.get("ensemble_weight", DEFAULT_ENSEMBLE_WEIGHT))  # type: ignore[arg-type]
-        ensemble = ensemble_evaluation(examples, result, encoder, weight)
+        own = meta.get("own_chapter_min_score")
+        own_chapter_min = None if own is None else float(own)  # type: ignore[arg-type]
+        ensemble = ensemble_evaluation(examples, result, encoder, weight, own_chapter_min)
         print(format_ensemble(ensemble))
         if args.sequence:
             print()
             print(
                 "with the encoder, "
                 + format_sequence(
-                    sequence_evaluation(examples, result, encoder=encoder, weight=weight),
+                    sequence_evaluation(
+                        examples, result, encoder=encoder, weight=weight, own_chapter_min=own_chapter_min
+                    ),
                     ensemble.context,
                     ensemble.plain,
                 )
