@@ -78,7 +78,10 @@ def main() -> int:
         return 2
     encoder_mb = rss_mb() - before
     clf = classify.PolicyClassifier(ngram, tuned)
-    ensemble_s = timed("n-gram + encoder", lambda: classify.classify_sentences(texts, model=clf), "first pass")
+    first_note = "first pass" + (
+        "; read without chapter, then in the one its text points to" if tuned.own_chapter_min_score else ""
+    )
+    ensemble_s = timed("n-gram + encoder", lambda: classify.classify_sentences(texts, model=clf), first_note)
     timed("n-gram + encoder, again", lambda: classify.classify_sentences(texts, model=clf), "per-sentence cache")
     classify._ENCODER_CACHE.clear()
     rows_note = "chapters from row order" + (
