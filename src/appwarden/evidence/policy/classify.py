@@ -355,10 +355,11 @@ class Classified:
 class PolicyClassifier:
     """The n-gram model, and the fine-tuned encoder when installed: their probabilities averaged.
 
-    The encoder's probabilities of a sentence without chapter (``text_proba``) are computed once and
-    reused for every row read without one; a chapter-aware encoder reads a row whose chapter is known
-    again, with the chapter's name (each (chapter, sentence) is remembered). The average has its own
-    thresholds, tuned on the two models' out-of-fold probabilities (tools/train_policy_encoder.py).
+    The encoder's probabilities of a sentence without chapter (``text_proba``) are computed once. A
+    chapter-aware encoder then reads a row again with its chapter's name: the chapter it was given, or,
+    for a row without one, the chapter its own text points to (``encoder_chapters``); each (chapter,
+    sentence) is remembered. The average has its own thresholds, tuned on the two models' out-of-fold
+    probabilities for the same readings (tools/train_policy_encoder.py).
     """
 
     ngram: CrModel
@@ -381,8 +382,8 @@ class PolicyClassifier:
         proba = self.ngram.predict_proba(norm, [None] * len(norm))
         if self.encoder is None:
             return proba
-        encoded = self.text_proba(norm) if text_proba is None else text_proba
-        return ensemble_average(proba, encoded, self.encoder.ensemble_weight).astype(np.float32)  # type: ignore[arg-type]
+        encoded = _encoder_proba(self.encoder, norm, [None] * len(norm)) if text_proba is None else text_proba
+        return ensemble_average(proba, encoded, self.encoder.ensemble_weight).astype(np.float32)
 
     def predict_proba(
         self, norm: Sequence[str], chapters: Sequence[str | None], text_proba: np.ndarray | None = None
@@ -396,15 +397,7 @@ class PolicyClassifier:
             encoded = _encoder_proba(self.encoder, norm, chapters) if text_proba is None else text_proba
             return ensemble_average(proba, encoded, w).astype(np.float32)
         encoded = _encoder_proba(self.encoder, norm, [None] * len(norm)) if text_proba is None else text_proba.copy()
-        read_in = list(chapters)
-        own_min = self.encoder.own_chapter_min_score
-        if own_min is not None:
-            # A row without chapter is read by the encoder in the chapter its own text points to (the
-            # thresholds for rows without chapter were tuned for that reading).
-            plain_rows = [i for i, c in enumerate(chapters) if c is None]
-            guessed = own_chapters(ensemble_average(proba[plain_rows], encoded[plain_rows], w), own_min, self.labels)
-            for i, c in zip(plain_rows, guessed, strict=True):
-                read_in[i] = c
+        read_in = encoder_chapters(chapters, proba, encoded, w, self.encoder.own_chapter_min_score, self.labels)
         rows = [i for i, c in enumerate(read_in) if c is not None]
         if rows:
             encoded[rows] = _encoder_proba(self.encoder, [norm[i] for i in rows], [read_in[i] for i in rows])
@@ -595,6 +588,27 @@ def own_chapters(proba_plain: np.ndarray, min_score: float, labels: Sequence[str
     """The chapter each row's own text points to (its most probable label's chapter), None below ``min_score``."""
     scores = chapter_scores(proba_plain, labels)
     return [PC_IDS[int(row.argmax())] if row.max() >= min_score else None for row in scores]
+
+
+def encoder_chapters(
+    chapters: Sequence[str | None],
+    ngram: np.ndarray,
+    encoded_plain: np.ndarray,
+    weight: float,
+    own_chapter_min: float | None,
+    labels: Sequence[str] = CR_IDS,
+) -> list[str | None]:
+    """The chapter a chapter-aware encoder reads each row in: its own, else (``own_chapter_min`` set) the one
+    its text points to in both models' text-only average (``ngram`` holds such rows' text-only probabilities).
+    One rule for run time, make eval and the training tool."""
+    read_in = list(chapters)
+    if own_chapter_min is None:
+        return read_in
+    rows = [i for i, c in enumerate(read_in) if c is None]
+    guessed = own_chapters(ensemble_average(ngram[rows], encoded_plain[rows], weight), own_chapter_min, labels)
+    for i, c in zip(rows, guessed, strict=True):
+        read_in[i] = c
+    return read_in
 
 
 def order_coherence(guesses: Sequence[int | None]) -> tuple[float, int]:

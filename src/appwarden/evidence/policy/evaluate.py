@@ -43,10 +43,10 @@ from appwarden.evidence.policy.classify import (
     PC_IDS,
     CrModel,
     char_ngrams,
+    encoder_chapters,
     ensemble_average,
     infer_sequence_chapters,
     negates_sensitive_collection,
-    own_chapters,
     rule_labels,
     stack_features,
     thresholds_per_row,
@@ -521,14 +521,9 @@ def encoder_reading(
     ``own_chapter_min`` is set (guessed from ``ngram``, the n-gram model's text-only probabilities,
     averaged with the encoder's chapterless reading), else without chapter.
     """
-    read_in = list(chapters)
-    if own_chapter_min is not None and encoder.chapter_aware:
-        rows = [i for i, c in enumerate(read_in) if c is None]
-        plain = encoder.plain()
-        guessed = own_chapters(ensemble_average(ngram[rows], plain[rows], weight), own_chapter_min)
-        for i, c in zip(rows, guessed, strict=True):
-            read_in[i] = c
-    return encoder.for_chapters(read_in)
+    if not encoder.chapter_aware:
+        return encoder.plain()
+    return encoder.for_chapters(encoder_chapters(chapters, ngram, encoder.plain(), weight, own_chapter_min))
 
 
 def oof_tuned_scores(
