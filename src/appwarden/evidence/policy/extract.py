@@ -877,7 +877,9 @@ _VAGUE_PURPOSE = re.compile(
 _LEAD_IN_REACH = 40
 
 
-def _with_lead_in(sentences: Sequence[SentenceView], declared: list[DeclaredSdk]) -> list[DeclaredSdk]:
+def _with_lead_in(
+    sentences: Sequence[SentenceView], declared: list[DeclaredSdk], record_sentences: set[int]
+) -> list[DeclaredSdk]:
     """Entries of a list that say no purpose or PI of their own take those of the sentence introducing the list.
 
     "为向您推送消息，我们接入了以下SDK，会收集您的设备标识符：" followed by bare "1. 极光推送SDK，提供方：…"
@@ -885,7 +887,7 @@ def _with_lead_in(sentences: Sequence[SentenceView], declared: list[DeclaredSdk]
     """
     position = {s.index: k for k, s in enumerate(sentences)}
     entries = {d.sentence for d in declared if d.sentence is not None and d.source in ("sentence", "list")}
-    list_lines = entries | third_party_record_sentences(sentences)
+    list_lines = entries | record_sentences
     out: list[DeclaredSdk] = []
     for d in declared:
         if d.source not in ("sentence", "list") or d.sentence not in position or (d.purpose and d.pi_types):
@@ -923,8 +925,11 @@ def extract_sdks(sentences: Sequence[SentenceView]) -> list[DeclaredSdk]:
     """Third parties and SDKs the policy lists (tables first, then key/value lists, then running text),
     and the companies it says it shares PI with."""
     merged: dict[str, DeclaredSdk] = {}
+    # One reading of the key/value lists gives their entries and the lines they span (``record_sentences``).
+    record_sentences: set[int] = set()
+    from_lists = _from_key_values(sentences, record_sentences)
     listed = _with_lead_in(
-        sentences, [*_from_tables(sentences), *_from_key_values(sentences), *_from_sentences(sentences)]
+        sentences, [*_from_tables(sentences), *from_lists, *_from_sentences(sentences)], record_sentences
     )
     named = {d.vendor for d in listed if d.vendor} | {d.name for d in listed}
     # A recipient already listed (as an SDK's vendor) is that SDK, not a second party.
